@@ -1,0 +1,197 @@
+"""System checks: bad or risky TRYON settings fail at startup with a clear message.
+
+Ids are stable and never reused; docs/settings.md lists them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+
+from .conf import DEFAULTS
+
+NUMERIC_KEYS = [
+    key
+    for key, value in DEFAULTS.items()
+    if isinstance(value, int | float) and not isinstance(value, bool)
+]
+
+
+@register(Tags.compatibility)
+def check_tryon_settings(app_configs=None, **kwargs):
+    user = getattr(settings, "TRYON", None)
+    if user is None:
+        return []
+    if not isinstance(user, dict):
+        return [Error("settings.TRYON must be a dict.", id="django_tryon.E001")]
+    errors = []
+    for key in sorted(set(user) - set(DEFAULTS)):
+        errors.append(
+            Error(
+                f"TRYON['{key}'] is not a django-tryon setting.",
+                hint="See docs/settings.md for every key; check the spelling.",
+                id="django_tryon.E002",
+            )
+        )
+    values = {**DEFAULTS, **user}
+    errors += _check_providers(values)
+    errors += _check_public_url(values)
+    errors += _check_numbers(values)
+    errors += _check_storage(values)
+    errors += _check_insecure(values)
+    return errors
+
+
+def _check_providers(values) -> list:
+    from .providers import PROVIDER_CLASSES, provider_class
+    from .providers.base import ProviderConfigurationError
+
+    errors = []
+    providers = values["PROVIDERS"]
+    if not isinstance(providers, dict):
+        return [Error("TRYON['PROVIDERS'] must be a dict.", id="django_tryon.E003")]
+    default = values["DEFAULT_PROVIDER"]
+    if default not in providers:
+        errors.append(
+            Error(
+                f"TRYON['DEFAULT_PROVIDER'] is '{default}', which has no entry in TRYON['PROVIDERS'].",
+                hint=f"Add TRYON['PROVIDERS']['{default}'] = {{...}} or change DEFAULT_PROVIDER.",
+                id="django_tryon.E003",
+            )
+        )
+    for name, options in providers.items():
+        if name not in PROVIDER_CLASSES:
+            errors.append(
+                Error(
+                    f"TRYON['PROVIDERS'] names an unknown provider '{name}'.",
+                    hint=f"Known providers: {', '.join(sorted(PROVIDER_CLASSES))}.",
+                    id="django_tryon.E004",
+                )
+            )
+            continue
+        try:
+            adapter = provider_class(name)(options or {})
+        except ProviderConfigurationError as exc:
+            errors.append(Error(str(exc), id="django_tryon.E005"))
+            continue
+        try:
+            if adapter.needs_input_urls and not values["PUBLIC_BASE_URL"]:
+                errors.append(
+                    Error(
+                        f"Provider '{name}' fetches input images by URL, but "
+                        "TRYON['PUBLIC_BASE_URL'] is not set.",
+                        hint="Set PUBLIC_BASE_URL to the address the provider can reach the shop at.",
+                        id="django_tryon.E006",
+                    )
+                )
+        finally:
+            adapter.close()
+    return errors
+
+
+def _check_public_url(values) -> list:
+    url = values["PUBLIC_BASE_URL"]
+    if not url:
+        return []
+    parts = urlsplit(str(url))
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return [
+            Error(
+                f"TRYON['PUBLIC_BASE_URL'] must be an absolute http(s) URL, not {url!r}.",
+                id="django_tryon.E007",
+            )
+        ]
+    if parts.scheme == "http" and not settings.DEBUG:
+        return [
+            Warning(
+                "TRYON['PUBLIC_BASE_URL'] uses http: callback tokens and signed image URLs "
+                "travel in clear text.",
+                hint="Use https in production.",
+                id="django_tryon.W001",
+            )
+        ]
+    return []
+
+
+def _check_numbers(values) -> list:
+    errors = []
+    for key in NUMERIC_KEYS:
+        value = values[key]
+        if value is None and key == "RESULT_RETENTION_DAYS":
+            continue
+        if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+            errors.append(
+                Error(
+                    f"TRYON['{key}'] must be a positive number, not {value!r}.",
+                    id="django_tryon.E008",
+                )
+            )
+    if not errors and values["MIN_IMAGE_SIDE"] > values["MAX_PROVIDER_SIDE"]:
+        errors.append(
+            Error(
+                "TRYON['MIN_IMAGE_SIDE'] is larger than TRYON['MAX_PROVIDER_SIDE']: no image fits.",
+                id="django_tryon.E009",
+            )
+        )
+    if not errors and values["MAX_PROVIDER_BYTES"] > 10 * 1024 * 1024:
+        errors.append(
+            Error(
+                "TRYON['MAX_PROVIDER_BYTES'] is above the providers' 10 MB limit.",
+                id="django_tryon.E010",
+            )
+        )
+    return errors
+
+
+def _check_storage(values) -> list:
+    alias = values["STORAGE"]
+    storages = getattr(settings, "STORAGES", {}) or {}
+    if alias not in storages:
+        return [
+            Error(
+                f"TRYON['STORAGE'] is '{alias}', which is not in settings.STORAGES.",
+                id="django_tryon.E011",
+            )
+        ]
+    return []
+
+
+def _check_insecure(values) -> list:
+    if settings.DEBUG:
+        return []
+    warnings = []
+    for key in ("ALLOW_HTTP_DOWNLOADS", "ALLOW_PRIVATE_DOWNLOADS"):
+        if values[key]:
+            warnings.append(
+                Warning(
+                    f"TRYON['{key}'] is on with DEBUG off: result downloads may reach "
+                    "addresses a provider should never send the app to.",
+                    hint="Keep it only for the sandbox or a staging site.",
+                    id="django_tryon.W002",
+                )
+            )
+    for name, options in (values["PROVIDERS"] or {}).items():
+        base = (options or {}).get("BASE_URL") or ""
+        host = urlsplit(base).hostname or ""
+        if host and _is_local(host):
+            warnings.append(
+                Warning(
+                    f"Provider '{name}' points at {base} (a local address, such as the sandbox) "
+                    "with DEBUG off.",
+                    hint="Production shops set the real provider's BASE_URL.",
+                    id="django_tryon.W003",
+                )
+            )
+    return warnings
+
+
+def _is_local(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return not ipaddress.ip_address(host).is_global
+    except ValueError:
+        return False

@@ -1,0 +1,102 @@
+"""The one ``TRYON`` settings dict: defaults, and the helper that reads it lazily.
+
+Settings are read on every call (never at import time) so ``override_settings`` works.
+Every key here is documented in ``docs/settings.md``; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+DEFAULTS: dict[str, Any] = {
+    # Which provider a request uses when none is named.
+    "DEFAULT_PROVIDER": "kling",
+    # Per-provider options; see docs/providers.md for each provider's keys.
+    "PROVIDERS": {},
+    # Absolute origin the providers reach the shop at (callbacks, PiAPI input URLs).
+    # None: no callbacks, the reaper polls instead; PiAPI cannot be used.
+    "PUBLIC_BASE_URL": None,
+    # Storage alias (settings.STORAGES) for person photos, garments and results.
+    "STORAGE": "default",
+    # Largest upload accepted, in bytes; larger ones are refused with a clear message.
+    "UPLOAD_MAX_BYTES": 20 * 1024 * 1024,
+    # Largest image accepted, in pixels (width x height); larger is refused as a bomb.
+    "MAX_IMAGE_PIXELS": 64_000_000,
+    # Smallest side accepted, in pixels (the providers refuse less than 300).
+    "MIN_IMAGE_SIDE": 300,
+    # Longest side sent to a provider; larger images are scaled down first.
+    "MAX_PROVIDER_SIDE": 2048,
+    # Largest image sent to a provider, in bytes (the providers refuse more than 10 MB).
+    "MAX_PROVIDER_BYTES": 10 * 1024 * 1024,
+    # Hours a shopper's person photo is kept after its request ends.
+    "PERSON_PHOTO_RETENTION_HOURS": 24,
+    # Days result images of shopper requests are kept (None: forever).
+    "RESULT_RETENTION_DAYS": 30,
+    # Seconds a request may take from creation before the reaper fails it.
+    "DEADLINE_SECONDS": 900,
+    # Seconds after submission before the first poll of the provider when callbacks are
+    # configured (callbacks usually make polls unnecessary); without callbacks the first
+    # poll comes after POLL_INTERVAL_SECONDS.
+    "POLL_FIRST_AFTER_SECONDS": 15,
+    # Seconds between polls of a task at the provider once polling has started.
+    "POLL_INTERVAL_SECONDS": 3,
+    # Seconds between reaper runs in the shipped Celery beat schedule.
+    "REAP_INTERVAL_SECONDS": 2,
+    # Seconds between purge runs in the shipped Celery beat schedule.
+    "PURGE_INTERVAL_SECONDS": 3600,
+    # First retry delay for a retryable provider error; doubles each time, with jitter.
+    "RETRY_BASE_SECONDS": 2.0,
+    # Longest retry delay.
+    "RETRY_MAX_SECONDS": 300.0,
+    # Seconds a pending request may wait before the reaper re-enqueues it.
+    "REQUEUE_PENDING_AFTER_SECONDS": 60,
+    # Seconds a request may sit in "submitting" before the reaper resolves it.
+    "SUBMITTING_STUCK_AFTER_SECONDS": 120,
+    # How many times a retryable provider error is retried before the request fails.
+    "MAX_RETRIES": 8,
+    # Seconds a signed input-image URL (served to PiAPI) stays valid.
+    "INPUT_URL_MAX_AGE_SECONDS": 3600,
+    # Seconds a Standard Webhooks timestamp may be off before a Kling callback is refused.
+    "CALLBACK_TOLERANCE_SECONDS": 300,
+    # Largest callback body accepted, in bytes.
+    "CALLBACK_MAX_BYTES": 256 * 1024,
+    # Largest result image downloaded, in bytes.
+    "DOWNLOAD_MAX_BYTES": 30 * 1024 * 1024,
+    # Seconds a whole result download may take.
+    "DOWNLOAD_TIMEOUT_SECONDS": 60,
+    # Allow http:// result URLs (only for the sandbox or a staging proxy).
+    "ALLOW_HTTP_DOWNLOADS": False,
+    # Allow result URLs that resolve to loopback/private addresses (only for the sandbox).
+    "ALLOW_PRIVATE_DOWNLOADS": False,
+    # Celery queue the try-on tasks are sent to (None: Celery's default queue).
+    "CELERY_QUEUE": None,
+}
+
+
+def tryon_settings() -> dict[str, Any]:
+    """Return the TRYON settings merged over the defaults."""
+    user = getattr(settings, "TRYON", None) or {}
+    if not isinstance(user, dict):
+        raise ImproperlyConfigured("settings.TRYON must be a dict")
+    merged = dict(DEFAULTS)
+    merged.update(user)
+    return merged
+
+
+def get_setting(name: str) -> Any:
+    """Return one TRYON setting, naming it exactly when it is unknown."""
+    values = tryon_settings()
+    if name not in DEFAULTS:
+        raise ImproperlyConfigured(f"TRYON['{name}'] is not a django-tryon setting")
+    return values[name]
+
+
+def provider_options(name: str) -> dict[str, Any]:
+    """Return TRYON['PROVIDERS'][name], or raise naming the missing entry."""
+    providers = get_setting("PROVIDERS") or {}
+    if name not in providers:
+        raise ImproperlyConfigured(f"TRYON['PROVIDERS'] has no entry for provider '{name}'")
+    return dict(providers[name] or {})

@@ -1,0 +1,184 @@
+"""Try one garment on one photo from a terminal and wait for the result."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+
+from django.core.files.base import ContentFile
+from django.core.management.base import BaseCommand, CommandError
+
+from django_tryon import images, services
+from django_tryon.conf import get_setting
+from django_tryon.models import Category, Garment, Source, TryOnRequest, tryon_storage
+from django_tryon.providers import provider_names
+from django_tryon.providers.base import ProviderError
+from django_tryon.status import Status
+
+BAD_INPUT = 2
+
+
+class Command(BaseCommand):
+    help = "Try a garment image on a person photo and wait until the result is in storage."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--person", required=True, help="Path of the person photo.")
+        parser.add_argument("--garment", required=True, help="Path of the garment image.")
+        parser.add_argument("--lower", help="Path of a lower-body garment, for an outfit.")
+        parser.add_argument(
+            "--category",
+            choices=[c.value for c in Category],
+            default="upper",
+            help="Category of --garment (default: upper).",
+        )
+        parser.add_argument("--provider", help="Provider name (default: TRYON DEFAULT_PROVIDER).")
+        parser.add_argument("--batch-size", type=int, default=1, help="Images to generate.")
+        parser.add_argument(
+            "--inline",
+            action="store_true",
+            help="Run every step in this process (no Celery worker needed).",
+        )
+        parser.add_argument(
+            "--timeout", type=float, default=300.0, help="Seconds to wait (default: 300)."
+        )
+
+    def handle(self, *args, **opts):
+        provider = opts["provider"] or get_setting("DEFAULT_PROVIDER")
+        if provider not in provider_names():
+            raise CommandError(
+                f"unknown provider '{provider}' (choose from {', '.join(provider_names())})",
+                returncode=BAD_INPUT,
+            )
+        person = self._read_image(opts["person"], "--person")
+        garment = self._garment(opts["garment"], opts["category"], "--garment")
+        lower = self._garment(opts["lower"], "lower", "--lower") if opts["lower"] else None
+        try:
+            request, created = services.create_tryon(
+                garment=garment,
+                lower_garment=lower,
+                person_image=person,
+                provider=provider,
+                batch_size=opts["batch_size"],
+                source=Source.CLI,
+                enqueue=not opts["inline"],
+                require_active=False,
+            )
+        except services.TryOnValidationError as exc:
+            raise CommandError(_one_line(exc.errors), returncode=BAD_INPUT) from exc
+        verb = "created" if created else "reusing identical"
+        self.stdout.write(f"{verb} try-on {request.pk} with {provider}")
+        if opts["inline"]:
+            request = self._run_inline(request, opts["timeout"])
+        else:
+            request = self._wait(request, opts["timeout"])
+        return self._report(request)
+
+    # -- inputs ---------------------------------------------------------------------------
+
+    def _read_image(self, path: str, flag: str) -> bytes:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise CommandError(
+                f"{flag}: cannot read {path}: {exc.strerror}", returncode=BAD_INPUT
+            ) from None
+        try:
+            images.verify_image(data)
+        except images.ImageError as exc:
+            raise CommandError(f"{flag}: {exc.message}", returncode=BAD_INPUT) from exc
+        return data
+
+    def _garment(self, path: str, category: str, flag: str) -> Garment:
+        """A hidden garment for a terminal image, reused when the same image comes again."""
+        data = self._read_image(path, flag)
+        digest = hashlib.sha256(data).hexdigest()
+        garment = Garment.objects.filter(image_digest=digest, category=category).first()
+        if garment is None:
+            garment = Garment(
+                name=f"Terminal: {Path(path).name}"[:200],
+                category=category,
+                active=False,  # not offered to shoppers
+                image_digest=digest,
+            )
+            garment.image.save(Path(path).name, ContentFile(data), save=True)
+        return garment
+
+    # -- waiting --------------------------------------------------------------------------
+
+    def _run_inline(self, request: TryOnRequest, timeout: float) -> TryOnRequest:
+        deadline = time.monotonic() + timeout
+        interval = float(get_setting("POLL_INTERVAL_SECONDS"))
+        attempt = 0
+        while time.monotonic() < deadline:
+            request.refresh_from_db()
+            self._progress(request)
+            if request.is_terminal:
+                return request
+            try:
+                if request.status == Status.PENDING:
+                    services.submit(request.pk)
+                else:
+                    services.refresh(request.pk)
+                attempt = 0
+            except ProviderError as exc:
+                if not exc.retryable:
+                    raise
+                attempt += 1
+                self.stdout.write(f"  provider busy ({exc.user_message}); trying again")
+                time.sleep(min(interval * 2**attempt, 10))
+                continue
+            request.refresh_from_db()
+            if not request.is_terminal:
+                time.sleep(interval)
+        request.refresh_from_db()
+        return request
+
+    def _wait(self, request: TryOnRequest, timeout: float) -> TryOnRequest:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            request.refresh_from_db()
+            self._progress(request)
+            if request.is_terminal:
+                return request
+            time.sleep(0.5)
+        return request
+
+    _last_status = None
+    _started = None
+
+    def _progress(self, request: TryOnRequest) -> None:
+        self._started = self._started or time.monotonic()
+        if request.status != self._last_status:
+            self._last_status = request.status
+            elapsed = time.monotonic() - self._started
+            self.stdout.write(f"  {elapsed:5.1f}s  {request.get_status_display()}")
+
+    def _report(self, request: TryOnRequest):
+        if request.status == Status.SUCCEEDED:
+            storage = tryon_storage()
+            for result in request.results.all():
+                line = (
+                    f"result {result.index}: {result.image.name} ({result.width}x{result.height})"
+                )
+                try:
+                    line += f"\n  file: {storage.path(result.image.name)}"
+                except NotImplementedError:
+                    line += f"\n  url: {storage.url(result.image.name)}"
+                self.stdout.write(line)
+            self.stdout.write(self.style.SUCCESS("done"))
+            return None
+        if request.is_terminal:
+            raise CommandError(
+                f"try-on {request.pk} {request.status}: {request.error_message or request.error_code}",
+                returncode=1,
+            )
+        raise CommandError(
+            f"timed out: try-on {request.pk} is still {request.status}; "
+            "the worker will finish it if it can",
+            returncode=1,
+        )
+
+
+def _one_line(errors: dict[str, list[str]]) -> str:
+    return "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items())

@@ -1,0 +1,275 @@
+"""Garments, house model photos, and try-on requests with their results."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.functional import LazyObject
+from django.utils.translation import gettext_lazy as _
+
+from .status import ACTIVE, Status
+
+
+class _TryOnStorage(LazyObject):
+    """The storage named by TRYON['STORAGE'], looked up on first use, not at import."""
+
+    def _setup(self):
+        from django.core.files.storage import storages
+
+        from .conf import get_setting
+
+        self._wrapped = storages[get_setting("STORAGE")]
+
+
+_storage = _TryOnStorage()
+
+
+def tryon_storage():
+    """Storage callable for every file field of the app (kept stable for migrations)."""
+    return _storage
+
+
+def _random_name(folder: str, filename: str) -> str:
+    # Names are unguessable and carry nothing of the uploaded file name.
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "jpg"
+    if ext not in {"jpg", "jpeg", "png", "webp"}:
+        ext = "jpg"
+    return f"tryon/{folder}/{secrets.token_urlsafe(24)}.{ext}"
+
+
+def garment_upload_to(instance, filename):
+    return _random_name("garments", filename)
+
+
+def model_photo_upload_to(instance, filename):
+    return _random_name("models", filename)
+
+
+def person_upload_to(instance, filename):
+    return _random_name("persons", filename)
+
+
+def result_upload_to(instance, filename):
+    return _random_name(f"results/{timezone.now():%Y/%m}", filename)
+
+
+class Category(models.TextChoices):
+    UPPER = "upper", _("Upper body")
+    LOWER = "lower", _("Lower body")
+    DRESS = "dress", _("Dress / full body")
+
+
+class Source(models.TextChoices):
+    WIDGET = "widget", _("Product-page widget")
+    API = "api", _("API")
+    ADMIN = "admin", _("Admin")
+    CLI = "cli", _("Terminal command")
+
+
+class Garment(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(_("name"), max_length=200)
+    sku = models.CharField(_("SKU"), max_length=100, blank=True, db_index=True)
+    category = models.CharField(_("category"), max_length=10, choices=Category.choices)
+    image = models.ImageField(
+        _("image"), upload_to=garment_upload_to, storage=tryon_storage, max_length=255
+    )
+    image_digest = models.CharField(max_length=64, blank=True, editable=False)
+    product_type = models.ForeignKey(
+        ContentType, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    product_id = models.CharField(max_length=64, blank=True)
+    product = GenericForeignKey("product_type", "product_id")
+    active = models.BooleanField(_("available for try-on"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["product_type", "product_id"])]
+        verbose_name = _("garment")
+        verbose_name_plural = _("garments")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ModelPhoto(models.Model):
+    """A house model the shop may dress for its catalogue (and offer to shoppers)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(_("name"), max_length=200)
+    image = models.ImageField(
+        _("image"), upload_to=model_photo_upload_to, storage=tryon_storage, max_length=255
+    )
+    image_digest = models.CharField(max_length=64, blank=True, editable=False)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("model photo")
+        verbose_name_plural = _("model photos")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TryOnBatch(models.Model):
+    """One bulk try-on run from the admin."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    provider = models.CharField(max_length=32)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("try-on batch")
+        verbose_name_plural = _("try-on batches")
+
+    def __str__(self) -> str:
+        return f"Batch {self.created_at:%Y-%m-%d %H:%M} ({self.provider})"
+
+
+class TryOnRequestQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status__in=ACTIVE)
+
+    def owned_by(self, owner_key: str):
+        return self.filter(owner_key=owner_key)
+
+
+class TryOnRequest(models.Model):
+    """One try-on: inputs, where it is at the provider, and what it cost."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.API)
+    provider = models.CharField(max_length=32)
+    provider_model = models.CharField(max_length=64, blank=True)
+    batch = models.ForeignKey(
+        TryOnBatch, on_delete=models.SET_NULL, null=True, blank=True, related_name="requests"
+    )
+    retry_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="retried_by"
+    )
+
+    # Inputs. A person photo (shopper upload) or a house model, never both.
+    person_image = models.FileField(
+        upload_to=person_upload_to, storage=tryon_storage, blank=True, max_length=255
+    )
+    # True once the upload was replaced by its normalised, metadata-free re-encoding.
+    person_prepared = models.BooleanField(default=False, editable=False)
+    person_purged_at = models.DateTimeField(null=True, blank=True)
+    model_photo = models.ForeignKey(
+        ModelPhoto, on_delete=models.PROTECT, null=True, blank=True, related_name="requests"
+    )
+    garment = models.ForeignKey(Garment, on_delete=models.PROTECT, related_name="requests")
+    lower_garment = models.ForeignKey(
+        Garment, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    batch_size = models.PositiveSmallIntegerField(default=1)
+    input_digest = models.CharField(max_length=64, db_index=True)
+
+    # Who asked. owner_key is "user:<pk>", "session:<key>" or "" (staff and terminal runs).
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    owner_key = models.CharField(max_length=80, blank=True, db_index=True)
+    idempotency_key = models.CharField(max_length=255, blank=True)
+    consent_version = models.CharField(max_length=32, blank=True)
+    consent_at = models.DateTimeField(null=True, blank=True)
+
+    # At the provider.
+    provider_task_id = models.CharField(max_length=128, blank=True)
+    provider_status = models.CharField(max_length=32, blank=True)
+    callback_salt = models.CharField(max_length=32, blank=True, editable=False)
+    callback_token_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    # Outcome.
+    error_code = models.CharField(max_length=40, blank=True)
+    error_message = models.CharField(max_length=500, blank=True)
+    error_detail = models.TextField(blank=True)
+    cost = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    cost_currency = models.CharField(max_length=8, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    # When the reaper should next fetch the task from the provider (callbacks may be lost).
+    next_check_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    persist_claimed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TryOnRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("try-on request")
+        verbose_name_plural = _("try-on requests")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "provider_task_id"],
+                condition=~Q(provider_task_id=""),
+                name="tryon_unique_provider_task",
+            ),
+            models.UniqueConstraint(
+                fields=["owner_key", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="tryon_unique_idempotency_key",
+            ),
+            models.CheckConstraint(
+                condition=Q(batch_size__gte=1) & Q(batch_size__lte=4),
+                name="tryon_batch_size_range",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "updated_at"])]
+
+    def __str__(self) -> str:
+        return f"Try-on {self.pk} ({self.status})"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status not in ACTIVE
+
+    @property
+    def outfit(self) -> bool:
+        return self.lower_garment_id is not None
+
+
+class TryOnResult(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    request = models.ForeignKey(TryOnRequest, on_delete=models.CASCADE, related_name="results")
+    index = models.PositiveSmallIntegerField()
+    # A FileField: width and height are recorded by the pipeline, so no model load
+    # ever opens the file from (possibly remote) storage.
+    image = models.FileField(upload_to=result_upload_to, storage=tryon_storage, max_length=255)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["request", "index"]
+        verbose_name = _("try-on result")
+        verbose_name_plural = _("try-on results")
+        constraints = [
+            models.UniqueConstraint(fields=["request", "index"], name="tryon_unique_result_index")
+        ]
+
+    def __str__(self) -> str:
+        return f"Result {self.index} of {self.request_id}"

@@ -1,0 +1,62 @@
+"""Provider registry: ``get_provider(name)`` builds the configured adapter."""
+
+from __future__ import annotations
+
+import threading
+
+from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
+
+from ..conf import get_setting, provider_options
+from .base import Provider, ProviderConfigurationError
+
+#: Provider name -> dotted path of its adapter class.
+PROVIDER_CLASSES: dict[str, str] = {
+    "kling": "django_tryon.providers.kling.KlingProvider",
+    "piapi": "django_tryon.providers.piapi.PiAPIProvider",
+}
+
+_cache: dict[str, Provider] = {}
+_lock = threading.Lock()
+
+
+def provider_names() -> list[str]:
+    """Names of every provider the app knows."""
+    return sorted(PROVIDER_CLASSES)
+
+
+def provider_class(name: str) -> type[Provider]:
+    try:
+        path = PROVIDER_CLASSES[name]
+    except KeyError:
+        raise ProviderConfigurationError(
+            f"Unknown try-on provider '{name}'. Known providers: {', '.join(provider_names())}"
+        ) from None
+    return import_string(path)
+
+
+def get_provider(name: str | None = None) -> Provider:
+    """Return the adapter for ``name`` (default: TRYON['DEFAULT_PROVIDER']), reusing its HTTP client."""
+    name = name or get_setting("DEFAULT_PROVIDER")
+    with _lock:
+        adapter = _cache.get(name)
+        if adapter is None:
+            adapter = provider_class(name)(provider_options(name))
+            _cache[name] = adapter
+        return adapter
+
+
+def reset_providers(**kwargs) -> None:
+    """Drop cached adapters (settings changed, or tests)."""
+    with _lock:
+        for adapter in _cache.values():
+            adapter.close()
+        _cache.clear()
+
+
+def _on_setting_changed(setting, **kwargs):
+    if setting == "TRYON":
+        reset_providers()
+
+
+setting_changed.connect(_on_setting_changed)

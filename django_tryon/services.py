@@ -1,0 +1,959 @@
+"""The only place a try-on changes state.
+
+Every entry point (API, widget, admin, terminal command, Celery tasks, callbacks) calls
+these functions. Status moves are compare-and-set UPDATEs (``transition``); no row lock
+is ever held across an HTTP call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.core.files.base import ContentFile, File
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from . import images
+from .conf import get_setting
+from .fetch import DownloadError, download
+from .models import (
+    Garment,
+    ModelPhoto,
+    Source,
+    TryOnBatch,
+    TryOnRequest,
+    TryOnResult,
+    result_upload_to,
+    tryon_storage,
+)
+from .providers import get_provider, provider_names
+from .providers.base import (
+    InputImage,
+    PermanentProviderError,
+    Provider,
+    ProviderConfigurationError,
+    ProviderError,
+    ProviderTask,
+    RetryableProviderError,
+    TaskNotFound,
+    TaskState,
+    TryOnInput,
+)
+from .signals import tryon_failed, tryon_submitted, tryon_succeeded
+from .status import ACTIVE, AT_PROVIDER, TERMINAL, InvalidTransition, Status, can_move
+
+log = logging.getLogger("django_tryon")
+
+#: How long one worker may hold the right to download a request's results.
+PERSIST_LEASE = timedelta(minutes=5)
+INPUT_URL_SALT = "django_tryon.input-url"
+CALLBACK_TOKEN_SALT = "django_tryon.callback-token"  # noqa: S105 (a salt, not a secret)
+
+
+class TryOnValidationError(Exception):
+    """Bad input: ``errors`` maps a field name to readable messages. Nothing was created."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+
+
+@dataclass
+class _Errors:
+    by_field: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, name: str, message: str) -> None:
+        self.by_field.setdefault(name, []).append(str(message))
+
+    def raise_if_any(self) -> None:
+        if self.by_field:
+            raise TryOnValidationError(self.by_field)
+
+
+# -- create ------------------------------------------------------------------------------
+
+
+def owner_key_for(user=None, session_key: str | None = None) -> str:
+    """The string that binds a request to its shopper: a user, else a session, else nobody."""
+    if user is not None and getattr(user, "is_authenticated", False):
+        return f"user:{user.pk}"
+    if session_key:
+        return f"session:{session_key}"
+    return ""
+
+
+def create_tryon(
+    *,
+    garment: Garment,
+    person_image: File | bytes | None = None,
+    model_photo: ModelPhoto | None = None,
+    lower_garment: Garment | None = None,
+    provider: str | None = None,
+    batch_size: int = 1,
+    source: str = Source.API,
+    owner=None,
+    owner_key: str = "",
+    idempotency_key: str = "",
+    consent_version: str = "",
+    batch: TryOnBatch | None = None,
+    retry_of: TryOnRequest | None = None,
+    enqueue: bool = True,
+    require_active: bool = True,
+) -> tuple[TryOnRequest, bool]:
+    """Validate, dedupe and save a try-on, and queue its submission once committed.
+
+    Returns ``(request, created)``; ``created`` is False when an identical request of
+    the same owner (same Idempotency-Key, or same inputs still in flight or succeeded)
+    is returned instead of paying again.
+    """
+    provider_name = provider or get_setting("DEFAULT_PROVIDER")
+    errors = _Errors()
+    adapter = _validated_provider(provider_name, errors)
+    _validate_garments(garment, lower_garment, errors, require_active=require_active)
+    person_bytes = _validated_person(person_image, model_photo, errors)
+    if adapter is not None:
+        _validate_batch_size(batch_size, adapter, errors)
+    errors.raise_if_any()
+
+    if idempotency_key:
+        existing = TryOnRequest.objects.filter(
+            owner_key=owner_key, idempotency_key=idempotency_key
+        ).first()
+        if existing is not None:
+            return existing, False
+
+    person_digest = (
+        hashlib.sha256(person_bytes).hexdigest()
+        if person_bytes is not None
+        else f"model:{model_photo.pk}:{_file_digest(model_photo)}"
+    )
+    digest = _input_digest(
+        provider_name,
+        _provider_model(adapter),
+        person_digest,
+        _file_digest(garment),
+        _file_digest(lower_garment) if lower_garment else "",
+        batch_size,
+    )
+    if retry_of is None:
+        duplicate = _find_duplicate(owner_key, digest)
+        if duplicate is not None:
+            return duplicate, False
+
+    request = TryOnRequest(
+        provider=provider_name,
+        provider_model=_provider_model(adapter),
+        source=source,
+        garment=garment,
+        lower_garment=lower_garment,
+        model_photo=model_photo,
+        batch_size=batch_size,
+        batch=batch,
+        retry_of=retry_of,
+        input_digest=digest,
+        owner=owner if owner is not None and getattr(owner, "is_authenticated", False) else None,
+        owner_key=owner_key,
+        idempotency_key=idempotency_key,
+        consent_version=consent_version,
+        consent_at=timezone.now() if consent_version else None,
+    )
+    saved_name = ""
+    try:
+        with transaction.atomic():
+            if person_bytes is not None:
+                saved_name = tryon_storage().save(
+                    request.person_image.field.generate_filename(request, "upload.jpg"),
+                    ContentFile(person_bytes),
+                )
+                request.person_image.name = saved_name
+            elif retry_of is not None and retry_of.person_image:
+                request.person_image.name = retry_of.person_image.name
+                request.person_prepared = retry_of.person_prepared
+            request.save(force_insert=True)
+            if enqueue:
+                _enqueue_on_commit("submit", request.pk)
+    except IntegrityError:
+        # A parallel create with the same Idempotency-Key won the race: return its request.
+        if saved_name:
+            tryon_storage().delete(saved_name)
+        existing = TryOnRequest.objects.filter(
+            owner_key=owner_key, idempotency_key=idempotency_key
+        ).first()
+        if idempotency_key and existing is not None:
+            return existing, False
+        raise
+    return request, True
+
+
+def _validated_provider(name: str, errors: _Errors) -> Provider | None:
+    if name not in provider_names():
+        errors.add(
+            "provider", f"Unknown provider '{name}'. Choose one of: {', '.join(provider_names())}."
+        )
+        return None
+    try:
+        adapter = get_provider(name)
+    except ProviderConfigurationError as exc:
+        errors.add("provider", f"Provider '{name}' is not configured: {exc}")
+        return None
+    if adapter.needs_input_urls and not get_setting("PUBLIC_BASE_URL"):
+        errors.add(
+            "provider",
+            f"Provider '{name}' fetches images by URL, so TRYON['PUBLIC_BASE_URL'] must be set.",
+        )
+    return adapter
+
+
+def _validate_garments(garment, lower_garment, errors: _Errors, *, require_active=True) -> None:
+    if garment is None:
+        errors.add("garment", "Choose a garment.")
+        return
+    if require_active and not garment.active:
+        errors.add("garment", f"'{garment.name}' is not available for try-on.")
+    if lower_garment is None:
+        return
+    if require_active and not lower_garment.active:
+        errors.add("lower_garment", f"'{lower_garment.name}' is not available for try-on.")
+    try:
+        images.check_outfit(garment.category, lower_garment.category)
+    except images.ImageError as exc:
+        errors.add("lower_garment", exc.message)
+
+
+def _validated_person(person_image, model_photo, errors: _Errors) -> bytes | None:
+    if (person_image is None) == (model_photo is None):
+        errors.add("person_image", "Give either a person photo or a house model, not both.")
+        return None
+    if model_photo is not None:
+        if not model_photo.active:
+            errors.add("model_photo", f"'{model_photo.name}' is not available.")
+        return None
+    max_bytes = get_setting("UPLOAD_MAX_BYTES")
+    size = len(person_image) if isinstance(person_image, bytes) else person_image.size
+    if size is not None and size > max_bytes:
+        errors.add(
+            "person_image",
+            f"This photo is too large ({size / 1048576:.1f} MB). "
+            f"The limit is {max_bytes / 1048576:.0f} MB.",
+        )
+        return None
+    data = person_image if isinstance(person_image, bytes) else _read_all(person_image)
+    try:
+        images.inspect_image(data)
+    except images.ImageError as exc:
+        errors.add("person_image", exc.message)
+        return None
+    return data
+
+
+def _validate_batch_size(batch_size, adapter: Provider, errors: _Errors) -> None:
+    if not isinstance(batch_size, int) or not 1 <= batch_size <= adapter.max_batch_size:
+        errors.add(
+            "batch_size",
+            f"Batch size must be between 1 and {adapter.max_batch_size} for {adapter.name}.",
+        )
+
+
+def _read_all(upload) -> bytes:
+    upload.seek(0)
+    data = upload.read()
+    upload.seek(0)
+    return data
+
+
+def _file_digest(obj) -> str:
+    """Digest of a garment's or model photo's image, computed once and kept on the row."""
+    if obj is None:
+        return ""
+    if not obj.image_digest:
+        with obj.image.open("rb") as fh:
+            obj.image_digest = hashlib.sha256(fh.read()).hexdigest()
+        type(obj).objects.filter(pk=obj.pk).update(image_digest=obj.image_digest)
+    return obj.image_digest
+
+
+def _input_digest(*parts) -> str:
+    return hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()
+
+
+def _provider_model(adapter: Provider | None) -> str:
+    return getattr(adapter, "model_name", "") if adapter is not None else ""
+
+
+def _find_duplicate(owner_key: str, digest: str) -> TryOnRequest | None:
+    """The same owner's identical request that is in flight, or succeeded with its results."""
+    candidates = TryOnRequest.objects.filter(owner_key=owner_key, input_digest=digest).filter(
+        Q(status__in=ACTIVE) | Q(status=Status.SUCCEEDED, results__isnull=False)
+    )
+    return candidates.order_by("-created_at").first()
+
+
+def _enqueue_on_commit(kind: str, request_id) -> None:
+    from . import tasks
+
+    task = {"submit": tasks.submit_tryon, "refresh": tasks.refresh_tryon}[kind]
+    transaction.on_commit(lambda: tasks.send(task, str(request_id)))
+
+
+def enqueue_refresh(request_id) -> None:
+    """Ask a worker to fetch the request's task from its provider."""
+    _enqueue_on_commit("refresh", request_id)
+
+
+# -- transitions --------------------------------------------------------------------------
+
+
+def transition(
+    request: TryOnRequest, target: str, *, expected: Iterable[str] | None = None, **fields
+) -> bool:
+    """Move ``request`` to ``target`` if it is still in an expected status: compare-and-set.
+
+    Returns False (and changes nothing) when another worker or event moved it first.
+    ``request`` is updated in memory when the move happens.
+    """
+    sources = [s for s in (expected or [request.status]) if can_move(s, target)]
+    if not sources:
+        raise InvalidTransition(f"{list(expected or [request.status])} -> {target}")
+    now = timezone.now()
+    values = {"status": target, "updated_at": now, **fields}
+    if target in TERMINAL and "completed_at" not in values:
+        values["completed_at"] = now
+    moved = TryOnRequest.objects.filter(pk=request.pk, status__in=sources).update(**values)
+    if moved:
+        for key, value in values.items():
+            setattr(request, key, value)
+    return bool(moved)
+
+
+def fail(
+    request: TryOnRequest,
+    *,
+    code: str,
+    message: str,
+    detail: str = "",
+    expected: Iterable[str] | None = None,
+) -> bool:
+    """Fail an active request with a message a shopper can read; send ``tryon_failed``."""
+    moved = transition(
+        request,
+        Status.FAILED,
+        expected=expected or [s for s in ACTIVE],
+        error_code=code[:40],
+        error_message=message[:500],
+        error_detail=detail,
+        persist_claimed_at=None,
+    )
+    if moved:
+        log.info("try-on %s failed: %s", request.pk, code)
+        _send_on_commit(tryon_failed, request)
+    return moved
+
+
+def _send_on_commit(signal, request: TryOnRequest, **extra) -> None:
+    transaction.on_commit(
+        lambda: signal.send(sender=TryOnRequest, request=request, **extra), robust=False
+    )
+
+
+# -- submit ------------------------------------------------------------------------------
+
+
+def submit(request_id) -> TryOnRequest:
+    """Send a pending request to its provider, exactly once.
+
+    Raises RetryableProviderError when the provider was busy and created nothing; the
+    request is then pending again for the caller to retry later.
+    """
+    request = TryOnRequest.objects.select_related("garment", "lower_garment", "model_photo").get(
+        pk=request_id
+    )
+    if request.status != Status.PENDING:
+        return request
+    adapter = get_provider(request.provider)
+    try:
+        job = _prepare_inputs(request, adapter)
+    except images.ImageError as exc:
+        fail(request, code=exc.code, message=exc.message, expected=[Status.PENDING])
+        return request
+    except (OSError, ValueError) as exc:
+        fail(
+            request,
+            code="input_unavailable",
+            message="The photo for this try-on could not be read. Please upload it again.",
+            detail=str(exc),
+            expected=[Status.PENDING],
+        )
+        return request
+
+    if not transition(
+        request,
+        Status.SUBMITTING,
+        expected=[Status.PENDING],
+        attempts=request.attempts + 1,
+        callback_salt=request.callback_salt,
+        callback_token_hash=request.callback_token_hash,
+    ):
+        return request  # another worker claimed it
+
+    try:
+        task = None
+        if adapter.supports_find and request.attempts > 1:
+            # An earlier attempt may have reached the provider before dying: never create twice.
+            task = adapter.find(str(request.pk))
+        if task is None:
+            task = adapter.submit(job)
+    except RetryableProviderError as exc:
+        if exc.http_status is None and not adapter.supports_find:
+            # No answer at all (timeout): the provider may have created the task and we
+            # cannot look it up. Leave it in "submitting" for the reaper to resolve.
+            _note_error(request, exc)
+            raise
+        transition(request, Status.PENDING, expected=[Status.SUBMITTING], **_error_fields(exc))
+        raise
+    except PermanentProviderError as exc:
+        fail(
+            request,
+            code=_error_code(exc),
+            message=exc.user_message,
+            detail=str(exc),
+            expected=[Status.SUBMITTING],
+        )
+        return request
+    _accept_task(request, adapter, task)
+    return request
+
+
+def _prepare_inputs(request: TryOnRequest, adapter: Provider) -> TryOnInput:
+    """Make every image provider-ready (no money spent yet) and build the adapter's input."""
+    storage = tryon_storage()
+    if request.model_photo_id:
+        person = _prepared_copy(
+            request.model_photo.image, f"model-{_file_digest(request.model_photo)}"
+        )
+    else:
+        if not request.person_image:
+            raise images.ImageError(
+                "input_unavailable", "The photo for this try-on is no longer stored."
+            )
+        if not request.person_prepared:
+            _normalise_person(request)
+        person = request.person_image.name
+    garment_name = _prepared_copy(request.garment.image, f"garment-{_file_digest(request.garment)}")
+    lower_name = None
+    category = request.garment.category
+    if request.lower_garment_id:
+        lower_name = _prepared_copy(
+            request.lower_garment.image, f"garment-{_file_digest(request.lower_garment)}"
+        )
+        if adapter.composes_outfits:
+            upper, lower = (garment_name, lower_name)
+            if request.garment.category != "upper":
+                upper, lower = lower, upper
+            garment_name = _composed_outfit(upper, lower)
+            lower_name = None
+
+    def image_input(name: str) -> InputImage:
+        with storage.open(name, "rb") as fh:
+            data = fh.read()
+        url = signed_input_url(name) if adapter.needs_input_urls else None
+        return InputImage(data=data, content_type="image/jpeg", url=url)
+
+    if not request.callback_salt:
+        import secrets
+
+        request.callback_salt = secrets.token_hex(16)
+        request.callback_token_hash = hash_token(callback_token(request))
+    return TryOnInput(
+        request_id=str(request.pk),
+        person=image_input(person),
+        garment=image_input(garment_name),
+        garment_category=category,
+        lower_garment=image_input(lower_name) if lower_name else None,
+        batch_size=request.batch_size,
+        callback_url=callback_url(request),
+        callback_secret=callback_secret(request),
+    )
+
+
+def _normalise_person(request: TryOnRequest) -> None:
+    """Replace the uploaded bytes by their normalised re-encoding (no metadata survives)."""
+    storage = tryon_storage()
+    old = request.person_image.name
+    with storage.open(old, "rb") as fh:
+        prepared = images.prepare_for_provider(fh.read())
+    new = storage.save(
+        request.person_image.field.generate_filename(request, "person.jpg"),
+        ContentFile(prepared.data),
+    )
+    updated = TryOnRequest.objects.filter(pk=request.pk, person_image=old).update(
+        person_image=new, person_prepared=True
+    )
+    if updated:
+        request.person_image.name = new
+        request.person_prepared = True
+        if not TryOnRequest.objects.filter(person_image=old).exists():
+            storage.delete(old)
+    else:  # someone else normalised it first
+        storage.delete(new)
+        request.refresh_from_db(fields=["person_image", "person_prepared"])
+
+
+def _prepared_copy(image_field, key: str) -> str:
+    """Storage name of a provider-ready copy of a shop image, made once and reused."""
+    storage = tryon_storage()
+    name = f"tryon/prepared/{key}.jpg"
+    if not storage.exists(name):
+        with image_field.open("rb") as fh:
+            prepared = images.prepare_for_provider(fh.read())
+        name = storage.save(name, ContentFile(prepared.data))
+    return name
+
+
+def _composed_outfit(upper_name: str, lower_name: str) -> str:
+    storage = tryon_storage()
+    key = hashlib.sha256(f"{upper_name}|{lower_name}".encode()).hexdigest()[:32]
+    name = f"tryon/prepared/outfit-{key}.jpg"
+    if not storage.exists(name):
+        with storage.open(upper_name, "rb") as up, storage.open(lower_name, "rb") as low:
+            composed = images.compose_outfit(up.read(), low.read())
+        name = storage.save(name, ContentFile(composed.data))
+    return name
+
+
+def _accept_task(request: TryOnRequest, adapter: Provider, task: ProviderTask) -> None:
+    target = Status.PROCESSING if task.state == TaskState.RUNNING else Status.SUBMITTED
+    estimate, currency = adapter.estimate_cost(request.batch_size)
+    moved = transition(
+        request,
+        target,
+        expected=[Status.SUBMITTING],
+        provider_task_id=task.task_id,
+        provider_status=task.raw_status[:32],
+        submitted_at=timezone.now(),
+        cost=task.cost if task.cost is not None else estimate,
+        cost_currency=task.cost_currency or currency,
+        error_code="",
+        error_message="",
+        next_check_at=timezone.now() + timedelta(seconds=_first_poll_delay(request)),
+    )
+    if not moved:
+        # Cancelled while the create call was in flight: keep the task id so nothing paid is lost.
+        TryOnRequest.objects.filter(pk=request.pk, provider_task_id="").update(
+            provider_task_id=task.task_id
+        )
+        return
+    _send_on_commit(tryon_submitted, request)
+    if task.state.is_terminal:
+        _apply_task(request, adapter, task)
+
+
+def _first_poll_delay(request: TryOnRequest) -> float:
+    if callback_url(request):
+        return get_setting("POLL_FIRST_AFTER_SECONDS")
+    return get_setting("POLL_INTERVAL_SECONDS")
+
+
+def _note_error(request: TryOnRequest, exc: ProviderError) -> None:
+    TryOnRequest.objects.filter(pk=request.pk).update(**_error_fields(exc))
+
+
+def _error_fields(exc: ProviderError) -> dict:
+    return {"error_code": _error_code(exc), "error_detail": str(exc)[:2000]}
+
+
+def _error_code(exc: ProviderError) -> str:
+    name = type(exc).__name__
+    codes = {
+        "ContentRefused": "content_refused",
+        "InvalidInput": "invalid_input",
+        "ProviderAuthError": "provider_auth",
+        "ProviderAccountError": "provider_account",
+        "TaskNotFound": "task_not_found",
+        "RateLimited": "rate_limited",
+        "ProviderUnavailable": "provider_unavailable",
+    }
+    return codes.get(name, "provider_error")
+
+
+# -- refresh and persist -----------------------------------------------------------------
+
+
+def refresh(request_id) -> TryOnRequest:
+    """Fetch the request's task from its provider (the truth) and act on the answer."""
+    request = TryOnRequest.objects.get(pk=request_id)
+    if request.status not in AT_PROVIDER and request.status != Status.SUBMITTING:
+        return request
+    adapter = get_provider(request.provider)
+    if not request.provider_task_id:
+        if request.status == Status.SUBMITTING and adapter.supports_find:
+            task = adapter.find(str(request.pk))
+            if task is not None:
+                _accept_task(request, adapter, task)
+        return request
+    try:
+        task = adapter.fetch(request.provider_task_id)
+    except TaskNotFound as exc:
+        fail(
+            request,
+            code="task_not_found",
+            message=exc.user_message,
+            detail=str(exc),
+            expected=list(AT_PROVIDER),
+        )
+        return request
+    now = timezone.now()
+    TryOnRequest.objects.filter(pk=request.pk).update(
+        last_checked_at=now,
+        provider_status=task.raw_status[:32],
+        next_check_at=now + timedelta(seconds=get_setting("POLL_INTERVAL_SECONDS")),
+    )
+    _apply_task(request, adapter, task)
+    return request
+
+
+def _apply_task(request: TryOnRequest, adapter: Provider, task: ProviderTask) -> None:
+    if task.state == TaskState.RUNNING and request.status == Status.SUBMITTED:
+        transition(request, Status.PROCESSING, expected=[Status.SUBMITTED])
+    elif task.state == TaskState.SUCCEEDED:
+        persist_results(request, adapter, task)
+    elif task.state == TaskState.FAILED:
+        code = task.error_code or "provider_failed"
+        message = (
+            "The try-on service refused this photo under its content policy. "
+            "Please try another photo."
+            if code == "content_refused"
+            else "The try-on service could not create this image. Please try another photo."
+        )
+        fail(request, code=code, message=message, detail=task.message, expected=list(AT_PROVIDER))
+
+
+def persist_results(request: TryOnRequest, adapter: Provider, task: ProviderTask) -> bool:
+    """Download every result image once, store it, then mark the request succeeded."""
+    now = timezone.now()
+    claimed = (
+        TryOnRequest.objects.filter(pk=request.pk, status__in=AT_PROVIDER)
+        .filter(Q(persist_claimed_at__isnull=True) | Q(persist_claimed_at__lt=now - PERSIST_LEASE))
+        .update(persist_claimed_at=now)
+    )
+    if not claimed:
+        return False
+    storage = tryon_storage()
+    have = set(request.results.values_list("index", flat=True))
+    try:
+        for index, url in enumerate(task.image_urls):
+            if index in have:
+                continue
+            data = download(url, allowed_hosts=adapter.result_hosts)
+            info = images.verify_image(
+                data, min_side=1, max_bytes=get_setting("DOWNLOAD_MAX_BYTES")
+            )
+            ext = "png" if info.format == "PNG" else "jpg"
+            name = storage.save(result_upload_to(None, f"result.{ext}"), ContentFile(data))
+            try:
+                with transaction.atomic():
+                    TryOnResult.objects.create(
+                        request=request,
+                        index=index,
+                        image=name,
+                        width=info.width,
+                        height=info.height,
+                    )
+            except IntegrityError:
+                storage.delete(name)  # a parallel persist stored this index first
+    except DownloadError as exc:
+        TryOnRequest.objects.filter(pk=request.pk).update(persist_claimed_at=None)
+        if exc.retryable:
+            raise
+        fail(
+            request,
+            code="result_unavailable",
+            message="The finished image could not be retrieved from the try-on service.",
+            detail=exc.reason,
+            expected=list(AT_PROVIDER),
+        )
+        return False
+    except images.ImageError as exc:
+        fail(
+            request,
+            code="result_invalid",
+            message="The try-on service returned an image that could not be read.",
+            detail=exc.message,
+            expected=list(AT_PROVIDER),
+        )
+        return False
+    moved = transition(
+        request,
+        Status.SUCCEEDED,
+        expected=list(AT_PROVIDER),
+        persist_claimed_at=None,
+        provider_status=task.raw_status[:32],
+        cost=task.cost if task.cost is not None else request.cost,
+        cost_currency=task.cost_currency or request.cost_currency,
+        error_code="",
+        error_message="",
+    )
+    if moved:
+        results = list(request.results.all())
+        _send_on_commit(tryon_succeeded, request, results=results)
+    return moved
+
+
+# -- cancel, retry -----------------------------------------------------------------------
+
+
+def cancel(request: TryOnRequest) -> bool:
+    """Cancel an unfinished request; the provider task is cancelled where it can be."""
+    if request.status in AT_PROVIDER and request.provider_task_id:
+        adapter = get_provider(request.provider)
+        # Kling cannot cancel, PiAPI only while pending: the task may still finish
+        # (and be charged); we stop following it.
+        with contextlib.suppress(PermanentProviderError):
+            adapter.cancel(request.provider_task_id)
+    return transition(
+        request,
+        Status.CANCELLED,
+        expected=[Status.PENDING, Status.SUBMITTED, Status.PROCESSING],
+        error_code="cancelled",
+        error_message="This try-on was cancelled.",
+    )
+
+
+def retry(request: TryOnRequest, *, source: str | None = None) -> TryOnRequest:
+    """Start a fresh request with the same inputs as a failed or cancelled one."""
+    if request.status not in (Status.FAILED, Status.CANCELLED):
+        raise TryOnValidationError({"status": ["Only failed or cancelled try-ons can be retried."]})
+    if not request.model_photo_id and not request.person_image:
+        raise TryOnValidationError(
+            {
+                "person_image": [
+                    "The person photo has been deleted, so this try-on cannot be retried."
+                ]
+            }
+        )
+    clone = TryOnRequest(
+        provider=request.provider,
+        provider_model=request.provider_model,
+        source=source or request.source,
+        garment_id=request.garment_id,
+        lower_garment_id=request.lower_garment_id,
+        model_photo_id=request.model_photo_id,
+        person_image=request.person_image.name,
+        person_prepared=request.person_prepared,
+        batch_size=request.batch_size,
+        batch_id=request.batch_id,
+        retry_of=request,
+        input_digest=request.input_digest,
+        owner_id=request.owner_id,
+        owner_key=request.owner_key,
+        consent_version=request.consent_version,
+        consent_at=request.consent_at,
+    )
+    with transaction.atomic():
+        clone.save(force_insert=True)
+        _enqueue_on_commit("submit", clone.pk)
+    return clone
+
+
+# -- reaper and purge --------------------------------------------------------------------
+
+
+@dataclass
+class ReapReport:
+    requeued: list[str] = field(default_factory=list)
+    refreshed: list[str] = field(default_factory=list)
+    resolved: list[str] = field(default_factory=list)
+    expired: list[str] = field(default_factory=list)
+
+
+def reap(*, now=None, enqueue=True) -> ReapReport:
+    """Find requests that lost their message or callback, and finish or fail them."""
+    now = now or timezone.now()
+    report = ReapReport()
+    deadline = now - timedelta(seconds=get_setting("DEADLINE_SECONDS"))
+    for request in TryOnRequest.objects.filter(status__in=ACTIVE, created_at__lt=deadline):
+        if fail(
+            request,
+            code="deadline",
+            message="This try-on took too long and was stopped. Please try again.",
+            detail=f"past the deadline of {get_setting('DEADLINE_SECONDS')} s",
+        ):
+            report.expired.append(str(request.pk))
+
+    stale_pending = now - timedelta(seconds=get_setting("REQUEUE_PENDING_AFTER_SECONDS"))
+    for pk in TryOnRequest.objects.filter(
+        status=Status.PENDING, updated_at__lt=stale_pending
+    ).values_list("pk", flat=True):
+        report.requeued.append(str(pk))
+        if enqueue:
+            _enqueue_on_commit("submit", pk)
+
+    stuck = now - timedelta(seconds=get_setting("SUBMITTING_STUCK_AFTER_SECONDS"))
+    for request in TryOnRequest.objects.filter(status=Status.SUBMITTING, updated_at__lt=stuck):
+        if resolve_stuck_submission(request, enqueue=enqueue):
+            report.resolved.append(str(request.pk))
+
+    # Poll what is due. Pushing next_check_at forward first is the claim: two reapers
+    # running at once do not both enqueue the same refresh.
+    interval = timedelta(seconds=get_setting("POLL_INTERVAL_SECONDS"))
+    due = TryOnRequest.objects.filter(status__in=AT_PROVIDER).filter(
+        Q(next_check_at__lte=now) | Q(next_check_at__isnull=True)
+    )
+    for pk, seen in due.values_list("pk", "next_check_at"):
+        claimed = TryOnRequest.objects.filter(pk=pk, next_check_at=seen).update(
+            next_check_at=now + interval
+        )
+        if claimed:
+            report.refreshed.append(str(pk))
+            if enqueue:
+                _enqueue_on_commit("refresh", pk)
+    return report
+
+
+def resolve_stuck_submission(request: TryOnRequest, *, enqueue=True) -> bool:
+    """A worker died (or timed out) between claiming and recording the provider's answer."""
+    adapter = get_provider(request.provider)
+    if adapter.supports_find:
+        task = adapter.find(str(request.pk))
+        if task is not None:
+            _accept_task(request, adapter, task)
+            return True
+        # The provider never created it: safe to submit again.
+        moved = transition(request, Status.PENDING, expected=[Status.SUBMITTING])
+        if moved and enqueue:
+            _enqueue_on_commit("submit", request.pk)
+        return moved
+    return fail(
+        request,
+        code="submit_unknown",
+        message="We could not confirm this try-on with the provider. Please try again.",
+        detail="no answer to the create call; not resubmitted so that it is never paid twice",
+        expected=[Status.SUBMITTING],
+    )
+
+
+@dataclass
+class PurgeReport:
+    person_photos: int = 0
+    results: int = 0
+    files: int = 0
+
+
+def purge(*, now=None) -> PurgeReport:
+    """Delete shoppers' photos past their retention, and old shopper results, files included."""
+    now = now or timezone.now()
+    report = PurgeReport()
+    storage = tryon_storage()
+    cutoff = now - timedelta(hours=get_setting("PERSON_PHOTO_RETENTION_HOURS"))
+    done = TryOnRequest.objects.filter(status__in=TERMINAL, completed_at__lt=cutoff).exclude(
+        person_image=""
+    )
+    for request in done.only("pk", "person_image"):
+        name = request.person_image.name
+        if TryOnRequest.objects.filter(pk=request.pk, person_image=name).update(
+            person_image="", person_purged_at=now
+        ):
+            report.person_photos += 1
+            if not TryOnRequest.objects.filter(person_image=name).exists():
+                storage.delete(name)
+                report.files += 1
+    days = get_setting("RESULT_RETENTION_DAYS")
+    if days is not None:
+        old = TryOnResult.objects.filter(
+            request__source__in=[Source.WIDGET, Source.API],
+            created_at__lt=now - timedelta(days=days),
+        )
+        for result in old:
+            storage.delete(result.image.name)
+            result.delete()
+            report.results += 1
+            report.files += 1
+    return report
+
+
+def erase_shopper(owner_key: str) -> int:
+    """Delete every request of one shopper, with their photos and results. Returns a count."""
+    if not owner_key:
+        raise ValueError("erase_shopper needs an owner key")
+    storage = tryon_storage()
+    requests = list(TryOnRequest.objects.filter(owner_key=owner_key).prefetch_related("results"))
+    for request in requests:
+        for result in request.results.all():
+            storage.delete(result.image.name)
+        if request.person_image:
+            storage.delete(request.person_image.name)
+    TryOnRequest.objects.filter(owner_key=owner_key).delete()
+    return len(requests)
+
+
+# -- callback tokens and signed input URLs ----------------------------------------------
+
+
+def callback_token(request: TryOnRequest) -> str:
+    """The request's callback URL token: derived from SECRET_KEY, never stored."""
+    mac = hmac.new(
+        settings.SECRET_KEY.encode(),
+        f"{CALLBACK_TOKEN_SALT}:{request.pk}:{request.callback_salt}".encode(),
+        hashlib.sha256,
+    )
+    return signing.b64_encode(mac.digest()).decode()
+
+
+def callback_secret(request: TryOnRequest) -> str:
+    """Per-request secret PiAPI echoes back in x-webhook-secret."""
+    mac = hmac.new(
+        settings.SECRET_KEY.encode(),
+        f"django_tryon.webhook-secret:{request.pk}:{request.callback_salt}".encode(),
+        hashlib.sha256,
+    )
+    return mac.hexdigest()
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def callback_url(request: TryOnRequest) -> str | None:
+    base = get_setting("PUBLIC_BASE_URL")
+    if not base:
+        return None
+    path = reverse(
+        "django_tryon:callback",
+        kwargs={"provider": request.provider, "token": callback_token(request)},
+    )
+    return base.rstrip("/") + path
+
+
+def request_for_callback_token(token: str) -> TryOnRequest | None:
+    """The request a callback token belongs to, or None (same answer for unknown and bad)."""
+    digest = hash_token(token)
+    request = TryOnRequest.objects.filter(callback_token_hash=digest).first()
+    if request is None or not hmac.compare_digest(request.callback_token_hash, digest):
+        return None
+    return request
+
+
+def signed_input_url(name: str) -> str:
+    """An expiring, unguessable URL under PUBLIC_BASE_URL that serves one prepared input image."""
+    value = signing.dumps(name, salt=INPUT_URL_SALT, compress=True)
+    path = reverse("django_tryon:input-image", kwargs={"signed": value})
+    return get_setting("PUBLIC_BASE_URL").rstrip("/") + path
+
+
+def storage_name_from_signed(value: str) -> str | None:
+    """The storage name inside a signed input URL, or None when bad or expired."""
+    try:
+        return signing.loads(
+            value, salt=INPUT_URL_SALT, max_age=get_setting("INPUT_URL_MAX_AGE_SECONDS")
+        )
+    except signing.BadSignature:
+        return None

@@ -1,0 +1,114 @@
+"""Celery tasks: thin wrappers over ``services``; the retry policy lives here.
+
+Every task is idempotent (it re-reads the request and acts only on its current status),
+so ``acks_late`` redelivery and the reaper's re-enqueueing are safe.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+
+from . import services
+from .conf import get_setting
+from .fetch import DownloadError
+from .providers.base import ProviderError, RetryableProviderError, backoff_seconds
+from .status import Status
+
+log = logging.getLogger("django_tryon")
+
+TASK_OPTIONS = {
+    "bind": True,
+    "acks_late": True,
+    "ignore_result": True,
+    "max_retries": None,  # bounded by TRYON['MAX_RETRIES'] in _retry_later
+    "soft_time_limit": 120,
+    "time_limit": 150,
+}
+
+
+def send(task, request_id: str, **options):
+    """Queue ``task`` for a request on the configured queue."""
+    queue = get_setting("CELERY_QUEUE")
+    if queue:
+        options.setdefault("queue", queue)
+    return task.apply_async(args=[request_id], **options)
+
+
+@shared_task(name="django_tryon.submit", **TASK_OPTIONS)
+def submit_tryon(self, request_id: str) -> None:
+    """Send a pending request to its provider."""
+    try:
+        services.submit(request_id)
+    except RetryableProviderError as exc:
+        if not _retry_later(self, exc):
+            request = services.TryOnRequest.objects.get(pk=request_id)
+            services.fail(
+                request,
+                code=services._error_code(exc),
+                message=exc.user_message,
+                detail=str(exc),
+                expected=[Status.PENDING],
+            )
+    except SoftTimeLimitExceeded:
+        log.warning("submit of %s hit its time limit; the reaper will resolve it", request_id)
+
+
+@shared_task(name="django_tryon.refresh", **TASK_OPTIONS)
+def refresh_tryon(self, request_id: str) -> None:
+    """Fetch a request's task from its provider and save results when it has finished."""
+    try:
+        services.refresh(request_id)
+    except (RetryableProviderError, DownloadError) as exc:
+        if not _retry_later(self, exc):
+            log.warning("refresh of %s gave up for now: %s", request_id, exc)
+    except SoftTimeLimitExceeded:
+        log.warning("refresh of %s hit its time limit; the reaper will try again", request_id)
+
+
+@shared_task(
+    name="django_tryon.reap",
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    soft_time_limit=60,
+    time_limit=90,
+)
+def reap_tryons(self) -> dict:
+    """Periodic: re-enqueue lost work, poll what is due, fail what is past its deadline."""
+    report = services.reap()
+    return {k: len(v) for k, v in vars(report).items()}
+
+
+@shared_task(
+    name="django_tryon.purge",
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    soft_time_limit=600,
+    time_limit=660,
+)
+def purge_tryons(self) -> dict:
+    """Periodic: delete person photos and old results past their retention."""
+    return vars(services.purge())
+
+
+def _retry_later(task, exc: Exception) -> bool:
+    """Schedule a retry with exponential backoff and jitter; False when retries are used up."""
+    retries = task.request.retries
+    if retries >= get_setting("MAX_RETRIES"):
+        return False
+    delay = backoff_seconds(
+        retries, base=get_setting("RETRY_BASE_SECONDS"), cap=get_setting("RETRY_MAX_SECONDS")
+    )
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after:
+        delay = max(delay, retry_after)
+    log.info("retrying %s in %.1fs after %s", task.name, delay, _safe(exc))
+    raise task.retry(countdown=delay, exc=exc)
+
+
+def _safe(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, ProviderError) else type(exc).__name__

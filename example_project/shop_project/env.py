@@ -1,0 +1,65 @@
+"""Read the example shop's configuration from the environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def database_from_url(url: str, base_dir: Path) -> dict:
+    """DATABASES['default'] from ``sqlite:///path`` or ``postgres://user:pass@host:port/name``."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        path = unquote(parts.path[1:]) if parts.path.startswith("/") else parts.path
+        name = path if os.path.isabs(path) else str(base_dir / path)
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": name,
+            # Web server and worker share the file: wait for locks, take them early.
+            "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"},
+            "TEST": {"NAME": str(Path(name).with_name("test_" + Path(name).name))},
+        }
+    if parts.scheme in {"postgres", "postgresql", "pgsql"}:
+        options = dict(parse_qsl(parts.query))
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(parts.path.lstrip("/")),
+            "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""),
+            "HOST": parts.hostname or "",
+            "PORT": str(parts.port or ""),
+            "OPTIONS": options,
+            "CONN_MAX_AGE": 0,
+        }
+    raise ValueError(f"DATABASE_URL scheme {parts.scheme!r} is not supported (sqlite or postgres)")
+
+
+def broker_options(url: str, var_dir: Path) -> dict:
+    """Celery transport options: folders for the filesystem broker, timeouts for Redis."""
+    if url.startswith("filesystem://"):
+        folder = var_dir / "broker"
+        for sub in ("queue", "processed"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        return {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "processed_folder": str(folder / "processed"),
+            "store_processed": False,
+        }
+    if url.startswith(("redis://", "rediss://")):
+        # Above the longest retry countdown (TRYON RETRY_MAX_SECONDS), see SAFETY rule 4.
+        return {"visibility_timeout": 3600}
+    return {}

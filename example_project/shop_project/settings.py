@@ -1,0 +1,127 @@
+"""Settings of the example shop. Everything that differs between machines comes from the
+environment; the defaults need no server at all (SQLite, local files, a filesystem broker,
+and the sandbox as both providers)."""
+
+from pathlib import Path
+
+from .env import broker_options, database_from_url, env, env_bool
+
+# The sandbox's documented demo keys (docs/sandbox.md): used only when no real keys are set.
+SANDBOX_KLING_AK = "sandbox-access-key"
+SANDBOX_KLING_SK = "sandbox-secret-key"
+SANDBOX_PIAPI_KEY = "sandbox-piapi-key"
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env("SHOP_VAR_DIR", str(BASE_DIR.parent / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+SECRET_KEY = env("DJANGO_SECRET_KEY", "demo-only-secret-key-change-me-in-production-0123456789")
+DEBUG = env_bool("DJANGO_DEBUG", True)
+ALLOWED_HOSTS = (env("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver") or "").split(",")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_tryon",
+    "shop",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "shop_project.urls"
+WSGI_APPLICATION = "shop_project.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+DATABASES = {
+    "default": database_from_url(
+        env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'shop.sqlite3'}"), BASE_DIR
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(env("SHOP_MEDIA_ROOT", str(VAR_DIR / "media")))
+SERVE_MEDIA = env_bool("SHOP_SERVE_MEDIA", DEBUG)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# Celery: a filesystem broker by default (no server), Redis when CELERY_BROKER_URL says so.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_TRANSPORT_OPTIONS = broker_options(CELERY_BROKER_URL, VAR_DIR)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# django-tryon. With no keys in the environment, both providers are the local sandbox.
+SANDBOX_URL = env("TRYON_SANDBOX_URL", "http://127.0.0.1:8765")
+_kling_base = env("KLING_BASE_URL", SANDBOX_URL)
+_piapi_base = env("PIAPI_BASE_URL", SANDBOX_URL)
+_uses_sandbox = SANDBOX_URL in (_kling_base, _piapi_base)
+
+TRYON = {
+    "DEFAULT_PROVIDER": env("TRYON_PROVIDER", "kling"),
+    "PROVIDERS": {
+        "kling": {
+            "ACCESS_KEY": env("KLING_ACCESS_KEY", SANDBOX_KLING_AK),
+            "SECRET_KEY": env("KLING_SECRET_KEY", SANDBOX_KLING_SK),
+            "BASE_URL": _kling_base,
+            "MODEL": env("KLING_MODEL", "kolors-virtual-try-on-v1-5"),
+        },
+        "piapi": {
+            "API_KEY": env("PIAPI_API_KEY", SANDBOX_PIAPI_KEY),
+            "BASE_URL": _piapi_base,
+            "SERVICE_MODE": env("PIAPI_SERVICE_MODE", "public"),
+        },
+    },
+    "PUBLIC_BASE_URL": env("TRYON_PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
+    # The sandbox serves results from 127.0.0.1 over http; real providers never need this.
+    "ALLOW_HTTP_DOWNLOADS": _uses_sandbox,
+    "ALLOW_PRIVATE_DOWNLOADS": _uses_sandbox,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"django_tryon": {"handlers": ["console"], "level": env("TRYON_LOG_LEVEL", "INFO")}},
+}

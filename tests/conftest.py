@@ -1,0 +1,59 @@
+"""Shared fixtures: test images, the sandbox, the live server and a real Celery worker."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.core.files.base import ContentFile
+
+from tests import imagegen
+
+
+def pytest_report_header(config):
+    db = os.environ.get("DATABASE_URL", "sqlite (default)")
+    broker = os.environ.get("CELERY_BROKER_URL", "filesystem:// (default)")
+    return [f"django-tryon: database={db.split('@')[-1]} broker={broker.split('@')[-1]}"]
+
+
+@pytest.fixture
+def make_garment(db):
+    """Create a Garment with a generated image."""
+    from django_tryon.models import Garment
+
+    def factory(category="upper", name=None, active=True, **kwargs):
+        kind = {"upper": "upper", "lower": "lower", "dress": "dress"}[category]
+        garment = Garment(
+            name=name or f"Test {category}", category=category, active=active, **kwargs
+        )
+        garment.image.save(f"{kind}.png", ContentFile(imagegen.make_garment(kind)), save=True)
+        return garment
+
+    return factory
+
+
+@pytest.fixture
+def make_model_photo(db):
+    from django_tryon.models import ModelPhoto
+
+    def factory(name="House model", active=True):
+        photo = ModelPhoto(name=name, active=active)
+        photo.image.save("model.jpg", ContentFile(imagegen.make_person()), save=True)
+        return photo
+
+    return factory
+
+
+@pytest.fixture
+def person_jpeg():
+    return imagegen.make_person()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_provider_clients():
+    """Adapters are cached per process; settings overrides in a test must not leak."""
+    from django_tryon.providers import reset_providers
+
+    reset_providers()
+    yield
+    reset_providers()

@@ -1,0 +1,515 @@
+"""The services layer against a scripted provider: state, money and files."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+from PIL import Image
+
+from django_tryon import services
+from django_tryon.models import TryOnRequest, TryOnResult, tryon_storage
+from django_tryon.providers import PROVIDER_CLASSES, get_provider
+from django_tryon.providers.base import ContentRefused, RateLimited, TaskState
+from django_tryon.signals import tryon_failed, tryon_submitted, tryon_succeeded
+from django_tryon.status import Status
+from tests import imagegen
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def fake(settings, monkeypatch):
+    monkeypatch.setitem(PROVIDER_CLASSES, "fake", "tests.fakes.FakeProvider")
+    settings.TRYON = {**settings.TRYON, "PROVIDERS": {**settings.TRYON["PROVIDERS"], "fake": {}}}
+    return get_provider("fake")
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """Record Celery sends instead of queueing them."""
+    from django_tryon import tasks
+
+    calls = []
+    monkeypatch.setattr(
+        tasks, "send", lambda task, request_id, **kw: calls.append((task.name, request_id))
+    )
+    return calls
+
+
+@pytest.fixture
+def downloads(monkeypatch):
+    """Serve result downloads from memory; records the URLs asked for."""
+    asked = []
+
+    def fake_download(url, *, allowed_hosts, **kwargs):
+        asked.append(url)
+        return imagegen.make_png(640, 800)
+
+    monkeypatch.setattr(services, "download", fake_download)
+    return asked
+
+
+def create(garment, person=None, **kwargs):
+    kwargs.setdefault("provider", "fake")
+    return services.create_tryon(
+        garment=garment,
+        person_image=person if person is not None else imagegen.make_person(),
+        **kwargs,
+    )
+
+
+# -- create: validation -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("person", "field", "fragment"),
+    [
+        (b"this is not an image", "person_image", "image"),
+        (imagegen.truncated_jpeg()[:20], "person_image", ""),
+        (imagegen.make_jpeg(200, 200), "person_image", "300"),
+        (imagegen.make_bomb(), "person_image", ""),
+        (imagegen.make_gif(400, 400), "person_image", ""),
+    ],
+    ids=["not-image", "garbage-header", "too-small", "bomb", "gif"],
+)
+def test_bad_person_photo_creates_nothing(fake, make_garment, person, field, fragment):
+    garment = make_garment()
+    with pytest.raises(services.TryOnValidationError) as info:
+        create(garment, person)
+    assert field in info.value.errors
+    assert fragment in " ".join(info.value.errors[field])
+    assert TryOnRequest.objects.count() == 0
+    assert fake.calls == []
+
+
+def test_forty_megabyte_upload_refused_before_decoding(fake, make_garment, monkeypatch):
+    from django_tryon import images
+
+    def must_not_run(*a, **k):
+        raise AssertionError("decoded an oversized upload")
+
+    monkeypatch.setattr(images, "inspect_image", must_not_run)
+    upload = SimpleUploadedFile("big.jpg", b"\xff\xd8" + b"0" * (40 * 1024 * 1024))
+    with pytest.raises(services.TryOnValidationError) as info:
+        create(make_garment(), upload)
+    assert "too large" in info.value.errors["person_image"][0]
+    assert TryOnRequest.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("upper", "upper"),
+        ("lower", "lower"),
+        ("dress", "upper"),
+        ("upper", "dress"),
+        ("dress", "dress"),
+    ],
+)
+def test_invalid_outfit_pairs_refused(fake, make_garment, first, second):
+    with pytest.raises(services.TryOnValidationError) as info:
+        create(make_garment(first), lower_garment=make_garment(second, name="second"))
+    assert "lower_garment" in info.value.errors
+    assert TryOnRequest.objects.count() == 0
+
+
+def test_upper_plus_lower_outfit_accepted(fake, make_garment, sent):
+    request, created = create(
+        make_garment("upper"), lower_garment=make_garment("lower", name="jeans")
+    )
+    assert created and request.outfit
+
+
+def test_unknown_provider_and_inactive_garment_and_batch_size(fake, make_garment):
+    with pytest.raises(services.TryOnValidationError) as info:
+        create(make_garment(active=False), provider="nope", batch_size=9)
+    assert "Unknown provider 'nope'" in info.value.errors["provider"][0]
+    assert "not available" in info.value.errors["garment"][0]
+    with pytest.raises(services.TryOnValidationError) as info:
+        create(make_garment(), batch_size=9)
+    assert "between 1 and 4" in info.value.errors["batch_size"][0]
+    assert TryOnRequest.objects.count() == 0
+
+
+def test_person_and_model_photo_are_exclusive(fake, make_garment, make_model_photo):
+    with pytest.raises(services.TryOnValidationError):
+        services.create_tryon(
+            garment=make_garment(),
+            person_image=imagegen.make_person(),
+            model_photo=make_model_photo(),
+            provider="fake",
+        )
+    with pytest.raises(services.TryOnValidationError):
+        services.create_tryon(garment=make_garment(), provider="fake")
+
+
+def test_provider_fetching_by_url_needs_public_base_url(settings, make_garment):
+    settings.TRYON = {**settings.TRYON, "PUBLIC_BASE_URL": None}
+    with pytest.raises(services.TryOnValidationError) as info:
+        create(make_garment(), provider="piapi")
+    assert "PUBLIC_BASE_URL" in info.value.errors["provider"][0]
+
+
+# -- create: dedupe, idempotency, enqueue ------------------------------------------------
+
+
+def test_create_enqueues_submit_only_after_commit(
+    fake, make_garment, sent, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        request, created = create(make_garment())
+        assert sent == []  # nothing is sent inside the transaction
+    assert created and len(callbacks) == 1
+    assert sent == [("django_tryon.submit", str(request.pk))]
+
+
+def test_identical_inputs_from_same_owner_return_the_same_request(fake, make_garment, sent):
+    garment, person = make_garment(), imagegen.make_person()
+    first, created = create(garment, person, owner_key="session:a")
+    second, created_again = create(garment, person, owner_key="session:a")
+    other, created_other = create(garment, person, owner_key="session:b")
+    assert created and not created_again and created_other
+    assert second.pk == first.pk and other.pk != first.pk
+
+
+def test_failed_request_is_not_a_dedupe_target(fake, make_garment, sent):
+    garment, person = make_garment(), imagegen.make_person()
+    first, _ = create(garment, person)
+    services.fail(first, code="x", message="no")
+    second, created = create(garment, person)
+    assert created and second.pk != first.pk
+
+
+def test_idempotency_key_returns_existing_request(fake, make_garment, sent):
+    garment = make_garment()
+    first, _ = create(garment, owner_key="user:1", idempotency_key="k1")
+    again, created = create(
+        garment, imagegen.make_person(width=800), owner_key="user:1", idempotency_key="k1"
+    )
+    assert not created and again.pk == first.pk
+    assert TryOnRequest.objects.count() == 1
+
+
+# -- submit ------------------------------------------------------------------------------
+
+
+def test_submit_moves_to_submitted_and_records_task(
+    fake, make_garment, sent, django_capture_on_commit_callbacks
+):
+    request, _ = create(make_garment())
+    received = []
+    tryon_submitted.connect(
+        lambda sender, request, **kw: received.append(request.pk), weak=False, dispatch_uid="t1"
+    )
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            services.submit(request.pk)
+    finally:
+        tryon_submitted.disconnect(dispatch_uid="t1")
+    request.refresh_from_db()
+    assert request.status == Status.SUBMITTED
+    assert request.provider_task_id
+    assert request.attempts == 1
+    assert request.callback_token_hash and request.callback_salt
+    assert str(request.cost) == "0.0700" and request.cost_currency == "USD"
+    assert len(fake.calls_of("submit")) == 1
+    job = fake.calls_of("submit")[0][1]
+    assert job.request_id == str(request.pk)
+    assert job.callback_url.endswith("/") and "/tryon/callbacks/fake/" in job.callback_url
+    assert received == [request.pk]
+
+
+def test_submit_twice_calls_the_provider_once(fake, make_garment, sent):
+    request, _ = create(make_garment())
+    services.submit(request.pk)
+    services.submit(request.pk)
+    assert len(fake.calls_of("submit")) == 1
+
+
+def test_person_photo_is_normalised_before_submit(fake, make_garment, sent):
+    raw = imagegen.make_jpeg(1200, 1600, with_gps=True, exif_orientation=6)
+    request, _ = create(make_garment(), raw)
+    original = request.person_image.name
+    services.submit(request.pk)
+    request.refresh_from_db()
+    assert request.person_prepared and request.person_image.name != original
+    assert not tryon_storage().exists(original)
+    with tryon_storage().open(request.person_image.name) as fh:
+        im = Image.open(io.BytesIO(fh.read()))
+        assert not im.getexif()
+        assert im.height < im.width  # orientation 6 applied: stored 1200x1600 shows landscape
+    job = fake.calls_of("submit")[0][1]
+    assert Image.open(io.BytesIO(job.person.data)).format == "JPEG"
+
+
+def test_rate_limited_submit_returns_to_pending_then_succeeds(fake, make_garment, sent):
+    request, _ = create(make_garment())
+    fake.submit_effects = [RateLimited("1303", provider="fake", http_status=429, code=1303)]
+    with pytest.raises(RateLimited):
+        services.submit(request.pk)
+    request.refresh_from_db()
+    assert request.status == Status.PENDING and request.error_code == "rate_limited"
+    services.submit(request.pk)
+    request.refresh_from_db()
+    assert request.status == Status.SUBMITTED
+    # The retry looked the task up by our id first, and created exactly one task.
+    assert [c[0] for c in fake.calls] == ["submit", "find", "submit"]
+    assert len(fake.tasks) == 1
+
+
+def test_content_refusal_fails_with_readable_message(
+    fake, make_garment, sent, django_capture_on_commit_callbacks
+):
+    request, _ = create(make_garment())
+    failed = []
+    tryon_failed.connect(
+        lambda sender, request, **kw: failed.append(request.error_code),
+        weak=False,
+        dispatch_uid="f1",
+    )
+    try:
+        fake.submit_effects = [
+            ContentRefused("risk control", provider="fake", http_status=400, code=1301)
+        ]
+        with django_capture_on_commit_callbacks(execute=True):
+            services.submit(request.pk)
+    finally:
+        tryon_failed.disconnect(dispatch_uid="f1")
+    request.refresh_from_db()
+    assert request.status == Status.FAILED
+    assert request.error_code == "content_refused"
+    assert "content policy" in request.error_message
+    assert failed == ["content_refused"]
+
+
+def test_unreadable_stored_photo_fails_without_provider_call(fake, make_garment, sent):
+    request, _ = create(make_garment())
+    with tryon_storage().open(request.person_image.name, "wb") as fh:
+        fh.write(imagegen.truncated_jpeg())
+    services.submit(request.pk)
+    request.refresh_from_db()
+    assert request.status == Status.FAILED and request.error_code == "truncated"
+    assert fake.calls_of("submit") == []
+
+
+def test_worker_death_after_create_is_adopted_not_recreated(fake, make_garment, sent):
+    """A task created at the provider whose answer we never saved is found by our id."""
+    request, _ = create(make_garment())
+    services.submit(request.pk)
+    task_id = fake.calls and fake.by_external[str(request.pk)]
+    # Simulate the crash: the provider has the task, our row is stuck in submitting.
+    TryOnRequest.objects.filter(pk=request.pk).update(
+        status=Status.SUBMITTING,
+        provider_task_id="",
+        updated_at=timezone.now() - timedelta(hours=1),
+    )
+    report = services.reap(enqueue=False)
+    request.refresh_from_db()
+    assert report.resolved == [str(request.pk)]
+    assert request.status == Status.SUBMITTED and request.provider_task_id == task_id
+    assert len(fake.calls_of("submit")) == 1
+
+
+def test_stuck_submission_without_find_fails_instead_of_paying_twice(
+    settings, fake, make_garment, sent
+):
+    settings.TRYON = {
+        **settings.TRYON,
+        "PROVIDERS": {**settings.TRYON["PROVIDERS"], "fake": {"FIND": False}},
+    }
+    request, _ = create(make_garment())
+    TryOnRequest.objects.filter(pk=request.pk).update(
+        status=Status.SUBMITTING, updated_at=timezone.now() - timedelta(hours=1)
+    )
+    services.reap(enqueue=False)
+    request.refresh_from_db()
+    assert request.status == Status.FAILED and request.error_code == "submit_unknown"
+    assert get_provider("fake").calls_of("submit") == []
+
+
+# -- refresh and persist -----------------------------------------------------------------
+
+
+def submitted(fake, make_garment, **kwargs):
+    request, _ = create(make_garment(), **kwargs)
+    services.submit(request.pk)
+    request.refresh_from_db()
+    return request
+
+
+def test_success_stores_results_once_and_signals_once(
+    fake, make_garment, sent, downloads, django_capture_on_commit_callbacks
+):
+    request = submitted(fake, make_garment, batch_size=2)
+    fake.finish(
+        request.provider_task_id,
+        ["https://fake.example/a.png", "https://fake.example/b.png"],
+        cost="2",
+    )
+    got = []
+    tryon_succeeded.connect(
+        lambda sender, request, results, **kw: got.append([r.index for r in results]),
+        weak=False,
+        dispatch_uid="s1",
+    )
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            services.refresh(request.pk)
+            services.refresh(request.pk)  # a duplicate callback
+    finally:
+        tryon_succeeded.disconnect(dispatch_uid="s1")
+    request.refresh_from_db()
+    assert request.status == Status.SUCCEEDED and request.completed_at
+    assert str(request.cost) == "2.0000" and request.cost_currency == "units"
+    results = list(request.results.order_by("index"))
+    assert [(r.index, r.width, r.height) for r in results] == [(0, 640, 800), (1, 640, 800)]
+    assert all(tryon_storage().exists(r.image.name) for r in results)
+    assert downloads == ["https://fake.example/a.png", "https://fake.example/b.png"]
+    assert got == [[0, 1]]
+
+
+def test_running_then_failed(fake, make_garment, sent):
+    request = submitted(fake, make_garment)
+    fake.tasks[request.provider_task_id].state = TaskState.RUNNING
+    services.refresh(request.pk)
+    request.refresh_from_db()
+    assert request.status == Status.PROCESSING
+    fake.fail_task(request.provider_task_id, "Image pixel is invalid")
+    services.refresh(request.pk)
+    request.refresh_from_db()
+    assert request.status == Status.FAILED and request.error_detail == "Image pixel is invalid"
+    assert "could not create" in request.error_message
+
+
+def test_late_events_never_move_backwards(fake, make_garment, sent, downloads):
+    request = submitted(fake, make_garment)
+    fake.finish(request.provider_task_id, ["https://fake.example/a.png"])
+    services.refresh(request.pk)
+    # Now the provider (or a stale cache) says "running" and then "failed": nothing changes.
+    fake.tasks[request.provider_task_id].state = TaskState.RUNNING
+    services.refresh(request.pk)
+    fake.fail_task(request.provider_task_id, "late")
+    services.refresh(request.pk)
+    request.refresh_from_db()
+    assert request.status == Status.SUCCEEDED and request.results.count() == 1
+
+
+def test_non_retryable_download_failure_fails_request(fake, make_garment, sent, monkeypatch):
+    from django_tryon.fetch import DownloadError
+
+    def gone(url, **kwargs):
+        raise DownloadError("HTTP 404", retryable=False)
+
+    monkeypatch.setattr(services, "download", gone)
+    request = submitted(fake, make_garment)
+    fake.finish(request.provider_task_id, ["https://fake.example/a.png"])
+    services.refresh(request.pk)
+    request.refresh_from_db()
+    assert request.status == Status.FAILED and request.error_code == "result_unavailable"
+
+
+def test_retryable_download_failure_releases_the_lease(fake, make_garment, sent, monkeypatch):
+    from django_tryon.fetch import DownloadError
+
+    def flaky(url, **kwargs):
+        raise DownloadError("timeout", retryable=True)
+
+    monkeypatch.setattr(services, "download", flaky)
+    request = submitted(fake, make_garment)
+    fake.finish(request.provider_task_id, ["https://fake.example/a.png"])
+    with pytest.raises(DownloadError):
+        services.refresh(request.pk)
+    request.refresh_from_db()
+    assert request.status == Status.SUBMITTED and request.persist_claimed_at is None
+
+
+# -- reaper, cancel, retry, purge --------------------------------------------------------
+
+
+def test_reaper_requeues_pending_polls_due_and_fails_past_deadline(fake, make_garment, sent):
+    old = timezone.now() - timedelta(minutes=10)
+    lost, _ = create(make_garment(name="lost"))
+    TryOnRequest.objects.filter(pk=lost.pk).update(updated_at=old)
+    polled = submitted(fake, make_garment, person=imagegen.make_person(width=700))
+    TryOnRequest.objects.filter(pk=polled.pk).update(next_check_at=old)
+    expired, _ = create(make_garment(name="expired"), imagegen.make_person(width=720))
+    TryOnRequest.objects.filter(pk=expired.pk).update(created_at=timezone.now() - timedelta(days=1))
+
+    report = services.reap(enqueue=False)
+    assert str(lost.pk) in report.requeued
+    assert report.refreshed == [str(polled.pk)]
+    assert report.expired == [str(expired.pk)]
+    expired.refresh_from_db()
+    assert expired.status == Status.FAILED and expired.error_code == "deadline"
+    # The poll was claimed: a second reaper right after does not poll it again.
+    assert services.reap(enqueue=False).refreshed == []
+
+
+def test_cancel_pending_and_refuse_cancel_of_finished(fake, make_garment, sent):
+    request, _ = create(make_garment())
+    assert services.cancel(request)
+    request.refresh_from_db()
+    assert request.status == Status.CANCELLED
+    assert not services.cancel(request)
+
+
+def test_retry_makes_a_new_request_with_same_inputs(fake, make_garment, sent):
+    request, _ = create(make_garment())
+    services.fail(request, code="x", message="no")
+    clone = services.retry(request)
+    assert clone.pk != request.pk and clone.retry_of_id == request.pk
+    assert clone.status == Status.PENDING and clone.person_image.name == request.person_image.name
+    with pytest.raises(services.TryOnValidationError):
+        services.retry(clone)
+
+
+def test_purge_deletes_person_photos_and_old_results(fake, make_garment, sent, downloads):
+    request = submitted(fake, make_garment)
+    fake.finish(request.provider_task_id, ["https://fake.example/a.png"])
+    services.refresh(request.pk)
+    request.refresh_from_db()
+    photo = request.person_image.name
+    result = request.results.get()
+    assert tryon_storage().exists(photo)
+
+    assert services.purge().person_photos == 0  # still within retention
+    later = timezone.now() + timedelta(days=60)
+    report = services.purge(now=later)
+    request.refresh_from_db()
+    assert report.person_photos == 1 and report.results == 1
+    assert request.person_image.name == "" and request.person_purged_at
+    assert not tryon_storage().exists(photo)
+    assert not tryon_storage().exists(result.image.name)
+    assert not TryOnResult.objects.filter(pk=result.pk).exists()
+
+
+def test_erase_shopper_removes_rows_and_files(fake, make_garment, sent):
+    request, _ = create(make_garment(), owner_key="session:zz")
+    name = request.person_image.name
+    assert services.erase_shopper("session:zz") == 1
+    assert not TryOnRequest.objects.exists()
+    assert not tryon_storage().exists(name)
+
+
+def test_callback_token_is_derived_and_only_its_hash_stored(fake, make_garment, sent):
+    request = submitted(fake, make_garment)
+    token = services.callback_token(request)
+    assert token not in str(TryOnRequest.objects.filter(pk=request.pk).values().get())
+    assert services.request_for_callback_token(token).pk == request.pk
+    assert services.request_for_callback_token(token + "x") is None
+
+
+def test_signed_input_url_round_trip_and_expiry(settings):
+    url = services.signed_input_url("tryon/prepared/x.jpg")
+    signed = url.rstrip("/").rsplit("/", 1)[-1]
+    assert services.storage_name_from_signed(signed) == "tryon/prepared/x.jpg"
+    assert services.storage_name_from_signed(signed[:-2] + "zz") is None
+    settings.TRYON = {**settings.TRYON, "INPUT_URL_MAX_AGE_SECONDS": 1}
+    import time
+
+    time.sleep(2.1)
+    assert services.storage_name_from_signed(signed) is None
