@@ -1,0 +1,37 @@
+from django.contrib import admin
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html, format_html_join
+
+from .models import Product
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "price", "has_tryon"]
+    search_fields = ["name", "slug", "description"]
+    prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["tryon_garments"]
+    fields = ["name", "slug", "price", "description", "image", "tryon_garments"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("garments")
+
+    @admin.display(boolean=True, description="Try-on")
+    def has_tryon(self, obj):
+        return obj.tryon_garment is not None
+
+    @admin.display(description="Try-on garments")
+    def tryon_garments(self, obj):
+        garments = list(obj.garments.all()) if obj.pk else []
+        if not garments:
+            return "None linked (link one from the garment's admin page)."
+        rows = []
+        for g in garments:
+            label = f"{g.name} ({g.get_category_display()}{'' if g.active else ', inactive'})"
+            try:
+                url = reverse("admin:django_tryon_garment_change", args=[g.pk])
+            except NoReverseMatch:  # the garment admin is not registered
+                rows.append(format_html("<li>{}</li>", label))
+            else:
+                rows.append(format_html('<li><a href="{}">{}</a></li>', url, label))
+        return format_html("<ul>{}</ul>", format_html_join("", "{}", ((r,) for r in rows)))

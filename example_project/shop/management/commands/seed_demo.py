@@ -1,0 +1,161 @@
+"""Fill the example shop with demo data: products, try-on garments, house models, an admin.
+
+Idempotent: what already exists (matched by product slug, garment SKU, model photo name
+and username) is left alone, so running it twice creates nothing new. All pictures are
+drawn on the fly by ``shop.demo_images``; nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.core.files.base import ContentFile
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from django_tryon.models import Category, Garment, ModelPhoto
+from shop.demo_images import garment_image, person_image
+from shop.models import Product
+
+
+@dataclass(frozen=True)
+class DemoGarment:
+    name: str
+    slug: str
+    kind: str  # a shop.demo_images.GARMENT_KINDS key
+    category: str
+    color: tuple[int, int, int]
+    price: str
+    description: str
+
+    @property
+    def sku(self) -> str:
+        return f"DEMO-{self.slug.upper()}"
+
+
+DEMO_GARMENTS = [
+    DemoGarment(
+        "Red T-shirt", "red-t-shirt", "tshirt", Category.UPPER, (200, 30, 40), "19.00",
+        "A classic crew-neck T-shirt in soft organic cotton. Regular fit.",
+    ),
+    DemoGarment(
+        "Striped shirt", "striped-shirt", "shirt", Category.UPPER, (40, 70, 150), "39.00",
+        "A navy and white Breton-striped button-down shirt with a chest pocket.",
+    ),
+    DemoGarment(
+        "Blue jeans", "blue-jeans", "jeans", Category.LOWER, (40, 70, 130), "59.00",
+        "Straight-leg five-pocket jeans in mid-blue denim with contrast stitching.",
+    ),
+    DemoGarment(
+        "Khaki shorts", "khaki-shorts", "shorts", Category.LOWER, (190, 170, 120), "29.00",
+        "Relaxed chino shorts in khaki cotton twill, for warm days.",
+    ),
+    DemoGarment(
+        "Summer dress", "summer-dress", "dress", Category.DRESS, (240, 180, 60), "49.00",
+        "A light sleeveless dress with polka dots and a flared skirt.",
+    ),
+    DemoGarment(
+        "Evening dress", "evening-dress", "evening-dress", Category.DRESS, (30, 30, 70), "129.00",
+        "A floor-length satin gown with a V-neck and a tie sash at the waist.",
+    ),
+]  # fmt: skip
+
+# House models: name and the seed of their drawing (shop.demo_images.person_image).
+DEMO_MODELS = [("Alex", 0), ("Sam", 1), ("Jordan", 2)]
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the demo catalogue (6 products with try-on garments), 3 house model photos "
+        "and an 'admin' superuser. Safe to run again: nothing is created twice."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--admin-password",
+            default="admin",
+            help="Password of the 'admin' superuser if it is created (default: admin).",
+        )
+        parser.add_argument(
+            "--no-admin", action="store_true", help="Do not create the 'admin' superuser."
+        )
+
+    def handle(self, *args, **options):
+        with transaction.atomic():
+            products, garments = self._seed_catalogue()
+            models = self._seed_model_photos()
+        admin_line = "skipped (--no-admin)"
+        if not options["no_admin"]:
+            admin_line = self._seed_admin(options["admin_password"])
+
+        self.stdout.write(self.style.SUCCESS("Demo data ready."))
+        for label, created, total in (
+            ("Products", products, Product.objects.count()),
+            ("Garments", garments, Garment.objects.count()),
+            ("Model photos", models, ModelPhoto.objects.count()),
+        ):
+            self.stdout.write(f"  {label + ':':<14}{created} created, {total} in total")
+        self.stdout.write(f"  {'Admin login:':<14}{admin_line}")
+        self.stdout.write("  Shop: http://127.0.0.1:8000/   Admin: http://127.0.0.1:8000/admin/")
+
+    def _seed_catalogue(self) -> tuple[int, int]:
+        product_type = ContentType.objects.get_for_model(Product)
+        new_products = new_garments = 0
+        for spec in DEMO_GARMENTS:
+            product = Product.objects.filter(slug=spec.slug).first()
+            if product is None:
+                product = Product(
+                    name=spec.name,
+                    slug=spec.slug,
+                    price=Decimal(spec.price),
+                    description=spec.description,
+                )
+                new_products += 1
+            if not product.image:  # new, or an existing product without a picture
+                # The catalogue picture is the garment drawing (as a JPEG).
+                picture = garment_image(spec.kind, spec.color, size=800, fmt="JPEG")
+                product.image.save(f"{spec.slug}.jpg", ContentFile(picture), save=False)
+                product.save()
+
+            garment = Garment.objects.filter(sku=spec.sku).first()
+            if garment is None:
+                garment = Garment(
+                    name=spec.name,
+                    sku=spec.sku,
+                    category=spec.category,
+                    product_type=product_type,
+                    product_id=str(product.pk),
+                )
+                picture = garment_image(spec.kind, spec.color, size=800)
+                garment.image.save(f"{spec.slug}.png", ContentFile(picture), save=False)
+                garment.save()
+                new_garments += 1
+            elif not garment.product_id:  # a demo garment that lost its product link
+                garment.product_type = product_type
+                garment.product_id = str(product.pk)
+                garment.save(update_fields=["product_type", "product_id", "updated_at"])
+        return new_products, new_garments
+
+    def _seed_model_photos(self) -> int:
+        created = 0
+        for name, seed in DEMO_MODELS:
+            if ModelPhoto.objects.filter(name=name).exists():
+                continue
+            photo = ModelPhoto(name=name)
+            photo.image.save(f"{name.lower()}.jpg", ContentFile(person_image(seed)), save=False)
+            photo.save()
+            created += 1
+        return created
+
+    def _seed_admin(self, password: str) -> str:
+        User = get_user_model()
+        lookup = {User.USERNAME_FIELD: "admin"}
+        if User._default_manager.filter(**lookup).exists():
+            return "user 'admin' already exists (password unchanged)"
+        User._default_manager.create_superuser(
+            **lookup, email="admin@example.com", password=password
+        )
+        return f"user 'admin', password '{password}'"

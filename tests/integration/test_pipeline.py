@@ -1,0 +1,221 @@
+"""End to end: a real Celery worker, the sandbox over real HTTP, a real database and storage."""
+
+from __future__ import annotations
+
+import io
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from PIL import Image
+
+from django_tryon import services, tasks
+from django_tryon.models import TryOnRequest, tryon_storage
+from django_tryon.status import Status
+from tests import imagegen
+from tests.integration.conftest import wait_for_status
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
+
+
+def creates(sandbox, provider):
+    path = "/v1/images/kolors-virtual-try-on" if provider == "kling" else "/api/v1/task"
+    return [r for r in sandbox.requests if r.method == "POST" and r.path == path]
+
+
+def provider_tasks(sandbox, provider):
+    return [t for t in sandbox.tasks if t.get("provider") == provider]
+
+
+def start(make_garment, provider="kling", **kwargs):
+    kwargs.setdefault("person_image", imagegen.make_person())
+    request, created = services.create_tryon(
+        garment=kwargs.pop("garment", None) or make_garment("upper"), provider=provider, **kwargs
+    )
+    assert created
+    return request
+
+
+def assert_results_stored(request, count=1):
+    results = list(request.results.order_by("index"))
+    assert [r.index for r in results] == list(range(count))
+    for result in results:
+        with tryon_storage().open(result.image.name, "rb") as fh:
+            image = Image.open(io.BytesIO(fh.read()))
+            image.load()
+        assert (image.width, image.height) == (result.width, result.height)
+        assert result.image.name.startswith("tryon/results/")
+
+
+@pytest.mark.parametrize("provider", ["kling", "piapi"])
+def test_happy_path(pipeline, make_garment, provider):
+    sandbox, worker = pipeline["sandbox"], pipeline["worker"]
+    request = start(make_garment, provider, batch_size=2 if provider == "piapi" else 1)
+    wait_for_status(request, Status.SUCCEEDED, worker=worker)
+    assert_results_stored(request, count=request.batch_size)
+    assert len(creates(sandbox, provider)) == 1
+    assert request.provider_task_id and request.completed_at and request.submitted_at
+    assert request.person_prepared
+    if provider == "kling":
+        body = creates(sandbox, "kling")[0].json
+        assert body["external_task_id"] == str(request.pk)
+        assert not body["human_image"].startswith(("data:", "http"))  # raw base64
+        assert body["callback_url"].startswith(
+            pipeline["live_server"].url + "/tryon/callbacks/kling/"
+        )
+        assert request.cost_currency == "units"
+    else:
+        body = creates(sandbox, "piapi")[0].json
+        # PiAPI fetched our inputs from signed URLs on the live server.
+        assert body["input"]["model_input"].startswith(
+            pipeline["live_server"].url + "/tryon/inputs/"
+        )
+        assert body["config"]["webhook_config"]["endpoint"].startswith(
+            pipeline["live_server"].url + "/tryon/callbacks/piapi/"
+        )
+        assert str(request.cost) == "0.1400" and request.cost_currency == "USD"
+    # Callbacks reached the app through its real URL.
+    assert any(c.status == 200 for c in sandbox.callbacks_sent)
+
+
+def test_outfit_is_composed_for_kling(pipeline, make_garment):
+    request = start(
+        make_garment, "kling", garment=make_garment("upper"), lower_garment=make_garment("lower")
+    )
+    wait_for_status(request, Status.SUCCEEDED, worker=pipeline["worker"])
+    assert len(creates(pipeline["sandbox"], "kling")) == 1
+
+
+def test_lost_callbacks_are_recovered_by_the_reaper(pipeline, make_garment):
+    sandbox = pipeline["sandbox"]
+    sandbox.set_faults(callbacks_drop=True)
+    request = start(make_garment, "kling")
+    wait_for_status(request, Status.SUCCEEDED, worker=pipeline["worker"])
+    assert_results_stored(request)
+    assert sandbox.callbacks_sent == [] and sandbox.callbacks_dropped
+
+
+def test_duplicated_and_reordered_callbacks_store_once(pipeline, make_garment):
+    sandbox = pipeline["sandbox"]
+    sandbox.set_faults(callbacks_duplicate=True, callbacks_reorder=True)
+    request = start(make_garment, "kling")
+    wait_for_status(request, Status.SUCCEEDED, worker=pipeline["worker"])
+    sandbox.wait_idle(timeout=10)
+    time.sleep(1.0)  # let the late refreshes the stale callbacks caused run
+    request.refresh_from_db()
+    assert request.status == Status.SUCCEEDED
+    assert request.results.count() == 1
+    assert len(provider_tasks(sandbox, "kling")) == 1
+
+
+def test_worker_killed_between_create_and_save(pipeline, make_garment, worker_pool):
+    """Exactly one provider task: the new worker finds it by external_task_id."""
+    sandbox, worker = pipeline["sandbox"], pipeline["worker"]
+    # Callbacks dropped, so only the reaper can notice the orphaned submission.
+    sandbox.set_faults(hang={"count": 1, "on": "create"}, hang_seconds=20, callbacks_drop=True)
+    request = start(make_garment, "kling")
+    deadline = time.monotonic() + 30
+    while not provider_tasks(sandbox, "kling") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert provider_tasks(sandbox, "kling"), worker.log()
+    worker.kill()
+    request.refresh_from_db()
+    assert request.status == Status.SUBMITTING and not request.provider_task_id
+    new_worker = worker_pool.ensure()
+    wait_for_status(request, Status.SUCCEEDED, timeout=60, worker=new_worker)
+    assert len(provider_tasks(sandbox, "kling")) == 1
+    assert request.provider_task_id == provider_tasks(sandbox, "kling")[0]["task_id"]
+
+
+def test_early_callback_during_slow_create_adopts_the_task(pipeline, make_garment):
+    """Kling's first callback can beat the create answer: the app finds the task by our id."""
+    sandbox = pipeline["sandbox"]
+    sandbox.set_faults(hang={"count": 1, "on": "create"}, hang_seconds=8)
+    request = start(make_garment, "kling")
+    wait_for_status(request, Status.SUCCEEDED, timeout=7, worker=pipeline["worker"])
+    assert len(provider_tasks(sandbox, "kling")) == 1
+
+
+def test_create_timeout_is_looked_up_not_recreated(pipeline, make_garment):
+    sandbox = pipeline["sandbox"]
+    # The create is processed but its answer comes after the adapter's 10 s timeout; with
+    # callbacks dropped, the reaper or the retry must find the task by external_task_id.
+    sandbox.set_faults(hang={"count": 1, "on": "create"}, hang_seconds=12, callbacks_drop=True)
+    request = start(make_garment, "kling")
+    wait_for_status(request, Status.SUCCEEDED, timeout=60, worker=pipeline["worker"])
+    assert len(provider_tasks(sandbox, "kling")) == 1
+
+
+@pytest.mark.parametrize(
+    ("faults", "expected_creates"),
+    [({"kling_concurrency": 2}, 3), ({"kling_rate_limit": 1}, 2), ({"kling_internal": 1}, 2)],
+    ids=["1303-twice", "1302", "5000"],
+)
+def test_retryable_errors_then_success(pipeline, make_garment, faults, expected_creates):
+    sandbox = pipeline["sandbox"]
+    sandbox.set_faults(**faults)
+    request = start(make_garment, "kling")
+    wait_for_status(request, Status.SUCCEEDED, timeout=60, worker=pipeline["worker"])
+    assert len(creates(sandbox, "kling")) == expected_creates
+    assert len(provider_tasks(sandbox, "kling")) == 1
+
+
+def test_piapi_500_then_success(pipeline, make_garment):
+    sandbox = pipeline["sandbox"]
+    sandbox.set_faults(piapi_server_error=1)
+    request = start(make_garment, "piapi")
+    wait_for_status(request, Status.SUCCEEDED, timeout=60, worker=pipeline["worker"])
+    assert len(creates(sandbox, "piapi")) == 2
+    assert len(provider_tasks(sandbox, "piapi")) == 1
+
+
+@pytest.mark.parametrize("provider", ["kling", "piapi"])
+def test_moderation_failure_is_readable(pipeline, make_garment, provider):
+    pipeline["sandbox"].set_faults(content_refused=1)
+    request = start(make_garment, provider)
+    wait_for_status(request, Status.FAILED, worker=pipeline["worker"])
+    assert request.error_code == "content_refused"
+    assert "content policy" in request.error_message
+    assert request.results.count() == 0
+
+
+def test_deadline_passed(pipeline, make_garment):
+    sandbox = pipeline["sandbox"]
+    sandbox.configure(generation_seconds=60)
+    request = start(make_garment, "kling")
+    wait_for_status(request, [Status.SUBMITTED, Status.PROCESSING], worker=pipeline["worker"])
+    TryOnRequest.objects.filter(pk=request.pk).update(created_at=timezone.now() - timedelta(days=1))
+    wait_for_status(request, Status.FAILED, worker=pipeline["worker"])
+    assert request.error_code == "deadline"
+    assert "took too long" in request.error_message
+
+
+def test_purge_task_removes_files(pipeline, make_garment):
+    request = start(make_garment, "kling")
+    wait_for_status(request, Status.SUCCEEDED, worker=pipeline["worker"])
+    photo = request.person_image.name
+    assert tryon_storage().exists(photo)
+    TryOnRequest.objects.filter(pk=request.pk).update(
+        completed_at=timezone.now() - timedelta(days=2)
+    )
+    tasks.purge_tryons.delay()
+    deadline = time.monotonic() + 30
+    while tryon_storage().exists(photo) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not tryon_storage().exists(photo)
+    request.refresh_from_db()
+    assert request.person_image.name == "" and request.person_purged_at
+
+
+def test_runs_against_the_configured_services():
+    """In CI the suite must really use PostgreSQL and Redis when they are configured."""
+    import os
+
+    from django.conf import settings
+
+    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        assert connection.vendor == "postgresql"
+    if os.environ.get("CELERY_BROKER_URL", "").startswith("redis"):
+        assert settings.CELERY_BROKER_URL.startswith("redis://")
