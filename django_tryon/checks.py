@@ -77,6 +77,16 @@ def _check_providers(values) -> list:
         except ProviderConfigurationError as exc:
             errors.append(Error(str(exc), id="django_tryon.E005"))
             continue
+        timeout = float((options or {}).get("TIMEOUT_SECONDS", 30))
+        if values["SUBMITTING_STUCK_AFTER_SECONDS"] <= timeout:
+            errors.append(
+                Error(
+                    f"TRYON['SUBMITTING_STUCK_AFTER_SECONDS'] must be longer than provider "
+                    f"'{name}' TIMEOUT_SECONDS ({timeout:g}), or the reaper could act on a "
+                    "create call that is still in flight.",
+                    id="django_tryon.E012",
+                )
+            )
         try:
             if adapter.needs_input_urls and not values["PUBLIC_BASE_URL"]:
                 errors.append(

@@ -39,6 +39,7 @@ from .models import (
 from .providers import get_provider, provider_names
 from .providers.base import (
     InputImage,
+    InvalidInput,
     PermanentProviderError,
     Provider,
     ProviderConfigurationError,
@@ -421,16 +422,28 @@ def submit(request_id) -> TryOnRequest:
         transition(request, Status.PENDING, expected=[Status.SUBMITTING], **_error_fields(exc))
         raise
     except PermanentProviderError as exc:
-        fail(
-            request,
-            code=_error_code(exc),
-            message=exc.user_message,
-            detail=str(exc),
-            expected=[Status.SUBMITTING],
-        )
-        return request
+        # A create refused as a duplicate of our own id means an earlier attempt got there.
+        task = _find_quietly(adapter, request) if isinstance(exc, InvalidInput) else None
+        if task is None:
+            fail(
+                request,
+                code=_error_code(exc),
+                message=exc.user_message,
+                detail=str(exc),
+                expected=[Status.SUBMITTING],
+            )
+            return request
     _accept_task(request, adapter, task)
     return request
+
+
+def _find_quietly(adapter: Provider, request: TryOnRequest) -> ProviderTask | None:
+    if not adapter.supports_find:
+        return None
+    try:
+        return adapter.find(str(request.pk))
+    except ProviderError:
+        return None
 
 
 def _prepare_inputs(request: TryOnRequest, adapter: Provider) -> TryOnInput:

@@ -140,9 +140,9 @@ def test_early_callback_during_slow_create_adopts_the_task(pipeline, make_garmen
 
 def test_create_timeout_is_looked_up_not_recreated(pipeline, make_garment):
     sandbox = pipeline["sandbox"]
-    # The create is processed but its answer comes after the adapter's 10 s timeout; with
+    # The create is processed but its answer comes after the adapter's 5 s timeout; with
     # callbacks dropped, the reaper or the retry must find the task by external_task_id.
-    sandbox.set_faults(hang={"count": 1, "on": "create"}, hang_seconds=12, callbacks_drop=True)
+    sandbox.set_faults(hang={"count": 1, "on": "create"}, hang_seconds=7, callbacks_drop=True)
     request = start(make_garment, "kling")
     wait_for_status(request, Status.SUCCEEDED, timeout=60, worker=pipeline["worker"])
     assert len(provider_tasks(sandbox, "kling")) == 1

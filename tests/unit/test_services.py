@@ -513,3 +513,19 @@ def test_signed_input_url_round_trip_and_expiry(settings):
 
     time.sleep(2.1)
     assert services.storage_name_from_signed(signed) is None
+
+
+def test_duplicate_id_refusal_adopts_the_existing_task(fake, make_garment, sent):
+    from django_tryon.providers.base import InvalidInput
+
+    request, _ = create(make_garment())
+    # The provider already holds a task under our id (an earlier attempt got there) ...
+    fake.by_external[str(request.pk)] = "77"
+    from django_tryon.providers.base import ProviderTask
+
+    fake.tasks["77"] = ProviderTask("fake", "77", TaskState.QUEUED, "queued")
+    # ... and refuses a second create with the same external id.
+    fake.submit_effects = [InvalidInput("external_task_id exists", provider="fake", code=1201)]
+    services.submit(request.pk)
+    request.refresh_from_db()
+    assert request.status == Status.SUBMITTED and request.provider_task_id == "77"

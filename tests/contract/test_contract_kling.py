@@ -1,0 +1,543 @@
+"""The Kling adapter against the in-process sandbox over real HTTP.
+
+Each fault switch the sandbox offers for Kling is tried, and the adapter must turn it
+into the right exception class or task state.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from PIL import Image
+
+from django_tryon.providers.base import (
+    ContentRefused,
+    InputImage,
+    InvalidInput,
+    ProviderAccountError,
+    ProviderAuthError,
+    ProviderTask,
+    ProviderUnavailable,
+    RateLimited,
+    TaskNotFound,
+    TaskState,
+    TryOnInput,
+)
+from django_tryon.providers.kling import KlingProvider
+from django_tryon.sandbox import Sandbox
+
+ACCESS_KEY = "contract-access-key"
+# 32+ bytes: pyjwt warns about shorter HMAC keys.
+SECRET_KEY = "contract-secret-key-long-enough-for-hs256"
+WEBHOOK_SECRET = "whsec_dGVzdHNlY3JldHRlc3RzZWNyZXR0ZXN0c2VjcmV0MTI="
+PATH = "/v1/images/kolors-virtual-try-on"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def make_image(width: int, height: int, fmt: str, color: tuple[int, int, int]) -> bytes:
+    img = Image.new("RGB", (width, height), color)
+    img.paste((20, 20, 20), (0, height // 3, width, height // 3 + 12))
+    out = io.BytesIO()
+    img.save(out, fmt)
+    return out.getvalue()
+
+
+PERSON = make_image(400, 600, "PNG", (180, 60, 60))
+GARMENT = make_image(320, 320, "JPEG", (30, 30, 200))
+
+
+class LocalHost:
+    """A tiny HTTP server on 127.0.0.1: serves files on GET, records POSTs (callbacks)."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self.posts: list[dict[str, Any]] = []
+        host = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                data = host.files.get(self.path)
+                self.send_response(200 if data is not None else 404)
+                body = data if data is not None else b"not found"
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                host.posts.append({"path": self.path, "headers": headers, "body": body})
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
+
+    def add(self, path: str, data: bytes) -> str:
+        self.files[path] = data
+        return self.url + path
+
+    def wait_for_posts(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while len(self.posts) < count:
+            if time.monotonic() > deadline:
+                pytest.fail(f"{len(self.posts)} of {count} callbacks arrived in {timeout}s")
+            time.sleep(0.01)
+        return list(self.posts)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox(
+        port=0,
+        kling_access_key=ACCESS_KEY,
+        kling_secret_key=SECRET_KEY,
+        queue_seconds=0,
+        generation_seconds=0,
+        fetch_timeout_seconds=2,
+        callback_timeout_seconds=2,
+    ) as sb:
+        yield sb
+
+
+@pytest.fixture
+def local() -> Iterator[LocalHost]:
+    host = LocalHost()
+    yield host
+    host.close()
+
+
+@pytest.fixture
+def adapter(sandbox: Sandbox) -> Iterator[KlingProvider]:
+    provider = connect(sandbox)
+    yield provider
+    provider.close()
+
+
+def connect(sandbox: Sandbox, **options: Any) -> KlingProvider:
+    opts = {
+        "ACCESS_KEY": ACCESS_KEY,
+        "SECRET_KEY": SECRET_KEY,
+        "BASE_URL": sandbox.url,
+        "TIMEOUT_SECONDS": 5,
+        **options,
+    }
+    return KlingProvider({k: v for k, v in opts.items() if v is not None})
+
+
+def job(**overrides: Any) -> TryOnInput:
+    values: dict[str, Any] = {
+        "request_id": str(uuid.uuid4()),
+        "person": InputImage(PERSON, "image/png"),
+        "garment": InputImage(GARMENT, "image/jpeg"),
+        "garment_category": "upper",
+    }
+    values.update(overrides)
+    return TryOnInput(**values)
+
+
+def poll(adapter: KlingProvider, task_id: str, timeout: float = 10.0) -> ProviderTask:
+    deadline = time.monotonic() + timeout
+    while True:
+        task = adapter.fetch(task_id)
+        if task.state.is_terminal:
+            return task
+        if time.monotonic() > deadline:
+            pytest.fail(f"task {task_id} still {task.raw_status} after {timeout}s")
+        time.sleep(0.02)
+
+
+def creates(sandbox: Sandbox) -> list:
+    return [r for r in sandbox.requests if r.kind == "create"]
+
+
+def download_png(url: str) -> Image.Image:
+    response = httpx.get(url, timeout=10)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/png"
+    assert response.content.startswith(PNG_SIGNATURE)
+    image = Image.open(io.BytesIO(response.content), formats=["PNG"])
+    image.load()
+    return image
+
+
+# -- happy paths ---------------------------------------------------------------------
+
+
+def test_submit_poll_download(sandbox, adapter):
+    tryon = job()
+    created = adapter.submit(tryon)
+    assert created.state is TaskState.QUEUED
+    assert created.raw_status == "submitted"
+    assert created.external_id == tryon.request_id
+
+    done = poll(adapter, created.task_id)
+    assert done.state is TaskState.SUCCEEDED
+    assert done.raw_status == "succeed"
+    assert done.task_id == created.task_id
+    assert done.external_id == tryon.request_id
+    assert done.cost == Decimal("1")
+    assert done.cost_currency == "units"
+    assert len(done.image_urls) == 1
+    assert download_png(done.image_urls[0]).size == (400, 600)
+
+    request = creates(sandbox)[0]
+    assert request.status == 200
+    assert request.json["external_task_id"] == tryon.request_id
+    assert request.json["model_name"] == "kolors-virtual-try-on-v1"
+    assert "callback_url" not in request.json
+    token = request.headers["authorization"].removeprefix("Bearer ")
+    claims = jwt.decode(token, SECRET_KEY, algorithms=["HS256"])
+    assert claims["iss"] == ACCESS_KEY
+
+
+def test_token_is_reused_across_calls(sandbox, adapter):
+    created = adapter.submit(job())
+    poll(adapter, created.task_id)
+    tokens = {r.headers["authorization"] for r in sandbox.requests}
+    assert len(sandbox.requests) >= 2
+    assert len(tokens) == 1
+
+
+def test_url_transport_and_v1_5_model(sandbox, local):
+    adapter = connect(sandbox, IMAGE_TRANSPORT="url", MODEL="kolors-virtual-try-on-v1-5")
+    person_url = local.add("/person.png", PERSON)
+    garment_url = local.add("/outfit.jpg", GARMENT)
+    tryon = job(
+        person=InputImage(PERSON, "image/png", url=person_url),
+        garment=InputImage(GARMENT, "image/jpeg", url=garment_url),
+    )
+    done = poll(adapter, adapter.submit(tryon).task_id)
+    assert done.state is TaskState.SUCCEEDED
+    body = creates(sandbox)[0].json
+    assert (body["human_image"], body["cloth_image"]) == (person_url, garment_url)
+    assert body["model_name"] == "kolors-virtual-try-on-v1-5"
+    download_png(done.image_urls[0])
+    adapter.close()
+
+
+def test_plain_api_key_mode():
+    with Sandbox(
+        port=0, kling_api_key="contract-api-key", queue_seconds=0, generation_seconds=0
+    ) as sb:
+        adapter = KlingProvider({"API_KEY": "contract-api-key", "BASE_URL": sb.url})
+        done = poll(adapter, adapter.submit(job()).task_id)
+        assert done.state is TaskState.SUCCEEDED
+        assert sb.requests[0].headers["authorization"] == "Bearer contract-api-key"
+        adapter.close()
+
+
+def test_input_the_sandbox_refuses_is_invalid_input(sandbox, adapter):
+    tiny = make_image(100, 100, "PNG", (0, 0, 0))
+    with pytest.raises(InvalidInput) as caught:
+        adapter.submit(job(person=InputImage(tiny, "image/png")))
+    assert caught.value.code == "1201"
+    assert "300" in caught.value.message
+
+
+# -- authentication ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"SECRET_KEY": "wrong-secret-key-long-enough-for-hs256"},
+        {"ACCESS_KEY": "wrong-access-key"},
+        {"API_KEY": "wrong-api-key"},
+    ],
+)
+def test_wrong_keys_are_an_auth_error(sandbox, options):
+    adapter = connect(sandbox, **options)
+    with pytest.raises(ProviderAuthError) as caught:
+        adapter.submit(job())
+    assert caught.value.http_status == 401
+    assert caught.value.code == "1002"
+    assert len(sandbox.requests) == 1  # 1002 is not worth a new token
+    assert sandbox.tasks == []
+    adapter.close()
+
+
+@pytest.mark.parametrize("code", [1003, 1004])
+def test_token_refused_once_is_retried_with_a_new_token(sandbox, adapter, code):
+    sandbox.set_faults(kling_error={"code": code, "count": 1})
+    created = adapter.submit(job())
+    assert len(creates(sandbox)) == 2
+    assert [r.status for r in creates(sandbox)] == [401, 200]
+    assert len(sandbox.tasks) == 1
+    assert poll(adapter, created.task_id).state is TaskState.SUCCEEDED
+
+
+@pytest.mark.parametrize("code", [1003, 1004])
+def test_token_refused_twice_is_an_auth_error(sandbox, adapter, code):
+    sandbox.set_faults(kling_error={"code": code, "count": 2})
+    with pytest.raises(ProviderAuthError) as caught:
+        adapter.submit(job())
+    assert caught.value.code == str(code)
+    assert len(creates(sandbox)) == 2
+    assert sandbox.tasks == []
+
+
+# -- request faults ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fault", "error", "status", "code"),
+    [
+        ("kling_rate_limit", RateLimited, 429, "1302"),
+        ("kling_concurrency", RateLimited, 429, "1303"),
+        ("kling_internal", ProviderUnavailable, 500, "5000"),
+        ("kling_maintenance", ProviderUnavailable, 503, "5001"),
+        ("kling_timeout_code", ProviderUnavailable, 504, "5002"),
+        ("kling_content_refused_on_create", ContentRefused, 400, "1301"),
+    ],
+)
+def test_create_faults(sandbox, adapter, fault, error, status, code):
+    sandbox.set_faults(**{fault: 1})
+    with pytest.raises(error) as caught:
+        adapter.submit(job())
+    exc = caught.value
+    assert type(exc) is error
+    assert (exc.provider, exc.http_status, exc.code) == ("kling", status, code)
+    assert exc.message  # the sandbox's words
+    # The switch fired once: the next create goes through.
+    assert adapter.submit(job()).state is TaskState.QUEUED
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        ("kling_rate_limit", RateLimited),
+        ("kling_internal", ProviderUnavailable),
+        ("kling_maintenance", ProviderUnavailable),
+        ("kling_timeout_code", ProviderUnavailable),
+    ],
+)
+def test_query_faults(sandbox, adapter, fault, error):
+    created = adapter.submit(job())
+    sandbox.set_faults(**{fault: {"on": "query", "count": 1}})
+    with pytest.raises(error):
+        adapter.fetch(created.task_id)
+    assert poll(adapter, created.task_id).state is TaskState.SUCCEEDED
+
+
+def test_create_timeout_code_leaves_a_task_that_find_recovers(sandbox, adapter):
+    tryon = job()
+    sandbox.set_faults(kling_timeout_code=1)
+    with pytest.raises(ProviderUnavailable):
+        adapter.submit(tryon)
+    found = adapter.find(tryon.request_id)
+    assert found is not None
+    assert found.external_id == tryon.request_id
+    assert poll(adapter, found.task_id).state is TaskState.SUCCEEDED
+    assert len(sandbox.tasks) == 1
+
+
+KLING_TABLE = [
+    (1000, ProviderAuthError),
+    (1001, ProviderAuthError),
+    (1002, ProviderAuthError),
+    (1100, ProviderAccountError),
+    (1101, ProviderAccountError),
+    (1102, ProviderAccountError),
+    (1103, ProviderAccountError),
+    (1200, InvalidInput),
+    (1201, InvalidInput),
+    (1202, ProviderAccountError),
+    (1203, ProviderAccountError),
+    (1300, ContentRefused),
+    (1301, ContentRefused),
+    (1302, RateLimited),
+    (1303, RateLimited),
+    (1304, ProviderAccountError),
+    (5000, ProviderUnavailable),
+    (5001, ProviderUnavailable),
+    (5002, ProviderUnavailable),
+]
+
+
+@pytest.mark.parametrize(("code", "error"), KLING_TABLE)
+def test_every_documented_code_on_create(sandbox, adapter, code, error):
+    sandbox.set_faults(kling_error={"code": code, "message": f"sandbox says {code}", "count": 1})
+    with pytest.raises(error) as caught:
+        adapter.submit(job())
+    assert type(caught.value) is error
+    assert caught.value.code == str(code)
+    assert caught.value.message == f"sandbox says {code}"
+    assert ACCESS_KEY not in str(caught.value)
+    assert SECRET_KEY not in str(caught.value)
+
+
+@pytest.mark.parametrize("code", [1202, 1203])
+def test_missing_resource_on_query_is_task_not_found(sandbox, adapter, code):
+    created = adapter.submit(job())
+    sandbox.set_faults(kling_error={"code": code, "on": "query", "count": 1})
+    with pytest.raises(TaskNotFound):
+        adapter.fetch(created.task_id)
+
+
+def test_hang_is_unavailable_and_find_recovers_the_task(sandbox):
+    adapter = connect(sandbox, TIMEOUT_SECONDS=0.5)
+    sandbox.set_faults(hang=1, hang_seconds=3)
+    tryon = job()
+    with pytest.raises(ProviderUnavailable) as caught:
+        adapter.submit(tryon)
+    assert caught.value.retryable is True
+    found = adapter.find(tryon.request_id)  # the hung create did create the task
+    assert found is not None
+    assert poll(adapter, found.task_id).state is TaskState.SUCCEEDED
+    adapter.close()
+
+
+def test_slow_answers_beyond_the_timeout_are_unavailable(sandbox):
+    adapter = connect(sandbox, TIMEOUT_SECONDS=0.3)
+    sandbox.set_faults(slow_seconds=1)
+    with pytest.raises(ProviderUnavailable):
+        adapter.fetch("1")
+    sandbox.set_faults(slow_seconds=0)
+    adapter.close()
+
+
+# -- task faults ---------------------------------------------------------------------
+
+
+def test_content_refused_task(sandbox, adapter):
+    sandbox.set_faults(content_refused=1)
+    done = poll(adapter, adapter.submit(job()).task_id)
+    assert done.state is TaskState.FAILED
+    assert done.error_code == "content_refused"
+    assert "risk control" in done.message
+    assert done.image_urls == []
+
+
+def test_failed_task(sandbox, adapter):
+    sandbox.set_faults(task_fail=1)
+    done = poll(adapter, adapter.submit(job()).task_id)
+    assert done.state is TaskState.FAILED
+    assert done.error_code == "provider_failed"
+    assert done.message == "Image generation failed, please try again later"
+    assert done.cost == Decimal("0")
+
+
+def test_failed_task_with_custom_message(sandbox, adapter):
+    sandbox.set_faults(task_fail={"message": "Image pixel is invalid", "count": 1})
+    done = poll(adapter, adapter.submit(job()).task_id)
+    assert (done.state, done.message) == (TaskState.FAILED, "Image pixel is invalid")
+
+
+# -- find and unknown tasks ----------------------------------------------------------
+
+
+def test_find_by_request_id(sandbox, adapter):
+    tryon = job()
+    created = adapter.submit(tryon)
+    found = adapter.find(tryon.request_id)
+    assert found is not None
+    assert found.task_id == created.task_id
+
+
+@pytest.mark.parametrize("unknown_task", ["failed", "not_found"])
+def test_find_unknown_request_is_none(sandbox, adapter, unknown_task):
+    sandbox.configure(kling_unknown_task=unknown_task)
+    assert adapter.find(str(uuid.uuid4())) is None
+
+
+def test_fetch_unknown_task(sandbox, adapter):
+    failed = adapter.fetch("123456789")
+    assert failed.state is TaskState.FAILED
+    assert failed.message == "task not found"
+    sandbox.configure(kling_unknown_task="not_found")
+    with pytest.raises(TaskNotFound):
+        adapter.fetch("123456789")
+
+
+# -- callbacks -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", ["legacy", "new"])
+def test_signed_callbacks_verify_and_parse(sandbox, local, shape, settings):
+    settings.TRYON = {**settings.TRYON, "CALLBACK_TOLERANCE_SECONDS": 300}
+    sandbox.configure(kling_webhook_secret=WEBHOOK_SECRET, kling_callback_shape=shape)
+    adapter = connect(sandbox, WEBHOOK_SECRET=WEBHOOK_SECRET)
+    tryon = job(callback_url=local.url + "/cb/kling/token")
+    created = adapter.submit(tryon)
+    poll(adapter, created.task_id)
+    sandbox.wait_idle()
+    posts = local.wait_for_posts(3)  # submitted, processing, succeeded
+    statuses = []
+    for post in posts:
+        assert adapter.verify_callback(post["body"], post["headers"], request_secret="") is True
+        hint = adapter.parse_callback(post["body"], post["headers"])
+        assert hint.task_id == created.task_id
+        statuses.append(hint.raw_status)
+    assert statuses[-1] == ("succeed" if shape == "legacy" else "succeeded")
+    if shape == "legacy":
+        assert hint.external_id == tryon.request_id
+    tampered = posts[-1]["body"].replace(b"succeed", b"failed")
+    assert adapter.verify_callback(tampered, posts[-1]["headers"], request_secret="") is False
+    other = connect(sandbox, WEBHOOK_SECRET="whsec_b3RoZXJzZWNyZXRvdGhlcnNlY3JldG90aGVy")
+    assert other.verify_callback(posts[-1]["body"], posts[-1]["headers"], request_secret="") is (
+        False
+    )
+    adapter.close()
+    other.close()
+
+
+def test_duplicated_callbacks_verify_alike(sandbox, local):
+    sandbox.configure(kling_webhook_secret=WEBHOOK_SECRET)
+    sandbox.set_faults(callbacks_duplicate=True)
+    adapter = connect(sandbox, WEBHOOK_SECRET=WEBHOOK_SECRET)
+    created = adapter.submit(job(callback_url=local.url + "/cb"))
+    poll(adapter, created.task_id)
+    sandbox.wait_idle()
+    posts = local.wait_for_posts(6)
+    ids = [p["headers"]["webhook-id"] for p in posts]
+    assert len(set(ids)) == 3  # every message twice, under the same id
+    for post in posts:
+        assert adapter.verify_callback(post["body"], post["headers"], request_secret="") is True
+        assert adapter.parse_callback(post["body"], post["headers"]).task_id == created.task_id
+    adapter.close()
+
+
+def test_reordered_callbacks_still_parse(sandbox, local, adapter):
+    sandbox.set_faults(callbacks_reorder=1)
+    created = adapter.submit(job(callback_url=local.url + "/cb"))
+    poll(adapter, created.task_id)
+    sandbox.wait_idle()
+    posts = local.wait_for_posts(3)
+    statuses = [adapter.parse_callback(p["body"], p["headers"]).raw_status for p in posts]
+    assert statuses == ["succeed", "processing", "submitted"]
+    # The body is only a hint: fetching gives the truth whatever order hints came in.
+    assert adapter.fetch(created.task_id).state is TaskState.SUCCEEDED
+
+
+def test_dropped_callbacks_do_not_hide_the_result(sandbox, local, adapter):
+    sandbox.set_faults(callbacks_drop=True)
+    created = adapter.submit(job(callback_url=local.url + "/cb"))
+    done = poll(adapter, created.task_id)
+    sandbox.wait_idle()
+    assert local.posts == []
+    assert done.state is TaskState.SUCCEEDED
+    assert json.loads(sandbox.callbacks_dropped[-1].body)["task_status"] == "succeed"

@@ -1,0 +1,440 @@
+"""The PiAPI adapter against the in-process sandbox over real HTTP.
+
+PiAPI fetches its inputs by URL, so a tiny local HTTP server serves the test images.
+Each fault switch the sandbox offers for PiAPI must become the right exception or state.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+from django_tryon.providers.base import (
+    CancelNotSupported,
+    InputImage,
+    InvalidInput,
+    PermanentProviderError,
+    ProviderAccountError,
+    ProviderAuthError,
+    ProviderTask,
+    ProviderUnavailable,
+    RateLimited,
+    TaskNotFound,
+    TaskState,
+    TryOnInput,
+)
+from django_tryon.providers.piapi import PiAPIProvider
+from django_tryon.sandbox import Sandbox
+
+API_KEY = "contract-piapi-key"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def make_image(width: int, height: int, fmt: str, color: tuple[int, int, int]) -> bytes:
+    img = Image.new("RGB", (width, height), color)
+    img.paste((20, 20, 20), (0, height // 3, width, height // 3 + 12))
+    out = io.BytesIO()
+    img.save(out, fmt)
+    return out.getvalue()
+
+
+PERSON = make_image(400, 600, "PNG", (180, 60, 60))
+UPPER = make_image(320, 320, "JPEG", (30, 30, 200))
+LOWER = make_image(320, 400, "JPEG", (30, 160, 30))
+
+
+class LocalHost:
+    """A tiny HTTP server on 127.0.0.1: serves files on GET, records POSTs (callbacks)."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self.fetched: list[str] = []
+        self.posts: list[dict[str, Any]] = []
+        host = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                host.fetched.append(self.path)
+                data = host.files.get(self.path)
+                self.send_response(200 if data is not None else 404)
+                body = data if data is not None else b"not found"
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                host.posts.append({"path": self.path, "headers": headers, "body": body})
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
+
+    def add(self, path: str, data: bytes) -> str:
+        self.files[path] = data
+        return self.url + path
+
+    def wait_for_posts(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while len(self.posts) < count:
+            if time.monotonic() > deadline:
+                pytest.fail(f"{len(self.posts)} of {count} callbacks arrived in {timeout}s")
+            time.sleep(0.01)
+        return list(self.posts)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox(
+        port=0,
+        piapi_key=API_KEY,
+        queue_seconds=0,
+        generation_seconds=0,
+        fetch_timeout_seconds=2,
+        callback_timeout_seconds=2,
+    ) as sb:
+        yield sb
+
+
+@pytest.fixture
+def local() -> Iterator[LocalHost]:
+    host = LocalHost()
+    yield host
+    host.close()
+
+
+@pytest.fixture
+def adapter(sandbox: Sandbox) -> Iterator[PiAPIProvider]:
+    provider = connect(sandbox)
+    yield provider
+    provider.close()
+
+
+def connect(sandbox: Sandbox, **options: Any) -> PiAPIProvider:
+    opts = {"API_KEY": API_KEY, "BASE_URL": sandbox.url, "TIMEOUT_SECONDS": 5, **options}
+    return PiAPIProvider(opts)
+
+
+def job(local: LocalHost, **overrides: Any) -> TryOnInput:
+    values: dict[str, Any] = {
+        "request_id": str(uuid.uuid4()),
+        "person": InputImage(PERSON, "image/png", url=local.add("/in/person.png", PERSON)),
+        "garment": InputImage(UPPER, "image/jpeg", url=local.add("/in/dress.jpg", UPPER)),
+        "garment_category": "dress",
+    }
+    values.update(overrides)
+    return TryOnInput(**values)
+
+
+def poll(adapter: PiAPIProvider, task_id: str, timeout: float = 10.0) -> ProviderTask:
+    deadline = time.monotonic() + timeout
+    while True:
+        task = adapter.fetch(task_id)
+        if task.state.is_terminal:
+            return task
+        if time.monotonic() > deadline:
+            pytest.fail(f"task {task_id} still {task.raw_status} after {timeout}s")
+        time.sleep(0.02)
+
+
+def creates(sandbox: Sandbox) -> list:
+    return [r for r in sandbox.requests if r.kind == "create"]
+
+
+def download_png(url: str) -> Image.Image:
+    response = httpx.get(url, timeout=10)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/png"
+    assert response.content.startswith(PNG_SIGNATURE)
+    image = Image.open(io.BytesIO(response.content), formats=["PNG"])
+    image.load()
+    return image
+
+
+# -- happy paths ---------------------------------------------------------------------
+
+
+def test_submit_poll_download(sandbox, adapter, local):
+    created = adapter.submit(job(local))
+    assert created.state is TaskState.QUEUED
+    assert created.raw_status == "pending"
+    assert set(local.fetched) == {"/in/person.png", "/in/dress.jpg"}
+
+    done = poll(adapter, created.task_id)
+    assert done.state is TaskState.SUCCEEDED
+    assert done.raw_status == "completed"
+    assert done.cost == Decimal("0.07")
+    assert done.cost_currency == "USD"
+    assert len(done.image_urls) == 1
+    assert not done.image_urls[0].endswith("-watermarked.png")  # the clean one is preferred
+    assert download_png(done.image_urls[0]).size == (400, 600)
+
+    request = creates(sandbox)[0]
+    assert request.headers["x-api-key"] == API_KEY
+    assert request.json["input"] == {
+        "model_input": local.url + "/in/person.png",
+        "dress_input": local.url + "/in/dress.jpg",
+        "batch_size": 1,
+    }
+    assert request.json["config"] == {"service_mode": "public"}
+
+
+def test_outfit_with_a_batch(sandbox, adapter, local):
+    tryon = job(
+        local,
+        garment=InputImage(UPPER, "image/jpeg", url=local.add("/in/upper.jpg", UPPER)),
+        lower_garment=InputImage(LOWER, "image/jpeg", url=local.add("/in/lower.jpg", LOWER)),
+        garment_category="upper",
+        batch_size=2,
+    )
+    done = poll(adapter, adapter.submit(tryon).task_id)
+    assert done.state is TaskState.SUCCEEDED
+    assert len(done.image_urls) == 2
+    assert done.cost == Decimal("0.14")
+    images = [download_png(url) for url in done.image_urls]
+    assert images[0].tobytes() != images[1].tobytes()
+    body = creates(sandbox)[0].json["input"]
+    assert body["upper_input"].endswith("/in/upper.jpg")
+    assert body["lower_input"].endswith("/in/lower.jpg")
+    assert "dress_input" not in body
+
+
+@pytest.mark.parametrize(("mode", "sent"), [("private", {"service_mode": "private"}), ("", None)])
+def test_service_modes(sandbox, local, mode, sent):
+    adapter = connect(sandbox, SERVICE_MODE=mode)
+    done = poll(adapter, adapter.submit(job(local)).task_id)
+    assert done.state is TaskState.SUCCEEDED
+    assert creates(sandbox)[0].json.get("config") == sent
+    adapter.close()
+
+
+def test_title_case_statuses_and_staged_tasks(sandbox, adapter, local):
+    sandbox.configure(piapi_status_case="title", piapi_staged_seconds=0.3)
+    created = adapter.submit(job(local))
+    assert (created.state, created.raw_status) == (TaskState.QUEUED, "Staged")
+    done = poll(adapter, created.task_id)
+    assert (done.state, done.raw_status) == (TaskState.SUCCEEDED, "Completed")
+
+
+def test_unreachable_input_is_invalid_input(sandbox, adapter, local):
+    tryon = job(local, person=InputImage(PERSON, "image/png", url=local.url + "/in/missing.png"))
+    with pytest.raises(InvalidInput) as caught:
+        adapter.submit(tryon)
+    assert caught.value.http_status == 400
+    assert "download" in caught.value.message
+
+
+# -- authentication and unknown tasks ------------------------------------------------
+
+
+def test_wrong_key_is_an_auth_error(sandbox, local):
+    adapter = connect(sandbox, API_KEY="wrong-key")
+    with pytest.raises(ProviderAuthError) as caught:
+        adapter.submit(job(local))
+    assert caught.value.http_status == 401
+    assert "wrong-key" not in str(caught.value)
+    assert sandbox.tasks == []
+    adapter.close()
+
+
+def test_fetch_unknown_task_is_task_not_found(adapter):
+    with pytest.raises(TaskNotFound):
+        adapter.fetch(str(uuid.uuid4()))
+
+
+# -- cancel --------------------------------------------------------------------------
+
+
+def test_cancel_a_pending_task(sandbox, adapter, local):
+    sandbox.configure(queue_seconds=30)
+    created = adapter.submit(job(local))
+    adapter.cancel(created.task_id)
+    cancelled = adapter.fetch(created.task_id)
+    assert cancelled.state is TaskState.FAILED
+    assert cancelled.error_code == "provider_failed"
+    assert cancelled.message == "task canceled by user"
+
+
+def test_cancel_a_finished_task_is_not_supported(sandbox, adapter, local):
+    created = adapter.submit(job(local))
+    poll(adapter, created.task_id)
+    with pytest.raises(CancelNotSupported) as caught:
+        adapter.cancel(created.task_id)
+    assert caught.value.http_status == 400
+    assert "only pending tasks can be" in caught.value.message
+
+
+def test_cancel_unknown_task_is_task_not_found(adapter):
+    with pytest.raises(TaskNotFound):
+        adapter.cancel(str(uuid.uuid4()))
+
+
+# -- request faults ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fault", "error", "status"),
+    [("piapi_server_error", ProviderUnavailable, 500), ("piapi_rate_limit", RateLimited, 429)],
+)
+@pytest.mark.parametrize("kind", ["create", "query", "cancel"])
+def test_named_faults(sandbox, adapter, local, fault, error, status, kind):
+    if kind == "create":
+        sandbox.set_faults(**{fault: 1})
+
+        def call() -> object:
+            return adapter.submit(job(local))
+
+    else:
+        sandbox.configure(queue_seconds=30)  # keep the task pending so cancel could work
+        task_id = adapter.submit(job(local)).task_id
+        sandbox.set_faults(**{fault: {"on": kind, "count": 1}})
+        method = adapter.fetch if kind == "query" else adapter.cancel
+
+        def call() -> object:
+            return method(task_id)
+
+    with pytest.raises(error) as caught:
+        call()
+    assert type(caught.value) is error
+    assert (caught.value.provider, caught.value.http_status) == ("piapi", status)
+    call()  # the switch fired once
+
+
+@pytest.mark.parametrize(
+    ("http", "on", "error"),
+    [
+        (400, "create", InvalidInput),
+        (401, "create", ProviderAuthError),
+        (402, "create", ProviderAccountError),
+        (403, "create", ProviderAccountError),
+        (404, "create", PermanentProviderError),
+        (409, "create", PermanentProviderError),
+        (429, "create", RateLimited),
+        (500, "create", ProviderUnavailable),
+        (502, "create", ProviderUnavailable),
+        (503, "create", ProviderUnavailable),
+        (401, "query", ProviderAuthError),
+        (404, "query", TaskNotFound),
+        (503, "query", ProviderUnavailable),
+    ],
+)
+def test_custom_http_errors(sandbox, adapter, local, http, on, error):
+    task_id = adapter.submit(job(local)).task_id if on == "query" else None
+    sandbox.set_faults(piapi_error={"http": http, "on": on, "message": f"sandbox {http}"})
+    with pytest.raises(error) as caught:
+        if task_id:
+            adapter.fetch(task_id)
+        else:
+            adapter.submit(job(local))
+    assert type(caught.value) is error
+    assert caught.value.http_status == http
+    assert caught.value.message == f"sandbox {http}"
+    assert API_KEY not in str(caught.value)
+
+
+def test_hang_is_unavailable(sandbox, local):
+    adapter = connect(sandbox, TIMEOUT_SECONDS=0.5)
+    sandbox.set_faults(hang={"on": "query", "count": 1}, hang_seconds=3)
+    created = adapter.submit(job(local))
+    with pytest.raises(ProviderUnavailable) as caught:
+        adapter.fetch(created.task_id)
+    assert caught.value.retryable is True
+    assert poll(adapter, created.task_id).state is TaskState.SUCCEEDED
+    adapter.close()
+
+
+def test_slow_answers_beyond_the_timeout_are_unavailable(sandbox):
+    adapter = connect(sandbox, TIMEOUT_SECONDS=0.3)
+    sandbox.set_faults(slow_seconds=1)
+    with pytest.raises(ProviderUnavailable):
+        adapter.fetch(str(uuid.uuid4()))
+    sandbox.set_faults(slow_seconds=0)
+    adapter.close()
+
+
+# -- task faults ---------------------------------------------------------------------
+
+
+def test_content_refused_task(sandbox, adapter, local):
+    sandbox.set_faults(content_refused=1)
+    done = poll(adapter, adapter.submit(job(local)).task_id)
+    assert done.state is TaskState.FAILED
+    assert done.error_code == "content_refused"
+    assert done.message.startswith("content policy violation")
+    assert done.image_urls == []
+    assert done.cost is None
+
+
+def test_failed_task(sandbox, adapter, local):
+    sandbox.set_faults(task_fail={"message": "upstream generation failed", "count": 1})
+    done = poll(adapter, adapter.submit(job(local)).task_id)
+    assert done.state is TaskState.FAILED
+    assert done.error_code == "provider_failed"
+    assert done.message == "upstream generation failed"
+
+
+# -- callbacks -----------------------------------------------------------------------
+
+
+def test_webhooks_carry_the_secret_and_parse(sandbox, adapter, local):
+    tryon = job(local, callback_url=local.url + "/cb/piapi/token", callback_secret="per-request")
+    created = adapter.submit(tryon)
+    poll(adapter, created.task_id)
+    sandbox.wait_idle()
+    posts = local.wait_for_posts(2)
+    assert creates(sandbox)[0].json["config"]["webhook_config"] == {
+        "endpoint": local.url + "/cb/piapi/token",
+        "secret": "per-request",
+    }
+    for post in posts:
+        assert post["path"] == "/cb/piapi/token"
+        assert adapter.verify_callback(post["body"], post["headers"], request_secret="per-request")
+        assert not adapter.verify_callback(post["body"], post["headers"], request_secret="other")
+        assert adapter.parse_callback(post["body"], post["headers"]).task_id == created.task_id
+    assert adapter.parse_callback(posts[-1]["body"], {}).raw_status == "completed"
+
+
+def test_duplicated_and_reordered_webhooks_still_parse(sandbox, adapter, local):
+    sandbox.set_faults(callbacks_duplicate=True, callbacks_reorder=1)
+    tryon = job(local, callback_url=local.url + "/cb", callback_secret="s")
+    created = adapter.submit(tryon)
+    poll(adapter, created.task_id)
+    sandbox.wait_idle()
+    posts = local.wait_for_posts(2)
+    hints = [adapter.parse_callback(p["body"], p["headers"]) for p in posts]
+    assert {h.task_id for h in hints} == {created.task_id}
+    assert hints[0].raw_status == "completed"  # newest first
+    assert all(adapter.verify_callback(p["body"], p["headers"], request_secret="s") for p in posts)
+
+
+def test_dropped_webhooks_do_not_hide_the_result(sandbox, adapter, local):
+    sandbox.set_faults(callbacks_drop=True)
+    created = adapter.submit(job(local, callback_url=local.url + "/cb", callback_secret="s"))
+    done = poll(adapter, created.task_id)
+    sandbox.wait_idle()
+    assert local.posts == []
+    assert done.state is TaskState.SUCCEEDED
