@@ -51,12 +51,13 @@ def broker_options(url: str, var_dir: Path) -> dict:
     """Celery transport options: folders for the filesystem broker, timeouts for Redis."""
     if url.startswith("filesystem://"):
         folder = var_dir / "broker"
-        for sub in ("queue", "processed"):
+        for sub in ("queue", "processed", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
         return {
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"),
+            "control_folder": str(folder / "control"),
             "store_processed": False,
         }
     if url.startswith(("redis://", "rediss://")):
