@@ -15,10 +15,13 @@ mkdir -p var/log
 $MANAGE migrate --noinput
 $MANAGE seed_demo
 
+# Job control gives each background service its own process group, so stopping the
+# worker also stops its embedded beat process.
+set -m
 pids=()
 cleanup() {
     trap - EXIT INT TERM
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
 }
 trap cleanup EXIT INT TERM

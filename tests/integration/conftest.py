@@ -7,6 +7,7 @@ and the worker meet only through the database, the broker, storage and HTTP.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -69,7 +70,10 @@ class Worker:
             "--hostname", f"{name}@%h",
         ]  # fmt: skip
         log = open(self.log_path, "wb")  # noqa: SIM115 (kept open for the process's life)
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        # Its own process group: the embedded beat is a child process that must die with it.
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -83,18 +87,24 @@ class Worker:
         return self.log_path.read_text(errors="replace")[-8000:] if self.log_path else ""
 
     def kill(self) -> None:
-        """SIGKILL: no cleanup, no acknowledgement, like a machine losing power."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
+        """SIGKILL to the whole group: no cleanup, no acknowledgement, like a power cut."""
+        self._signal_group(signal.SIGKILL)
+        if self.proc:
             self.proc.wait(10)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        if self.proc is None:
+            return
+        self._signal_group(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(20)
+        self._signal_group(signal.SIGKILL)  # the beat child, or a worker that hung
+
+    def _signal_group(self, sig: int) -> None:
+        if self.proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, sig)
 
 
 class WorkerPool:

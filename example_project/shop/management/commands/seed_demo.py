@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.base import ContentFile
@@ -87,6 +89,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             products, garments = self._seed_catalogue()
             models = self._seed_model_photos()
+        samples = self._write_samples()
         admin_line = "skipped (--no-admin)"
         if not options["no_admin"]:
             admin_line = self._seed_admin(options["admin_password"])
@@ -99,6 +102,7 @@ class Command(BaseCommand):
         ):
             self.stdout.write(f"  {label + ':':<14}{created} created, {total} in total")
         self.stdout.write(f"  {'Admin login:':<14}{admin_line}")
+        self.stdout.write(f"  {'Sample files:':<14}{samples} (for the tryon command)")
         self.stdout.write("  Shop: http://127.0.0.1:8000/   Admin: http://127.0.0.1:8000/admin/")
 
     def _seed_catalogue(self) -> tuple[int, int]:
@@ -138,6 +142,16 @@ class Command(BaseCommand):
                 garment.product_id = str(product.pk)
                 garment.save(update_fields=["product_type", "product_id", "updated_at"])
         return new_products, new_garments
+
+    def _write_samples(self) -> Path:
+        """Sample images for ``manage.py tryon``: a person photo and one garment a category."""
+        folder = Path(getattr(settings, "VAR_DIR", Path.cwd() / "var")) / "demo"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "person.jpg").write_bytes(person_image(7))
+        for spec in DEMO_GARMENTS[::2]:  # one upper, one lower, one dress
+            image = garment_image(spec.kind, spec.color, size=800)
+            (folder / f"garment-{spec.category}.png").write_bytes(image)
+        return folder
 
     def _seed_model_photos(self) -> int:
         created = 0
