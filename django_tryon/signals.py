@@ -1,4 +1,4 @@
-"""Signals for shop code. Receivers must be fast and idempotent (see docs/signals.md).
+"""Signals for shop code. Receivers must be fast and idempotent (see docs/architecture.md#signals).
 
 Each is sent once per request, after the status change has been committed, with
 ``sender=TryOnRequest`` and ``request=<the TryOnRequest>``:

@@ -57,3 +57,17 @@ def _fresh_provider_clients():
     reset_providers()
     yield
     reset_providers()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """With CI=true nothing may be skipped for a missing service: only live tests may skip."""
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("CI", "").lower() != "true" or not report.skipped:
+        return
+    reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    if "live:" in reason or item.get_closest_marker("live"):
+        return
+    report.outcome = "failed"
+    report.longrepr = f"skipped in CI, where nothing may be skipped: {reason}"
