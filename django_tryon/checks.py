@@ -24,7 +24,7 @@ NUMERIC_KEYS = [
 def check_tryon_settings(app_configs=None, **kwargs):
     user = getattr(settings, "TRYON", None)
     if user is None:
-        return []
+        user = {}  # an installed app with no settings must still say what it lacks
     if not isinstance(user, dict):
         return [Error("settings.TRYON must be a dict.", id="django_tryon.E001")]
     errors = []
@@ -76,6 +76,14 @@ def _check_providers(values) -> list:
             adapter = provider_class(name)(options or {})
         except ProviderConfigurationError as exc:
             errors.append(Error(str(exc), id="django_tryon.E005"))
+            continue
+        except (TypeError, ValueError) as exc:  # e.g. TIMEOUT_SECONDS="ten": report, not crash
+            errors.append(
+                Error(
+                    f"TRYON['PROVIDERS']['{name}'] has an invalid value: {exc}",
+                    id="django_tryon.E005",
+                )
+            )
             continue
         timeout = float((options or {}).get("TIMEOUT_SECONDS", 30))
         if values["SUBMITTING_STUCK_AFTER_SECONDS"] <= timeout:
@@ -183,8 +191,9 @@ def _check_insecure(values) -> list:
                     id="django_tryon.W002",
                 )
             )
-    for name, options in (values["PROVIDERS"] or {}).items():
-        base = (options or {}).get("BASE_URL") or ""
+    providers = values["PROVIDERS"] if isinstance(values["PROVIDERS"], dict) else {}
+    for name, options in providers.items():
+        base = (options.get("BASE_URL") if isinstance(options, dict) else "") or ""
         host = urlsplit(base).hostname or ""
         if host and _is_local(host):
             warnings.append(

@@ -8,10 +8,11 @@ import uuid
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
+from django.core.signals import setting_changed
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.functional import LazyObject
+from django.utils.functional import LazyObject, empty
 from django.utils.translation import gettext_lazy as _
 
 from .status import ACTIVE, Status
@@ -29,6 +30,14 @@ class _TryOnStorage(LazyObject):
 
 
 _storage = _TryOnStorage()
+
+
+def _reset_storage(*, setting, **kwargs):
+    if setting in ("TRYON", "STORAGES"):
+        _storage._wrapped = empty
+
+
+setting_changed.connect(_reset_storage)
 
 
 def tryon_storage():

@@ -66,7 +66,9 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     if os.environ.get("CI", "").lower() != "true" or not report.skipped:
         return
-    reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    reason = (
+        str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    )
     if "live:" in reason or item.get_closest_marker("live"):
         return
     report.outcome = "failed"

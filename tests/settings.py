@@ -45,7 +45,7 @@ TRYON = {
     "PROVIDERS": {
         "kling": {
             "ACCESS_KEY": "sandbox-access-key",
-            "SECRET_KEY": "sandbox-secret-key",
+            "SECRET_KEY": "sandbox-secret-key-0123456789abcdef",
             "BASE_URL": SANDBOX_URL,
             "MODEL": "kolors-virtual-try-on-v1-5",
             "TIMEOUT_SECONDS": 5,
@@ -75,3 +75,43 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {"django_tryon": {"handlers": ["console"], "level": "WARNING"}},
 }
+
+
+# -- Optional S3 storage (tests/integration/test_storage_s3.py) ----------------------------
+# Off unless TRYON_TEST_S3_ENDPOINT is set: then an alias "tryon_s3" points at the local
+# moto server the S3 tests start, and TRYON_TEST_STORAGE may make it the try-on storage.
+# Environment variables, because the worker subprocess must see the same configuration.
+def s3_test_storage(endpoint: str, bucket: str) -> dict:
+    """The STORAGES entry of the moto-backed alias; only a loopback endpoint is accepted."""
+    from urllib.parse import urlsplit
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    if urlsplit(endpoint).hostname != "127.0.0.1":
+        raise ImproperlyConfigured(f"the test S3 endpoint must be on 127.0.0.1, not {endpoint}")
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "endpoint_url": endpoint,
+            "bucket_name": bucket,
+            "access_key": "testing",
+            "secret_key": "testing",
+            "region_name": "us-east-1",
+            "addressing_style": "path",
+            "signature_version": "s3v4",
+            "querystring_auth": True,
+            "querystring_expire": 600,
+            "file_overwrite": False,
+        },
+    }
+
+
+if os.environ.get("TRYON_TEST_S3_ENDPOINT"):
+    STORAGES = {
+        **STORAGES,  # noqa: F405
+        "tryon_s3": s3_test_storage(
+            os.environ["TRYON_TEST_S3_ENDPOINT"], os.environ["TRYON_TEST_S3_BUCKET"]
+        ),
+    }
+if os.environ.get("TRYON_TEST_STORAGE"):
+    TRYON["STORAGE"] = os.environ["TRYON_TEST_STORAGE"]

@@ -8,7 +8,7 @@ from .env import broker_options, database_from_url, env, env_bool
 
 # The sandbox's documented demo keys (docs/sandbox.md): used only when no real keys are set.
 SANDBOX_KLING_AK = "sandbox-access-key"
-SANDBOX_KLING_SK = "sandbox-secret-key"
+SANDBOX_KLING_SK = "sandbox-secret-key-0123456789abcdef"
 SANDBOX_PIAPI_KEY = "sandbox-piapi-key"
 
 BASE_DIR = Path(__file__).resolve().parent.parent

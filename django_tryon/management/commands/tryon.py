@@ -50,6 +50,11 @@ class Command(BaseCommand):
                 f"unknown provider '{provider}' (choose from {', '.join(provider_names())})",
                 returncode=BAD_INPUT,
             )
+        # Check what needs no database first, so bad input leaves nothing behind.
+        try:
+            images.check_outfit(opts["category"], "lower" if opts["lower"] else None)
+        except images.ImageError as exc:
+            raise CommandError(f"--lower: {exc.message}", returncode=BAD_INPUT) from exc
         person = self._read_image(opts["person"], "--person")
         garment = self._garment(opts["garment"], opts["category"], "--garment")
         lower = self._garment(opts["lower"], "lower", "--lower") if opts["lower"] else None
@@ -78,7 +83,9 @@ class Command(BaseCommand):
 
     def _read_image(self, path: str, flag: str) -> bytes:
         try:
-            data = Path(path).read_bytes()
+            # Read one byte past the limit, never a whole (possibly huge) file.
+            with open(path, "rb") as fh:
+                data = fh.read(get_setting("UPLOAD_MAX_BYTES") + 1)
         except OSError as exc:
             raise CommandError(
                 f"{flag}: cannot read {path}: {exc.strerror}", returncode=BAD_INPUT

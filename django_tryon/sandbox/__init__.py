@@ -1,0 +1,36 @@
+"""A local stand-in for Kling's and PiAPI's try-on APIs (like stripe-mock for Stripe).
+
+Run it with ``python -m django_tryon.sandbox`` or in-process::
+
+    with Sandbox(port=0, queue_seconds=0, generation_seconds=0) as sb:
+        ...  # point the providers at sb.url
+
+It imports neither Django nor any settings. See ``docs/sandbox.md``.
+"""
+
+from .callbacks import SentCallback, sign_webhook
+from .faults import FAULT_NAMES
+from .server import (
+    DEFAULT_HOST,
+    DEFAULT_KLING_ACCESS_KEY,
+    DEFAULT_KLING_SECRET_KEY,
+    DEFAULT_PIAPI_KEY,
+    DEFAULT_PORT,
+    Sandbox,
+    SandboxConfig,
+)
+from .web import RecordedRequest
+
+__all__ = [
+    "DEFAULT_HOST",
+    "DEFAULT_KLING_ACCESS_KEY",
+    "DEFAULT_KLING_SECRET_KEY",
+    "DEFAULT_PIAPI_KEY",
+    "DEFAULT_PORT",
+    "FAULT_NAMES",
+    "RecordedRequest",
+    "Sandbox",
+    "SandboxConfig",
+    "SentCallback",
+    "sign_webhook",
+]

@@ -1,0 +1,739 @@
+"""The sandbox server: one HTTP port serving both provider APIs and a control API."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import logging
+import socket
+import socketserver
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import httpx
+
+from .callbacks import CallbackDispatcher, CallbackMessage, SentCallback, webhook_key
+from .faults import MAX_HANG_SECONDS, Faults
+from .images import download_image, render_tryon
+from .kling import KlingApi, encode_jwt
+from .kling import error as kling_error
+from .piapi import PiApi
+from .piapi import error as piapi_error
+from .tasks import SUCCEEDED, Failure, Task
+from .web import ApiRequest, ApiResponse, RecordedRequest
+
+logger = logging.getLogger("django_tryon.sandbox")
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+DEFAULT_KLING_ACCESS_KEY = "sandbox-access-key"
+DEFAULT_KLING_SECRET_KEY = "sandbox-secret-key-0123456789abcdef"  # noqa: S105 (a documented sandbox key)
+DEFAULT_PIAPI_KEY = "sandbox-piapi-key"
+
+MAX_BODY_BYTES = 64 * 1024 * 1024
+CONTROL_PREFIX = "/_sandbox/"
+RESULTS_PREFIX = "/_sandbox/results/"
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """Settings that may change while the sandbox runs (``Sandbox.configure``)."""
+
+    kling_access_key: str = DEFAULT_KLING_ACCESS_KEY
+    kling_secret_key: str = DEFAULT_KLING_SECRET_KEY
+    kling_api_key: str | None = None
+    piapi_key: str = DEFAULT_PIAPI_KEY
+    kling_webhook_secret: str | None = None
+    kling_callback_shape: str = "legacy"
+    kling_unknown_task: str = "failed"
+    queue_seconds: float = 1.0
+    generation_seconds: float = 4.0
+    slots: int = 5
+    piapi_status_case: str = "lower"
+    piapi_staged_seconds: float = 0.0
+    result_ttl_seconds: float | None = None
+    fetch_timeout_seconds: float = 10.0
+    callback_timeout_seconds: float = 5.0
+
+    def validated(self) -> SandboxConfig:
+        for name in ("kling_access_key", "kling_secret_key", "piapi_key"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise ValueError(f"{name} must be a non-empty string")
+        if self.kling_api_key is not None and (
+            not isinstance(self.kling_api_key, str) or not self.kling_api_key
+        ):
+            raise ValueError("kling_api_key must be a non-empty string or None")
+        if self.kling_webhook_secret is not None:
+            webhook_key(self.kling_webhook_secret)
+        _choice("kling_callback_shape", self.kling_callback_shape, ("legacy", "new"))
+        _choice("kling_unknown_task", self.kling_unknown_task, ("failed", "not_found"))
+        _choice("piapi_status_case", self.piapi_status_case, ("lower", "title"))
+        for name in ("queue_seconds", "generation_seconds", "piapi_staged_seconds"):
+            _seconds(name, getattr(self, name), minimum=0.0)
+        for name in ("fetch_timeout_seconds", "callback_timeout_seconds"):
+            _seconds(name, getattr(self, name), minimum=0.001)
+        if self.result_ttl_seconds is not None:
+            _seconds("result_ttl_seconds", self.result_ttl_seconds, minimum=0.0)
+        if type(self.slots) is not int or self.slots < 1:
+            raise ValueError("slots must be an integer >= 1")
+        return self
+
+
+class Sandbox:
+    """A local stand-in for Kling's and PiAPI's try-on APIs.
+
+    ``Sandbox(port=0).start()`` serves on a free port from a daemon thread; ``url`` says
+    where. Use it as a context manager to stop it at the end.
+    """
+
+    def __init__(
+        self,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        *,
+        kling_access_key: str = DEFAULT_KLING_ACCESS_KEY,
+        kling_secret_key: str = DEFAULT_KLING_SECRET_KEY,
+        kling_api_key: str | None = None,
+        piapi_key: str = DEFAULT_PIAPI_KEY,
+        kling_webhook_secret: str | None = None,
+        kling_callback_shape: str = "legacy",
+        kling_unknown_task: str = "failed",
+        queue_seconds: float = 1.0,
+        generation_seconds: float = 4.0,
+        slots: int = 5,
+        piapi_status_case: str = "lower",
+        piapi_staged_seconds: float = 0.0,
+        result_ttl_seconds: float | None = None,
+        fetch_timeout_seconds: float = 10.0,
+        callback_timeout_seconds: float = 5.0,
+        public_url: str | None = None,
+        faults: dict[str, Any] | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self._public_url = public_url.rstrip("/") if public_url else None
+        self._config = SandboxConfig(
+            kling_access_key=kling_access_key,
+            kling_secret_key=kling_secret_key,
+            kling_api_key=kling_api_key,
+            piapi_key=piapi_key,
+            kling_webhook_secret=kling_webhook_secret,
+            kling_callback_shape=kling_callback_shape,
+            kling_unknown_task=kling_unknown_task,
+            queue_seconds=queue_seconds,
+            generation_seconds=generation_seconds,
+            slots=slots,
+            piapi_status_case=piapi_status_case,
+            piapi_staged_seconds=piapi_staged_seconds,
+            result_ttl_seconds=result_ttl_seconds,
+            fetch_timeout_seconds=fetch_timeout_seconds,
+            callback_timeout_seconds=callback_timeout_seconds,
+        ).validated()
+        self.lock = threading.RLock()
+        self.faults_switchboard = Faults()
+        if faults:
+            self.faults_switchboard.set(**faults)
+        self._kling = KlingApi(self)
+        self._piapi = PiApi(self)
+        self._tasks: dict[str, Task] = {}
+        self._active: set[str] = set()
+        self._external: dict[tuple[str, str, str], str] = {}
+        self._records: list[RecordedRequest] = []
+        self._sent: list[SentCallback] = []
+        self._dropped: list[SentCallback] = []
+        self._kling_ids = itertools.count(1)
+        self._kling_id_base = 800_000_000_000_000_000 + (int(time.time()) % 100_000) * 10**9
+        self._dispatcher = CallbackDispatcher(
+            self._callback_done, lambda: self._config.callback_timeout_seconds
+        )
+        self._server: _Server | None = None
+        self._http: httpx.Client | None = None
+        self._threads: list[threading.Thread] = []
+        self._stopping = threading.Event()
+        self._wake = threading.Event()
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> Sandbox:
+        """Bind, then serve from background threads; return self."""
+        if self._server is not None:
+            return self
+        self._stopping.clear()
+        self._server = _Server((self.host, self.port), _Handler, self)
+        self.port = self._server.server_address[1]
+        self._dispatcher.start()
+        self._threads = [
+            threading.Thread(
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.02},
+                name="tryon-sandbox-http",
+                daemon=True,
+            ),
+            threading.Thread(target=self._clock, name="tryon-sandbox-clock", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+        logger.info("sandbox listening on %s", self.url)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving; pending callbacks are discarded. Safe to call twice."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self._stopping.set()
+        self._wake.set()
+        server.shutdown()
+        server.server_close()
+        self._dispatcher.stop()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._threads = []
+        with self.lock:
+            client, self._http = self._http, None
+        if client is not None:
+            client.close()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    @property
+    def url(self) -> str:
+        """Base URL of both APIs, e.g. ``http://127.0.0.1:8765``."""
+        if self._public_url:
+            return self._public_url
+        host = self.host
+        if host in ("", "0.0.0.0"):  # noqa: S104 (a name for "all interfaces", not a bind)
+            host = "127.0.0.1"
+        elif host == "::":
+            host = "::1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    # -- control --------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget tasks, recorded requests, callbacks and faults (configuration stays)."""
+        with self.lock:
+            self._tasks.clear()
+            self._active.clear()
+            self._external.clear()
+            self._records.clear()
+            self._sent.clear()
+            self._dropped.clear()
+            self._dispatcher.clear()
+            self.faults_switchboard.clear()
+
+    def set_faults(self, **faults: Any) -> dict[str, Any]:
+        """Arm fault switches (see ``docs/sandbox.md``); return all armed faults."""
+        self.faults_switchboard.set(**faults)
+        return self.faults
+
+    def clear_faults(self) -> None:
+        self.faults_switchboard.clear()
+
+    @property
+    def faults(self) -> dict[str, Any]:
+        """The armed fault switches, with their remaining counts."""
+        return self.faults_switchboard.snapshot()
+
+    def configure(self, **options: Any) -> dict[str, Any]:
+        """Change settings at run time (clock, slots, keys ...); new tasks use them."""
+        names = {f.name for f in dataclasses.fields(SandboxConfig)}
+        unknown = set(options) - names
+        if unknown:
+            raise ValueError(f"unknown options {sorted(unknown)}; known: {sorted(names)}")
+        with self.lock:
+            self._config = dataclasses.replace(self._config, **options).validated()
+        return self.config
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return dataclasses.asdict(self._config)
+
+    def config_snapshot(self) -> SandboxConfig:
+        return self._config
+
+    def fast_forward(self, seconds: float) -> None:
+        """Move every running task ``seconds`` further along its schedule."""
+        with self.lock:
+            for task_id in self._active:
+                self._tasks[task_id].skew += seconds
+            self.advance(time.time())
+        self._wake.set()
+
+    def kling_token(self, ttl: int = 1800, **claims: Any) -> str:
+        """A valid Kling JWT for this sandbox's keys (``claims`` override iss, exp, nbf)."""
+        return encode_jwt(
+            self._config.kling_access_key, self._config.kling_secret_key, ttl=ttl, **claims
+        )
+
+    # -- inspection -----------------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request to a provider path, oldest first (a copy)."""
+        with self.lock:
+            return list(self._records)
+
+    @property
+    def callbacks_sent(self) -> list[SentCallback]:
+        """Every callback POSTed, oldest first, with the HTTP status or the error."""
+        with self.lock:
+            return list(self._sent)
+
+    @property
+    def callbacks_dropped(self) -> list[SentCallback]:
+        """Callbacks the ``callbacks_drop`` fault swallowed."""
+        with self.lock:
+            return list(self._dropped)
+
+    @property
+    def tasks(self) -> list[dict[str, Any]]:
+        """A snapshot of every task, oldest first."""
+        with self.lock:
+            self.advance(time.time())
+            return [self._describe(task) for task in self._tasks.values()]
+
+    def task(self, task_id: str) -> dict[str, Any] | None:
+        with self.lock:
+            self.advance(time.time())
+            task = self._tasks.get(task_id)
+            return self._describe(task) if task else None
+
+    def result_url(self, task_id: str, index: int = 0, *, watermarked: bool = False) -> str:
+        suffix = "-watermarked" if watermarked else ""
+        return f"{self.url}{RESULTS_PREFIX}{task_id}/{index}{suffix}.png"
+
+    def wait_for_callbacks(self, count: int, timeout: float = 5.0) -> list[SentCallback]:
+        """Wait until at least ``count`` callbacks were sent; return them all."""
+        deadline = time.monotonic() + timeout
+        while True:
+            sent = self.callbacks_sent
+            if len(sent) >= count:
+                return sent
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"{len(sent)} of {count} callbacks sent after {timeout}s")
+            time.sleep(0.01)
+
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        """Wait until every task has ended and every queued callback has been sent."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.lock:
+                self.advance(time.time())
+                busy = bool(self._active)
+            if not busy and self._dispatcher.pending() == 0:
+                return
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"sandbox still busy after {timeout}s")
+            time.sleep(0.01)
+
+    # -- used by the provider modules (call with ``lock`` held where noted) ----------------
+
+    def iter_tasks(self, provider: str) -> Iterator[Task]:
+        return (t for t in self._tasks.values() if t.provider == provider)
+
+    def get_task(self, task_id: str) -> Task | None:
+        return self._tasks.get(task_id)
+
+    def find_external(self, provider: str, account: str, external_task_id: str) -> Task | None:
+        with self.lock:
+            task_id = self._external.get((provider, account, external_task_id))
+            return self._tasks.get(task_id) if task_id else None
+
+    def download(self, url: str, field: str) -> bytes:
+        """Fetch an input image the way the provider does (no redirects, 10 MB cap)."""
+        with self.lock:
+            if self._http is None:  # built on first use: loading CA certificates is slow
+                self._http = httpx.Client(follow_redirects=False, trust_env=False)
+            client = self._http
+        return download_image(url, field, self._config.fetch_timeout_seconds, client)
+
+    def next_kling_task_id(self) -> str:
+        return str(self._kling_id_base + next(self._kling_ids))
+
+    def task_faults(self, provider: str, *, has_callback: bool) -> tuple[Failure | None, bool]:
+        """Take the task-level faults for a task being created: (failure, hold callbacks)."""
+        faults = self.faults_switchboard
+        failure = None
+        switch = faults.take("content_refused", provider=provider)
+        if switch:
+            failure = Failure("content", switch.message)
+        else:
+            switch = faults.take("task_fail", provider=provider)
+            if switch:
+                failure = Failure("generic", switch.message)
+        hold = has_callback and faults.take("callbacks_reorder", provider=provider) is not None
+        return failure, hold
+
+    def register(self, task: Task) -> None:
+        """Add a new task (lock held) and announce its first state."""
+        self._tasks[task.task_id] = task
+        self._active.add(task.task_id)
+        if task.external_task_id:
+            self._external[(task.provider, task.account, task.external_task_id)] = task.task_id
+        self.task_changed(task)
+        self._wake.set()
+
+    def advance(self, now: float) -> None:
+        """Move every running task to where the clock says it is (lock held)."""
+        for task_id in list(self._active):
+            self._tasks[task_id].advance(now, self.task_changed)
+
+    def task_changed(self, task: Task) -> None:
+        """A task entered a new state (lock held): queue its callback."""
+        if not task.active:
+            self._active.discard(task.task_id)
+        api = self._kling if task.provider == "kling" else self._piapi
+        message = api.callback_message(task)
+        if message is None:
+            return
+        if task.hold_callbacks:
+            task.held_callbacks.append(message)
+            if not task.active:
+                held, task.held_callbacks = task.held_callbacks, []
+                for queued in reversed(held):
+                    self._queue_callback(queued)
+            return
+        self._queue_callback(message)
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _queue_callback(self, message: CallbackMessage) -> None:
+        faults = self.faults_switchboard
+        if faults.take("callbacks_drop", provider=message.provider):
+            self._dropped.append(
+                SentCallback(
+                    provider=message.provider,
+                    task_id=message.task_id,
+                    task_status=message.task_status,
+                    url=message.url,
+                    headers=dict(message.headers),
+                    body=message.body,
+                    time=time.time(),
+                    error="dropped by fault callbacks_drop",
+                )
+            )
+            return
+        delay = faults.number("callbacks_delay_seconds") or 0.0
+        self._dispatcher.enqueue(message, delay)
+        if faults.take("callbacks_duplicate", provider=message.provider):
+            self._dispatcher.enqueue(message, delay)
+
+    def _callback_done(self, sent: SentCallback) -> None:
+        with self.lock:
+            self._sent.append(sent)
+        if sent.error:
+            logger.info("callback to %s failed: %s", sent.url, sent.error)
+
+    def _clock(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()
+            with self.lock:
+                now = time.time()
+                self.advance(now)
+                wait = 0.5
+                for task_id in self._active:
+                    step = self._tasks[task_id].next_transition()
+                    if step is not None:
+                        wait = min(wait, step[0] - now)
+            self._wake.wait(max(wait, 0.002))
+
+    def _describe(self, task: Task) -> dict[str, Any]:
+        api = self._kling if task.provider == "kling" else self._piapi
+        data = api.task_data(task)
+        return {
+            "provider": task.provider,
+            "task_id": task.task_id,
+            "external_task_id": task.external_task_id,
+            "state": task.state,
+            "status": data["task_status"] if task.provider == "kling" else data["status"],
+            "created": task.created,
+            "ended": task.ended,
+            "callback_url": task.callback_url,
+            "batch_size": task.batch_size,
+            "result_downloads": task.result_downloads,
+            "data": data,
+        }
+
+    def _respond(self, request: ApiRequest) -> ApiResponse:
+        """Answer one request; provider requests are recorded and may be delayed."""
+        if request.path.startswith(CONTROL_PREFIX) or request.path == CONTROL_PREFIX.rstrip("/"):
+            try:
+                return self._control(request)
+            except ValueError as exc:
+                return ApiResponse(400, {"error": str(exc)})
+        if request.path.startswith("/v1/"):
+            api: KlingApi | PiApi | None = self._kling
+        elif request.path.startswith("/api/"):
+            api = self._piapi
+        else:
+            api = None
+        try:
+            if api is None:
+                response = ApiResponse(404, {"error": f"not found: {request.path}"})
+            else:
+                response = api.handle(request)
+        except Exception as exc:  # a sandbox bug must still answer in the provider's shape
+            logger.exception("sandbox error on %s %s", request.method, request.path)
+            message = f"sandbox internal error: {type(exc).__name__}: {exc}"
+            if api is self._kling:
+                response = kling_error(5000, message)
+            else:
+                response = piapi_error(500, message)
+        with self.lock:
+            self._records.append(
+                RecordedRequest(
+                    method=request.method,
+                    path=request.path,
+                    query=request.query,
+                    headers=request.headers,
+                    json=request.json,
+                    body=request.body,
+                    time=request.received,
+                    status=response.status,
+                    provider=request.provider,
+                    kind=request.kind,
+                )
+            )
+        faults = self.faults_switchboard
+        slow = faults.number("slow_seconds")
+        if slow:
+            self._stopping.wait(slow)
+        if faults.take("hang", kind=request.kind, provider=request.provider):
+            hang = faults.number("hang_seconds")
+            self._stopping.wait(MAX_HANG_SECONDS if hang is None else hang)
+        return response
+
+    def _control(self, request: ApiRequest) -> ApiResponse:
+        path, method = request.path, request.method
+        if path.startswith(RESULTS_PREFIX):
+            return self._result(path[len(RESULTS_PREFIX) :]) if method == "GET" else _bad_method()
+        name = path[len(CONTROL_PREFIX) :].rstrip("/")
+        if name == "health":
+            if method != "GET":
+                return _bad_method()
+            with self.lock:
+                count = len(self._tasks)
+            return ApiResponse(
+                200,
+                {
+                    "status": "ok",
+                    "url": self.url,
+                    "kling": "/v1/images/kolors-virtual-try-on",
+                    "piapi": "/api/v1/task",
+                    "tasks": count,
+                },
+            )
+        if name == "requests" and method == "GET":
+            records = self.requests
+            limit = request.query.get("limit")
+            if limit and limit.isdigit():
+                records = records[-int(limit) :] if int(limit) else []
+            return ApiResponse(200, {"requests": [r.as_dict() for r in records]})
+        if name == "callbacks" and method == "GET":
+            return ApiResponse(
+                200,
+                {
+                    "callbacks": [c.as_dict() for c in self.callbacks_sent],
+                    "dropped": [c.as_dict() for c in self.callbacks_dropped],
+                },
+            )
+        if name == "faults":
+            if method == "GET":
+                return ApiResponse(200, {"faults": self.faults})
+            if method == "POST":
+                body = request.json
+                if not isinstance(body, dict):
+                    raise ValueError("the body must be a JSON object of fault names")
+                return ApiResponse(200, {"faults": self.set_faults(**body)})
+            if method == "DELETE":
+                self.clear_faults()
+                return ApiResponse(200, {"faults": {}})
+            return _bad_method()
+        if name == "reset" and method == "POST":
+            self.reset()
+            return ApiResponse(200, {"status": "reset"})
+        if name == "tasks" and method == "GET":
+            return ApiResponse(200, {"tasks": self.tasks})
+        if name.startswith("tasks/") and method == "GET":
+            task = self.task(unquote(name[len("tasks/") :]))
+            if task is None:
+                return ApiResponse(404, {"error": "no such task"})
+            return ApiResponse(200, task)
+        if name == "config":
+            if method == "GET":
+                return ApiResponse(200, {"config": self.config})
+            if method == "POST":
+                body = request.json
+                if not isinstance(body, dict):
+                    raise ValueError("the body must be a JSON object of options")
+                return ApiResponse(200, {"config": self.configure(**body)})
+            return _bad_method()
+        if name == "fast-forward" and method == "POST":
+            body = request.json
+            seconds = body.get("seconds") if isinstance(body, dict) else None
+            if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+                raise ValueError("fast-forward needs {'seconds': <number >= 0>}")
+            self.fast_forward(float(seconds))
+            return ApiResponse(200, {"status": "ok"})
+        if name in ("requests", "callbacks", "reset", "tasks", "fast-forward"):
+            return _bad_method()
+        return ApiResponse(404, {"error": f"no such sandbox endpoint: {path}"})
+
+    def _result(self, rest: str) -> ApiResponse:
+        task_id, _, filename = rest.partition("/")
+        stem = filename.removesuffix(".png")
+        watermarked = stem.endswith("-watermarked")
+        index_text = stem.removesuffix("-watermarked")
+        if not filename.endswith(".png") or not index_text.isdigit() or "/" in filename:
+            return ApiResponse(404, {"error": "no such result"})
+        index = int(index_text)
+        with self.lock:
+            self.advance(time.time())
+            task = self._tasks.get(task_id)
+            if task is None or task.state != SUCCEEDED or task.ended is None:
+                return ApiResponse(404, {"error": "no such result"})
+            if index >= task.batch_size or (watermarked and task.provider != "piapi"):
+                return ApiResponse(404, {"error": "no such result"})
+            ttl = self.faults_switchboard.number("result_ttl_seconds")
+            if ttl is None:
+                ttl = self._config.result_ttl_seconds
+            if ttl is not None and time.time() >= task.ended + ttl:
+                return ApiResponse(404, {"error": "result expired"})
+            task.result_downloads += 1
+        with task.result_lock:  # render once, outside the global lock
+            png = task.results.get((index, watermarked))
+            if png is None:
+                png = render_tryon(task.person, task.garments, index=index, watermark=watermarked)
+                task.results[(index, watermarked)] = png
+        return ApiResponse(200, body=png, content_type="image/png")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False  # never wait for idle keep-alive connections on close
+
+    def __init__(self, address: tuple[str, int], handler: type, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        super().__init__(address, handler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind resolves the host's FQDN, which can stall; skip that.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name = str(self.server_address[0])
+        self.server_port = self.server_address[1]
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        logger.debug("connection error from %s", client_address, exc_info=True)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "django-tryon-sandbox/1"
+    timeout = 120  # an idle keep-alive connection is closed after this
+    server: _Server
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
+
+    def _handle(self) -> None:
+        received = time.time()
+        body = self._read_body()
+        if body is None:
+            return
+        split = urlsplit(self.path)
+        request = ApiRequest(
+            method=self.command,
+            path=split.path,
+            query=dict(parse_qsl(split.query, keep_blank_values=True)),
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=body,
+            received=received,
+        )
+        response = self.server.sandbox._respond(request)
+        self._write(response)
+
+    def _read_body(self) -> bytes | None:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._read_chunked()
+        length_text = self.headers.get("Content-Length") or "0"
+        if not length_text.isdigit():
+            self._write(ApiResponse(400, {"error": "invalid Content-Length"}), close=True)
+            return None
+        length = int(length_text)
+        if length > MAX_BODY_BYTES:
+            self._write(ApiResponse(413, {"error": "request body too large"}), close=True)
+            return None
+        return self.rfile.read(length) if length else b""
+
+    def _read_chunked(self) -> bytes | None:
+        data = bytearray()
+        while True:
+            line = self.rfile.readline(1024).split(b";", 1)[0].strip()
+            try:
+                size = int(line, 16)
+            except ValueError:
+                self._write(ApiResponse(400, {"error": "bad chunked body"}), close=True)
+                return None
+            if size == 0:
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass
+                return bytes(data)
+            if len(data) + size > MAX_BODY_BYTES:
+                self._write(ApiResponse(413, {"error": "request body too large"}), close=True)
+                return None
+            data += self.rfile.read(size)
+            self.rfile.readline(1024)
+
+    def _write(self, response: ApiResponse, *, close: bool = False) -> None:
+        body = response.encoded()
+        try:
+            self.send_response(response.status)
+            self.send_header("Content-Type", response.content_type)
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            if close:
+                self.send_header("Connection", "close")
+                self.close_connection = True
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (e.g. hang)
+            self.close_connection = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("%s - %s", self.address_string(), format % args)
+
+
+def _bad_method() -> ApiResponse:
+    return ApiResponse(405, {"error": "method not allowed"})
+
+
+def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
+
+
+def _seconds(name: str, value: Any, *, minimum: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
+        raise ValueError(f"{name} must be a number >= {minimum:g}, got {value!r}")

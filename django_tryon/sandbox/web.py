@@ -1,0 +1,86 @@
+"""Plain request, response and record objects shared by the provider modules."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+_UNSET: Any = object()
+
+
+@dataclass
+class ApiRequest:
+    """One incoming HTTP request; header names are lower-cased."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+    received: float
+    provider: str | None = None
+    kind: str | None = None  # create, query, list or cancel, once routed
+    _json: Any = field(default=_UNSET, repr=False)
+
+    @property
+    def json(self) -> Any:
+        """The body parsed as JSON, or None when it is empty or not JSON."""
+        if self._json is _UNSET:
+            try:
+                self._json = json.loads(self.body) if self.body else None
+            except (ValueError, UnicodeDecodeError):
+                self._json = None
+        return self._json
+
+
+@dataclass
+class ApiResponse:
+    """What to answer: a JSON ``payload``, or raw ``body`` bytes with their content type."""
+
+    status: int
+    payload: Any = None
+    body: bytes | None = None
+    content_type: str = "application/json; charset=utf-8"
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def encoded(self) -> bytes:
+        if self.body is not None:
+            return self.body
+        return json.dumps(self.payload, ensure_ascii=False).encode()
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """A provider request as the sandbox saw it, with the status it answered."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    json: Any
+    body: bytes
+    time: float
+    status: int
+    provider: str | None = None
+    kind: str | None = None
+
+    def as_dict(self, body_limit: int = 65536) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "headers": self.headers,
+            "json": self.json,
+            "body": self.body[:body_limit].decode("utf-8", "replace"),
+            "body_size": len(self.body),
+            "time": self.time,
+            "status": self.status,
+            "provider": self.provider,
+            "kind": self.kind,
+        }
+
+
+def encode_json(value: Any) -> bytes:
+    """Compact JSON bytes, the form callbacks are signed and sent in."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()

@@ -1,0 +1,153 @@
+"""The ``tryon`` command as a shop owner runs it: a real process, the sandbox over HTTP."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from django_tryon.models import Source, TryOnRequest, tryon_storage
+from django_tryon.status import Status
+from tests import imagegen
+from tests.integration.conftest import ROOT
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
+
+RESULT_LINE = re.compile(r"^result (\d+): (tryon/results/\S+) \((\d+)x(\d+)\)$")
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    person = tmp_path / "person.jpg"
+    person.write_bytes(imagegen.make_person())
+    garment = tmp_path / "shirt.png"
+    garment.write_bytes(imagegen.make_garment("upper"))
+    return {"person": str(person), "garment": str(garment)}
+
+
+def run_tryon(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """``python example_project/manage.py tryon ...`` against the test database."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",  # manage.py only sets a default
+        "TRYON_TEST_DB_NAME": connection.settings_dict["NAME"],
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "example_project")]),
+    }
+    return subprocess.run(
+        [sys.executable, str(ROOT / "example_project" / "manage.py"), "tryon", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def describe(proc: subprocess.CompletedProcess) -> str:
+    return f"exit {proc.returncode}\n--- stdout ---\n{proc.stdout}\n--- stderr ---\n{proc.stderr}"
+
+
+def listed_results(stdout: str) -> list[tuple[int, str, Path]]:
+    """(index, storage name, file path) of every result the command printed."""
+    lines = stdout.splitlines()
+    found = []
+    for i, line in enumerate(lines):
+        match = RESULT_LINE.match(line)
+        if match:
+            file_line = lines[i + 1]
+            assert file_line.startswith("  file: "), stdout
+            found.append((int(match[1]), match[2], Path(file_line.removeprefix("  file: "))))
+    return found
+
+
+def assert_succeeded(proc: subprocess.CompletedProcess) -> TryOnRequest:
+    assert proc.returncode == 0, describe(proc)
+    request = TryOnRequest.objects.get()
+    assert request.status == Status.SUCCEEDED
+    assert request.source == Source.CLI
+    assert f"created try-on {request.pk} with kling" in proc.stdout
+    results = listed_results(proc.stdout)
+    stored = list(request.results.order_by("index").values_list("index", "image"))
+    assert [(index, name) for index, name, _ in results] == stored
+    assert len(results) == 1
+    for _, name, path in results:
+        assert path.is_absolute()
+        assert path.is_file()
+        assert path == Path(tryon_storage().path(name))
+        assert path.read_bytes() == tryon_storage().open(name).read()
+    assert proc.stdout.rstrip().endswith("done")
+    return request
+
+
+def test_inline_run_stores_the_result(transactional_db, sandbox, inputs):
+    """--inline does every step in the command's own process: no worker needed."""
+    proc = run_tryon(
+        "--person", inputs["person"], "--garment", inputs["garment"], "--inline",
+        "--timeout", "60",
+    )  # fmt: skip
+    request = assert_succeeded(proc)
+    assert "Succeeded" in proc.stdout  # progress lines name the statuses
+    kling_tasks = [t for t in sandbox.tasks if t.get("provider") == "kling"]
+    assert [t["task_id"] for t in kling_tasks] == [request.provider_task_id]
+
+
+def test_run_through_the_worker(pipeline, inputs):
+    """Without --inline the command only queues the request and waits for the worker."""
+    proc = run_tryon(
+        "--person", inputs["person"], "--garment", inputs["garment"], "--timeout", "60"
+    )
+    request = assert_succeeded(proc)
+    kling_tasks = [t for t in pipeline["sandbox"].tasks if t.get("provider") == "kling"]
+    assert [t["task_id"] for t in kling_tasks] == [request.provider_task_id]
+
+
+def test_content_refusal_exits_1_with_the_reason(transactional_db, sandbox, inputs):
+    sandbox.set_faults(content_refused=1)
+    proc = run_tryon(
+        "--person", inputs["person"], "--garment", inputs["garment"], "--provider", "kling",
+        "--inline", "--timeout", "60",
+    )  # fmt: skip
+    assert proc.returncode == 1, describe(proc)
+    request = TryOnRequest.objects.get()
+    assert request.status == Status.FAILED
+    assert request.error_code == "content_refused"
+    assert proc.stderr.splitlines()[-1] == (
+        f"CommandError: try-on {request.pk} failed: The try-on service refused this photo "
+        "under its content policy. Please try another photo."
+    )
+    assert request.results.count() == 0
+    assert "result 0:" not in proc.stdout
+
+
+def test_bad_input_exits_2_with_one_line(transactional_db, tmp_path, inputs):
+    small = tmp_path / "small.jpg"
+    small.write_bytes(imagegen.make_jpeg(200, 200))
+    # --skip-checks: the test settings' DEBUG-off sandbox warnings would print above it.
+    proc = run_tryon(
+        "--person", str(small), "--garment", inputs["garment"], "--inline", "--skip-checks"
+    )
+    assert proc.returncode == 2, describe(proc)
+    assert proc.stdout == ""
+    assert proc.stderr.splitlines() == [
+        "CommandError: --person: This photo is too small: it must be at least 300 pixels on "
+        "each side (it is 200 x 200). Please upload a larger photo."
+    ]
+    assert TryOnRequest.objects.count() == 0
+
+
+def test_bad_input_message_is_the_last_line_after_system_checks(transactional_db, inputs):
+    proc = run_tryon(
+        "--person", inputs["person"], "--garment", inputs["garment"], "--batch-size", "9"
+    )
+    assert proc.returncode == 2, describe(proc)
+    assert proc.stderr.splitlines()[-1] == (
+        "CommandError: batch_size: Batch size must be between 1 and 1 for kling."
+    )
+    assert "django_tryon.E" not in proc.stderr  # warnings only: the settings are valid
+    assert TryOnRequest.objects.count() == 0

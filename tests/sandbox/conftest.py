@@ -1,0 +1,220 @@
+"""Fixtures for the sandbox tests: a fast sandbox, image makers, an image host, a receiver.
+
+Helpers reach the test modules as fixtures (``make_image``, ``wait_until``), never by
+importing this file, so it cannot clash with another directory's conftest.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+from django_tryon.sandbox import Sandbox
+
+KLING_PATH = "/v1/images/kolors-virtual-try-on"
+PIAPI_PATH = "/api/v1/task"
+
+
+def _make_image(
+    width: int = 400, height: int = 600, fmt: str = "PNG", color=(180, 60, 60)
+) -> bytes:
+    """A plain image of the given size and format, with a stripe so it is not flat."""
+    img = Image.new("RGB", (width, height), color)
+    img.paste((20, 20, 20), (0, height // 3, width, height // 3 + 10))
+    out = io.BytesIO()
+    img.save(out, fmt)
+    return out.getvalue()
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _wait_until(predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
+    """Poll until ``predicate()`` is truthy; return its value or fail the test."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout}s")
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def make_image() -> Callable[..., bytes]:
+    """make_image(width=400, height=600, fmt="PNG", color=(r, g, b)) -> bytes."""
+    return _make_image
+
+
+@pytest.fixture
+def wait_until() -> Callable[..., Any]:
+    """wait_until(predicate, timeout=5.0) -> the predicate's truthy value."""
+    return _wait_until
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    """A started sandbox on a free port whose tasks finish at once."""
+    with Sandbox(
+        port=0,
+        queue_seconds=0,
+        generation_seconds=0,
+        fetch_timeout_seconds=2,
+        callback_timeout_seconds=2,
+    ) as sb:
+        yield sb
+
+
+@pytest.fixture
+def kling(sandbox: Sandbox) -> Iterator[httpx.Client]:
+    """An HTTP client for the sandbox's Kling API with a valid JWT."""
+    headers = {"Authorization": f"Bearer {sandbox.kling_token()}"}
+    with httpx.Client(base_url=sandbox.url, headers=headers, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+def piapi(sandbox: Sandbox) -> Iterator[httpx.Client]:
+    """An HTTP client for the sandbox's PiAPI API with the right key."""
+    headers = {"x-api-key": sandbox.config["piapi_key"]}
+    with httpx.Client(base_url=sandbox.url, headers=headers, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+def kling_body() -> dict[str, Any]:
+    """A valid Kling create body with raw base64 images."""
+    return {
+        "model_name": "kolors-virtual-try-on-v1-5",
+        "human_image": b64(_make_image(400, 600)),
+        "cloth_image": b64(_make_image(300, 300, color=(30, 30, 200))),
+    }
+
+
+class _Recorder(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+
+class FileHost:
+    """Serves bytes at paths over HTTP on 127.0.0.1 and records which paths were fetched."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self.redirects: dict[str, str] = {}
+        self.fetched: list[str] = []
+        host = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                host.fetched.append(self.path)
+                if self.path in host.redirects:
+                    self.send_response(302)
+                    self.send_header("Location", host.redirects[self.path])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                data = host.files.get(self.path)
+                self.send_response(200 if data is not None else 404)
+                body = data if data is not None else b"not found"
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = _Recorder(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        ).start()
+
+    def add(self, path: str, data: bytes) -> str:
+        self.files[path] = data
+        return self.url + path
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Receiver:
+    """Records every POST it gets (a shop's callback endpoint); answers ``status``."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        self.status = 200
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                receiver.received.append(
+                    {
+                        "path": self.path,
+                        "headers": {k.lower(): v for k, v in self.headers.items()},
+                        "body": body,
+                        "time": time.monotonic(),
+                    }
+                )
+                self.send_response(receiver.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = _Recorder(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        ).start()
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+        _wait_until(lambda: len(self.received) >= count, timeout)
+        return list(self.received)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def file_host() -> Iterator[FileHost]:
+    host = FileHost()
+    yield host
+    host.close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    rec = Receiver()
+    yield rec
+    rec.close()
+
+
+@pytest.fixture
+def piapi_body(file_host: FileHost) -> dict[str, Any]:
+    """A valid PiAPI create body whose input URLs the file host serves."""
+    return {
+        "model": "kling",
+        "task_type": "ai_try_on",
+        "input": {
+            "model_input": file_host.add("/person.png", _make_image(400, 600)),
+            "dress_input": file_host.add("/dress.jpg", _make_image(320, 480, "JPEG")),
+            "batch_size": 1,
+        },
+    }

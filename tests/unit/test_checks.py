@@ -1,0 +1,272 @@
+"""System checks: every id fires for its one bad setting, and the shipped settings are clean."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.checks import Error, Warning, run_checks
+
+from django_tryon.checks import NUMERIC_KEYS
+
+SANDBOX_WARNINGS = [
+    # Test settings run with DEBUG off against the local sandbox over http.
+    "django_tryon.W001",  # PUBLIC_BASE_URL is http://127.0.0.1:<port>
+    "django_tryon.W002",  # ALLOW_HTTP_DOWNLOADS
+    "django_tryon.W002",  # ALLOW_PRIVATE_DOWNLOADS
+    "django_tryon.W003",  # kling BASE_URL is the sandbox
+    "django_tryon.W003",  # piapi BASE_URL is the sandbox
+]
+
+
+def messages():
+    return [m for m in run_checks() if m.id and m.id.startswith("django_tryon.")]
+
+
+def ids():
+    return sorted(m.id for m in messages())
+
+
+def errors():
+    return sorted(m.id for m in messages() if m.is_serious())
+
+
+def only(code):
+    return [m for m in messages() if m.id == code]
+
+
+@pytest.fixture
+def tryon(settings):
+    """Change TRYON keys for one test: ``tryon(KEY=value)``, or a provider's options."""
+
+    def change(providers=None, **values):
+        merged = {**settings.TRYON, **values}
+        if providers is not None:
+            merged["PROVIDERS"] = providers
+        settings.TRYON = merged
+
+    return change
+
+
+def provider(settings, name, **options):
+    """That provider's test options with some changed (None removes a key)."""
+    merged = {**settings.TRYON["PROVIDERS"][name], **options}
+    return {k: v for k, v in merged.items() if v is not None}
+
+
+@pytest.fixture
+def production(settings, tryon):
+    """A shop set up the way production should be: https, real providers, no escape hatches."""
+    tryon(
+        providers={
+            "kling": provider(settings, "kling", BASE_URL="https://api-singapore.klingai.com"),
+            "piapi": provider(settings, "piapi", BASE_URL="https://api.piapi.ai"),
+        },
+        PUBLIC_BASE_URL="https://shop.example",
+        ALLOW_HTTP_DOWNLOADS=False,
+        ALLOW_PRIVATE_DOWNLOADS=False,
+    )
+
+
+# -- the shipped configurations ------------------------------------------------------------
+
+
+def test_test_settings_have_no_errors_and_only_the_sandbox_warnings(settings):
+    assert settings.DEBUG is False
+    assert errors() == []
+    assert ids() == SANDBOX_WARNINGS
+    assert all(isinstance(m, Warning) for m in messages())
+
+
+def test_production_configuration_is_clean(production):
+    assert ids() == []
+
+
+def test_debug_on_silences_the_warnings(settings):
+    settings.DEBUG = True
+    assert ids() == []
+
+
+def test_no_tryon_setting_at_all_says_what_is_missing(settings):
+    del settings.TRYON
+    assert ids() == ["django_tryon.E003"]
+
+
+# -- errors ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["kling", ["PROVIDERS"], 3])
+def test_e001_tryon_not_a_dict(settings, value):
+    settings.TRYON = value
+    assert ids() == ["django_tryon.E001"]
+
+
+def test_e002_unknown_key(tryon, production):
+    tryon(CALLBACK_MAX_BYTE=1024)
+    assert ids() == ["django_tryon.E002"]
+    assert "CALLBACK_MAX_BYTE" in only("django_tryon.E002")[0].msg
+
+
+def test_e002_once_per_unknown_key(tryon, production):
+    tryon(TYPO_ONE=1, TYPO_TWO=2)
+    assert ids() == ["django_tryon.E002", "django_tryon.E002"]
+
+
+def test_e003_providers_not_a_dict(tryon, production):
+    tryon(providers=["kling"])
+    assert ids() == ["django_tryon.E003"]
+
+
+def test_e003_default_provider_not_configured(settings, tryon, production):
+    tryon(providers={"kling": settings.TRYON["PROVIDERS"]["kling"]}, DEFAULT_PROVIDER="piapi")
+    assert ids() == ["django_tryon.E003"]
+    assert "'piapi'" in only("django_tryon.E003")[0].msg
+
+
+def test_e004_unknown_provider(settings, tryon, production):
+    tryon(providers={**settings.TRYON["PROVIDERS"], "replicate": {"API_KEY": "x"}})
+    assert ids() == ["django_tryon.E004"]
+    assert "replicate" in only("django_tryon.E004")[0].msg
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "fragment"),
+    [
+        ("kling", {"ACESS_KEY": "typo"}, "ACESS_KEY"),
+        ("kling", {"ACCESS_KEY": None, "SECRET_KEY": None}, "ACCESS_KEY"),
+        ("kling", {"MODEL": "kolors-v9"}, "MODEL"),
+        ("kling", {"WEBHOOK_SECRET": "whsec_not base64!"}, "WEBHOOK_SECRET"),
+        ("kling", {"IMAGE_TRANSPORT": "ftp"}, "IMAGE_TRANSPORT"),
+        ("piapi", {"API_KEY": None}, "API_KEY"),
+        ("piapi", {"SERVICE_MODE": "turbo"}, "SERVICE_MODE"),
+    ],
+    ids=["unknown-option", "no-keys", "model", "webhook-secret", "transport", "no-key", "mode"],
+)
+def test_e005_bad_provider_options(settings, tryon, production, name, options, fragment):
+    providers = dict(settings.TRYON["PROVIDERS"])
+    providers[name] = provider(settings, name, **options)
+    tryon(providers=providers)
+    assert ids() == ["django_tryon.E005"]
+    assert fragment in only("django_tryon.E005")[0].msg
+
+
+def test_e005_wrongly_typed_option_is_reported_not_a_crash(settings, tryon, production):
+    providers = dict(settings.TRYON["PROVIDERS"])
+    providers["kling"] = provider(settings, "kling", TIMEOUT_SECONDS="ten")
+    tryon(providers=providers)
+    assert ids() == ["django_tryon.E005"]
+    assert "TRYON['PROVIDERS']['kling']" in only("django_tryon.E005")[0].msg
+
+
+def test_e005_provider_entry_not_a_dict(settings, tryon, production):
+    tryon(providers={**settings.TRYON["PROVIDERS"], "piapi": "sk-123"})
+    assert ids() == ["django_tryon.E005"]
+
+
+def test_e006_url_fetching_provider_without_public_base_url(tryon, production):
+    tryon(PUBLIC_BASE_URL=None)
+    assert ids() == ["django_tryon.E006"]
+    assert "'piapi'" in only("django_tryon.E006")[0].msg
+
+
+def test_e006_kling_with_url_transport_needs_public_base_url(settings, tryon, production):
+    kling = provider(settings, "kling", IMAGE_TRANSPORT="url")
+    tryon(providers={"kling": kling}, PUBLIC_BASE_URL=None)
+    assert ids() == ["django_tryon.E006"]
+
+
+def test_kling_alone_needs_no_public_base_url(settings, tryon, production):
+    tryon(providers={"kling": settings.TRYON["PROVIDERS"]["kling"]}, PUBLIC_BASE_URL=None)
+    assert ids() == []
+
+
+@pytest.mark.parametrize("url", ["shop.example", "ftp://shop.example", "https://", "/tryon/"])
+def test_e007_public_base_url_not_absolute_http(tryon, production, url):
+    tryon(PUBLIC_BASE_URL=url)
+    assert ids() == ["django_tryon.E007"]
+
+
+@pytest.mark.parametrize("key", NUMERIC_KEYS)
+def test_e008_every_numeric_setting_must_be_positive(tryon, production, key):
+    tryon(**{key: 0})
+    assert "django_tryon.E008" in ids()
+    assert [m.msg for m in only("django_tryon.E008")] == [
+        f"TRYON['{key}'] must be a positive number, not 0."
+    ]
+
+
+@pytest.mark.parametrize("value", [-1, "60", True, None, 0.0])
+def test_e008_not_a_positive_number(tryon, production, value):
+    tryon(DEADLINE_SECONDS=value)
+    assert ids() == ["django_tryon.E008"]
+
+
+def test_result_retention_may_be_none(tryon, production):
+    tryon(RESULT_RETENTION_DAYS=None)
+    assert ids() == []
+
+
+def test_e009_min_side_above_max_side(tryon, production):
+    tryon(MIN_IMAGE_SIDE=3000, MAX_PROVIDER_SIDE=2048)
+    assert ids() == ["django_tryon.E009"]
+
+
+def test_e010_provider_bytes_above_ten_megabytes(tryon, production):
+    tryon(MAX_PROVIDER_BYTES=10 * 1024 * 1024)
+    assert ids() == []
+    tryon(MAX_PROVIDER_BYTES=10 * 1024 * 1024 + 1)
+    assert ids() == ["django_tryon.E010"]
+
+
+def test_e011_storage_alias_unknown(tryon, production):
+    tryon(STORAGE="tryon-s3")
+    assert ids() == ["django_tryon.E011"]
+    assert "tryon-s3" in only("django_tryon.E011")[0].msg
+
+
+def test_e012_submitting_stuck_not_longer_than_provider_timeout(settings, tryon, production):
+    kling = provider(settings, "kling", TIMEOUT_SECONDS=20)
+    tryon(providers={**settings.TRYON["PROVIDERS"], "kling": kling})
+    tryon(SUBMITTING_STUCK_AFTER_SECONDS=20)
+    assert ids() == ["django_tryon.E012"]
+    assert "'kling'" in only("django_tryon.E012")[0].msg
+    tryon(SUBMITTING_STUCK_AFTER_SECONDS=21)
+    assert ids() == []
+
+
+# -- warnings (DEBUG off) -------------------------------------------------------------------
+
+
+def test_w001_http_public_base_url(settings, tryon, production):
+    tryon(PUBLIC_BASE_URL="http://shop.example")
+    assert ids() == ["django_tryon.W001"]
+    assert isinstance(only("django_tryon.W001")[0], Warning)
+    settings.DEBUG = True
+    assert ids() == []
+
+
+@pytest.mark.parametrize("key", ["ALLOW_HTTP_DOWNLOADS", "ALLOW_PRIVATE_DOWNLOADS"])
+def test_w002_download_escape_hatches(settings, tryon, production, key):
+    tryon(**{key: True})
+    assert ids() == ["django_tryon.W002"]
+    assert key in only("django_tryon.W002")[0].msg
+    settings.DEBUG = True
+    assert ids() == []
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    ["http://127.0.0.1:8765", "http://localhost:8765", "http://10.0.0.5", "http://[::1]:8765"],
+)
+def test_w003_provider_at_a_local_address(settings, tryon, production, base_url):
+    providers = dict(settings.TRYON["PROVIDERS"])
+    providers["piapi"] = provider(settings, "piapi", BASE_URL=base_url)
+    tryon(providers=providers)
+    assert ids() == ["django_tryon.W003"]
+    assert "'piapi'" in only("django_tryon.W003")[0].msg
+    settings.DEBUG = True
+    assert ids() == []
+
+
+def test_errors_are_errors_and_warnings_are_warnings(settings, tryon, production):
+    tryon(STORAGE="nope", ALLOW_HTTP_DOWNLOADS=True)
+    kinds = {m.id: type(m) for m in messages()}
+    assert kinds == {"django_tryon.E011": Error, "django_tryon.W002": Warning}
