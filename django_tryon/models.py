@@ -120,6 +120,11 @@ class ModelPhoto(models.Model):
     )
     image_digest = models.CharField(max_length=64, blank=True, editable=False)
     active = models.BooleanField(_("active"), default=True)
+    offer_to_shoppers = models.BooleanField(
+        _("offer to shoppers"),
+        default=False,
+        help_text=_("Shoppers may try garments on this model instead of their own photo."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -144,6 +149,7 @@ class TryOnBatch(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        permissions = [("run_bulk_tryon", "Can run bulk try-ons from the admin")]
         verbose_name = _("try-on batch")
         verbose_name_plural = _("try-on batches")
 
@@ -270,10 +276,17 @@ class TryOnResult(models.Model):
     image = models.FileField(upload_to=result_upload_to, storage=tryon_storage, max_length=255)
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)
+    # Review and publish: approved catalogue results may be shown on product pages.
+    approved = models.BooleanField(_("approved for the catalogue"), default=False, db_index=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["request", "index"]
+        permissions = [("publish_tryonresult", "Can approve try-on results for the catalogue")]
         verbose_name = _("try-on result")
         verbose_name_plural = _("try-on results")
         constraints = [
@@ -282,3 +295,28 @@ class TryOnResult(models.Model):
 
     def __str__(self) -> str:
         return f"Result {self.index} of {self.request_id}"
+
+
+class UsageCounter(models.Model):
+    """Generations and spend of one scope in one period, for quotas and budgets.
+
+    Limits are enforced with conditional UPDATEs on these rows, so they hold when many
+    requests arrive at once. ``scope`` is "shop" or an owner key; ``period`` is
+    "day:YYYY-MM-DD" or "month:YYYY-MM".
+    """
+
+    scope = models.CharField(max_length=100)
+    period = models.CharField(max_length=20)
+    generations = models.PositiveIntegerField(default=0)
+    spend = models.DecimalField(max_digits=12, decimal_places=4, default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("usage counter")
+        verbose_name_plural = _("usage counters")
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "period"], name="tryon_unique_usage_period")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.period}: {self.generations}"
