@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import inspect
 import logging
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -23,7 +25,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from . import images
+from . import images, quotas
 from .conf import get_setting
 from .fetch import DownloadError, download
 from .models import (
@@ -50,6 +52,7 @@ from .providers.base import (
     TaskState,
     TryOnInput,
 )
+from .quotas import QuotaExceeded, TryOnDisabled
 from .signals import tryon_failed, tryon_submitted, tryon_succeeded
 from .status import ACTIVE, AT_PROVIDER, TERMINAL, InvalidTransition, Status, can_move
 
@@ -58,6 +61,21 @@ log = logging.getLogger("django_tryon")
 #: How long one worker may hold the right to download a request's results.
 PERSIST_LEASE = timedelta(minutes=5)
 INPUT_URL_SALT = "django_tryon.input-url"
+RESULT_URL_SALT = "django_tryon.result-url"
+OWNER_KEY_SALT = "django_tryon.owner-key"
+#: Sources whose requests count against the per-shopper quota by default.
+SHOPPER_SOURCES = frozenset({Source.WIDGET, Source.API})
+
+__all__ = [
+    "QuotaExceeded",
+    "TryOnDisabled",
+    "TryOnValidationError",
+    "cancel",
+    "create_tryon",
+    "erase_shopper",
+    "owner_key_for",
+    "retry",
+]
 CALLBACK_TOKEN_SALT = "django_tryon.callback-token"  # noqa: S105 (a salt, not a secret)
 
 
@@ -85,11 +103,18 @@ class _Errors:
 
 
 def owner_key_for(user=None, session_key: str | None = None) -> str:
-    """The string that binds a request to its shopper: a user, else a session, else nobody."""
+    """The string that binds a request to its shopper: a user, else a session, else nobody.
+
+    A session is named by a keyed hash of its key, never the key itself: owner keys are
+    shown to staff and kept in usage counters, and a session key is a login credential.
+    """
     if user is not None and getattr(user, "is_authenticated", False):
         return f"user:{user.pk}"
     if session_key:
-        return f"session:{session_key}"
+        mac = hmac.new(
+            settings.SECRET_KEY.encode(), f"{OWNER_KEY_SALT}:{session_key}".encode(), hashlib.sha256
+        )
+        return f"session:{mac.hexdigest()[:40]}"
     return ""
 
 
@@ -110,12 +135,17 @@ def create_tryon(
     retry_of: TryOnRequest | None = None,
     enqueue: bool = True,
     require_active: bool = True,
+    enforce_shopper_quota: bool | None = None,
 ) -> tuple[TryOnRequest, bool]:
-    """Validate, dedupe and save a try-on, and queue its submission once committed.
+    """Validate, dedupe, count against the quotas and save a try-on, and queue its
+    submission once committed.
 
     Returns ``(request, created)``; ``created`` is False when an identical request of
     the same owner (same Idempotency-Key, or same inputs still in flight or succeeded)
-    is returned instead of paying again.
+    is returned instead of paying again. Raises ``TryOnValidationError`` for bad input
+    and ``QuotaExceeded`` (``TryOnDisabled`` for the kill switch) when a limit would be
+    passed; either way nothing is created. ``enforce_shopper_quota`` defaults to True for
+    widget and API requests (staff callers pass False); the shop's budgets always apply.
     """
     provider_name = provider or get_setting("DEFAULT_PROVIDER")
     errors = _Errors()
@@ -151,6 +181,8 @@ def create_tryon(
         if duplicate is not None:
             return duplicate, False
 
+    if enforce_shopper_quota is None:
+        enforce_shopper_quota = source in SHOPPER_SOURCES
     request = TryOnRequest(
         provider=provider_name,
         provider_model=_provider_model(adapter),
@@ -168,23 +200,34 @@ def create_tryon(
         consent_version=consent_version,
         consent_at=timezone.now() if consent_version else None,
     )
+    if not get_setting("ENABLED"):
+        raise TryOnDisabled()
     saved_name = ""
     try:
+        # The upload is stored before the transaction, so the usage-counter rows are
+        # locked only for the few statements below, never across a (possibly remote) write.
+        if person_bytes is not None:
+            saved_name = tryon_storage().save(
+                request.person_image.field.generate_filename(request, "upload.jpg"),
+                ContentFile(person_bytes),
+            )
+            request.person_image.name = saved_name
+        elif retry_of is not None and retry_of.person_image:
+            request.person_image.name = retry_of.person_image.name
+            request.person_prepared = retry_of.person_prepared
         with transaction.atomic():
-            if person_bytes is not None:
-                saved_name = tryon_storage().save(
-                    request.person_image.field.generate_filename(request, "upload.jpg"),
-                    ContentFile(person_bytes),
-                )
-                request.person_image.name = saved_name
-            elif retry_of is not None and retry_of.person_image:
-                request.person_image.name = retry_of.person_image.name
-                request.person_prepared = retry_of.person_prepared
+            quotas.reserve(
+                _charge(adapter, batch_size),
+                owner_key=owner_key,
+                enforce_shopper=enforce_shopper_quota,
+                now=request.created_at,
+            )
             request.save(force_insert=True)
             if enqueue:
                 _enqueue_on_commit("submit", request.pk)
     except IntegrityError:
         # A parallel create with the same Idempotency-Key won the race: return its request.
+        # Its reservation was rolled back with the transaction.
         if saved_name:
             tryon_storage().delete(saved_name)
         existing = TryOnRequest.objects.filter(
@@ -193,7 +236,42 @@ def create_tryon(
         if idempotency_key and existing is not None:
             return existing, False
         raise
+    except BaseException:
+        if saved_name:
+            tryon_storage().delete(saved_name)
+        raise
     return request, True
+
+
+def charge_of(request: TryOnRequest) -> quotas.Charge:
+    """What a request counts against the quotas and budgets: its images and estimated cost."""
+    try:
+        adapter = get_provider(request.provider)
+    except ProviderConfigurationError:
+        adapter = None  # no longer configured: count its images only
+    return _charge(adapter, request.batch_size)
+
+
+def _charge(adapter: Provider | None, batch_size: int) -> quotas.Charge:
+    if adapter is None:
+        return quotas.Charge(batch_size)
+    amount, currency = adapter.estimate_cost(batch_size)
+    return quotas.Charge(batch_size, amount, currency)
+
+
+def _release(request: TryOnRequest) -> None:
+    """Give back a request's reservation: it failed before anything was paid."""
+    quotas.release(charge_of(request), owner_key=request.owner_key, when=request.created_at)
+
+
+def fail_unsent(
+    request: TryOnRequest, *, code: str, message: str, detail: str = "", expected: Iterable[str]
+) -> bool:
+    """Fail a request the provider never accepted, and give its quota back."""
+    moved = fail(request, code=code, message=message, detail=detail, expected=expected)
+    if moved:
+        _release(request)
+    return moved
 
 
 def _validated_provider(name: str, errors: _Errors) -> Provider | None:
@@ -250,7 +328,8 @@ def _validated_person(person_image, model_photo, errors: _Errors) -> bytes | Non
         return None
     data = person_image if isinstance(person_image, bytes) else _read_all(person_image)
     try:
-        images.inspect_image(data)
+        info = images.inspect_image(data)
+        images.check_complete(data, info.format)
     except images.ImageError as exc:
         errors.add("person_image", exc.message)
         return None
@@ -380,14 +459,23 @@ def submit(request_id) -> TryOnRequest:
     )
     if request.status != Status.PENDING:
         return request
+    if not get_setting("ENABLED"):
+        fail_unsent(
+            request,
+            code="disabled",
+            message=TryOnDisabled().message,
+            detail="TRYON['ENABLED'] is False: not sent to the provider",
+            expected=[Status.PENDING],
+        )
+        return request
     adapter = get_provider(request.provider)
     try:
         job = _prepare_inputs(request, adapter)
     except images.ImageError as exc:
-        fail(request, code=exc.code, message=exc.message, expected=[Status.PENDING])
+        fail_unsent(request, code=exc.code, message=exc.message, expected=[Status.PENDING])
         return request
     except (OSError, ValueError) as exc:
-        fail(
+        fail_unsent(
             request,
             code="input_unavailable",
             message="The photo for this try-on could not be read. Please upload it again.",
@@ -425,7 +513,8 @@ def submit(request_id) -> TryOnRequest:
         # A create refused as a duplicate of our own id means an earlier attempt got there.
         task = _find_quietly(adapter, request) if isinstance(exc, InvalidInput) else None
         if task is None:
-            fail(
+            # Refused on create: nothing was paid, so the quota is given back.
+            fail_unsent(
                 request,
                 code=_error_code(exc),
                 message=exc.user_message,
@@ -482,8 +571,6 @@ def _prepare_inputs(request: TryOnRequest, adapter: Provider) -> TryOnInput:
         return InputImage(data=data, content_type="image/jpeg", url=url)
 
     if not request.callback_salt:
-        import secrets
-
         request.callback_salt = secrets.token_hex(16)
         request.callback_token_hash = hash_token(callback_token(request))
     return TryOnInput(
@@ -716,6 +803,9 @@ def persist_results(request: TryOnRequest, adapter: Provider, task: ProviderTask
         error_message="",
     )
     if moved:
+        quotas.settle(
+            charge_of(request), request.cost, request.cost_currency, when=request.created_at
+        )
         results = list(request.results.all())
         _send_on_commit(tryon_succeeded, request, results=results)
     return moved
@@ -725,7 +815,22 @@ def persist_results(request: TryOnRequest, adapter: Provider, task: ProviderTask
 
 
 def cancel(request: TryOnRequest) -> bool:
-    """Cancel an unfinished request; the provider task is cancelled where it can be."""
+    """Cancel an unfinished request; the provider task is cancelled where it can be.
+
+    A request cancelled before it was sent gives its quota back; once at the provider it
+    may still be charged, so it keeps counting.
+    """
+    if request.status == Status.PENDING:
+        if transition(
+            request,
+            Status.CANCELLED,
+            expected=[Status.PENDING],
+            error_code="cancelled",
+            error_message="This try-on was cancelled.",
+        ):
+            _release(request)
+            return True
+        request.refresh_from_db(fields=["status", "provider_task_id"])
     if request.status in AT_PROVIDER and request.provider_task_id:
         adapter = get_provider(request.provider)
         # Kling cannot cancel, PiAPI only while pending: the task may still finish
@@ -742,7 +847,10 @@ def cancel(request: TryOnRequest) -> bool:
 
 
 def retry(request: TryOnRequest, *, source: str | None = None) -> TryOnRequest:
-    """Start a fresh request with the same inputs as a failed or cancelled one."""
+    """Start a fresh request with the same inputs as a failed or cancelled one.
+
+    Raises ``QuotaExceeded`` when the shop's budget (or the kill switch) forbids it.
+    """
     if request.status not in (Status.FAILED, Status.CANCELLED):
         raise TryOnValidationError({"status": ["Only failed or cancelled try-ons can be retried."]})
     if not request.model_photo_id and not request.person_image:
@@ -772,6 +880,11 @@ def retry(request: TryOnRequest, *, source: str | None = None) -> TryOnRequest:
         consent_at=request.consent_at,
     )
     with transaction.atomic():
+        # Staff retry on the shopper's behalf: the shop's budget applies, not the
+        # shopper's own daily quota.
+        quotas.reserve(
+            charge_of(clone), owner_key=clone.owner_key, enforce_shopper=False, now=clone.created_at
+        )
         clone.save(force_insert=True)
         _enqueue_on_commit("submit", clone.pk)
     return clone
@@ -794,12 +907,16 @@ def reap(*, now=None, enqueue=True) -> ReapReport:
     report = ReapReport()
     deadline = now - timedelta(seconds=get_setting("DEADLINE_SECONDS"))
     for request in TryOnRequest.objects.filter(status__in=ACTIVE, created_at__lt=deadline):
-        if fail(
-            request,
-            code="deadline",
-            message="This try-on took too long and was stopped. Please try again.",
-            detail=f"past the deadline of {get_setting('DEADLINE_SECONDS')} s",
-        ):
+        expired = {
+            "code": "deadline",
+            "message": "This try-on took too long and was stopped. Please try again.",
+            "detail": f"past the deadline of {get_setting('DEADLINE_SECONDS')} s",
+        }
+        # Never sent: nothing was paid, so its quota is given back.
+        if (
+            request.status == Status.PENDING
+            and fail_unsent(request, expected=[Status.PENDING], **expired)
+        ) or fail(request, **expired):
             report.expired.append(str(request.pk))
 
     stale_pending = now - timedelta(seconds=get_setting("REQUEUE_PENDING_AFTER_SECONDS"))
@@ -960,6 +1077,40 @@ def signed_input_url(name: str) -> str:
     value = signing.dumps(name, salt=INPUT_URL_SALT, compress=True)
     path = reverse("django_tryon:input-image", kwargs={"signed": value})
     return get_setting("PUBLIC_BASE_URL").rstrip("/") + path
+
+
+def result_url(result: TryOnResult, http_request=None) -> str:
+    """A short-lived URL a browser can load one result image from.
+
+    Storages that sign their own URLs (S3 through django-storages: ``url(name, expire=)``)
+    hand out a presigned URL; any other storage (FileSystemStorage) gets an expiring,
+    signed URL of the app's own ``result-image`` view, which works whether or not the
+    shop serves MEDIA_URL. Both stop working after ``RESULT_URL_MAX_AGE_SECONDS``.
+    """
+    storage = tryon_storage()
+    max_age = int(get_setting("RESULT_URL_MAX_AGE_SECONDS"))
+    if _storage_signs_urls(storage):
+        return storage.url(result.image.name, expire=max_age)
+    value = signing.dumps(result.image.name, salt=RESULT_URL_SALT, compress=True)
+    path = reverse("django_tryon:result-image", kwargs={"signed": value})
+    return http_request.build_absolute_uri(path) if http_request is not None else path
+
+
+def storage_name_from_signed_result(value: str) -> str | None:
+    """The storage name inside a signed result URL, or None when bad or expired."""
+    try:
+        return signing.loads(
+            value, salt=RESULT_URL_SALT, max_age=get_setting("RESULT_URL_MAX_AGE_SECONDS")
+        )
+    except signing.BadSignature:
+        return None
+
+
+def _storage_signs_urls(storage) -> bool:
+    try:
+        return "expire" in inspect.signature(storage.url).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def storage_name_from_signed(value: str) -> str | None:

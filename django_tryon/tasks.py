@@ -14,6 +14,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from . import services
 from .conf import get_setting
 from .fetch import DownloadError
+from .models import TryOnRequest
 from .providers.base import ProviderError, RetryableProviderError, backoff_seconds
 from .status import Status
 
@@ -42,10 +43,13 @@ def submit_tryon(self, request_id: str) -> None:
     """Send a pending request to its provider."""
     try:
         services.submit(request_id)
+    except TryOnRequest.DoesNotExist:
+        log.info("submit of %s skipped: the request no longer exists", request_id)
     except RetryableProviderError as exc:
         if not _retry_later(self, exc):
-            request = services.TryOnRequest.objects.get(pk=request_id)
-            services.fail(
+            request = TryOnRequest.objects.get(pk=request_id)
+            # Still pending: the provider never created it, so the quota is given back.
+            services.fail_unsent(
                 request,
                 code=services._error_code(exc),
                 message=exc.user_message,
@@ -61,6 +65,8 @@ def refresh_tryon(self, request_id: str) -> None:
     """Fetch a request's task from its provider and save results when it has finished."""
     try:
         services.refresh(request_id)
+    except TryOnRequest.DoesNotExist:
+        log.info("refresh of %s skipped: the request no longer exists", request_id)
     except (RetryableProviderError, DownloadError) as exc:
         if not _retry_later(self, exc):
             log.warning("refresh of %s gave up for now: %s", request_id, exc)
