@@ -79,7 +79,11 @@ class ProviderCallbackView(View):
         except ValueError as exc:
             raise CallbackRejected(f"unreadable {provider} callback") from exc
         if self._worth_a_fetch(tryon, hint, adapter):
-            services.enqueue_refresh(tryon.pk)
+            # Only a request whose create answer we never saw needs the callback's task id.
+            lost = tryon.status == Status.SUBMITTING and not tryon.provider_task_id
+            services.enqueue_refresh(
+                tryon.pk, callback_task_id=hint.task_id if lost and hint.task_id else ""
+            )
         return JsonResponse({"received": True})
 
     def _read_body(self, request) -> bytes:

@@ -19,6 +19,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile, File
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -247,9 +248,18 @@ def charge_of(request: TryOnRequest) -> quotas.Charge:
     """What a request counts against the quotas and budgets: its images and estimated cost."""
     try:
         adapter = get_provider(request.provider)
-    except ProviderConfigurationError:
+    except ImproperlyConfigured:
         adapter = None  # no longer configured: count its images only
     return _charge(adapter, request.batch_size)
+
+
+def estimated_charge(provider: str | None = None, batch_size: int = 1) -> quotas.Charge:
+    """What a new request would count (default provider, one image unless told)."""
+    try:
+        adapter = get_provider(provider)
+    except ImproperlyConfigured:
+        adapter = None
+    return _charge(adapter, batch_size)
 
 
 def _charge(adapter: Provider | None, batch_size: int) -> quotas.Charge:
@@ -378,16 +388,19 @@ def _find_duplicate(owner_key: str, digest: str) -> TryOnRequest | None:
     return candidates.order_by("-created_at").first()
 
 
-def _enqueue_on_commit(kind: str, request_id) -> None:
+def _enqueue_on_commit(kind: str, request_id, **kwargs) -> None:
     from . import tasks
 
     task = {"submit": tasks.submit_tryon, "refresh": tasks.refresh_tryon}[kind]
-    transaction.on_commit(lambda: tasks.send(task, str(request_id)))
+    transaction.on_commit(lambda: tasks.send(task, str(request_id), **kwargs))
 
 
-def enqueue_refresh(request_id) -> None:
+def enqueue_refresh(request_id, *, callback_task_id: str = "") -> None:
     """Ask a worker to fetch the request's task from its provider."""
-    _enqueue_on_commit("refresh", request_id)
+    if callback_task_id:
+        _enqueue_on_commit("refresh", request_id, kwargs={"callback_task_id": callback_task_id})
+    else:
+        _enqueue_on_commit("refresh", request_id)
 
 
 # -- transitions --------------------------------------------------------------------------
@@ -688,17 +701,25 @@ def _error_code(exc: ProviderError) -> str:
 # -- refresh and persist -----------------------------------------------------------------
 
 
-def refresh(request_id) -> TryOnRequest:
-    """Fetch the request's task from its provider (the truth) and act on the answer."""
+def refresh(request_id, *, callback_task_id: str = "") -> TryOnRequest:
+    """Fetch the request's task from its provider (the truth) and act on the answer.
+
+    ``callback_task_id`` comes from a callback that passed its provider's authentication
+    for this very request; it lets a request whose create answer was lost find its task
+    at a provider that cannot look tasks up by our id (PiAPI).
+    """
     request = TryOnRequest.objects.get(pk=request_id)
     if request.status not in AT_PROVIDER and request.status != Status.SUBMITTING:
         return request
     adapter = get_provider(request.provider)
     if not request.provider_task_id:
+        task = None
         if request.status == Status.SUBMITTING and adapter.supports_find:
             task = adapter.find(str(request.pk))
-            if task is not None:
-                _accept_task(request, adapter, task)
+        elif request.status == Status.SUBMITTING and callback_task_id:
+            task = adapter.fetch(callback_task_id)  # the provider confirms it exists
+        if task is not None:
+            _accept_task(request, adapter, task)
         return request
     try:
         task = adapter.fetch(request.provider_task_id)

@@ -219,3 +219,26 @@ def test_runs_against_the_configured_services():
         assert connection.vendor == "postgresql"
     if os.environ.get("CELERY_BROKER_URL", "").startswith("redis"):
         assert settings.CELERY_BROKER_URL.startswith("redis://")
+
+
+def test_piapi_lost_create_answer_is_recovered_from_its_webhook(pipeline, make_garment):
+    """PiAPI cannot look tasks up by our id; its authenticated webhook names the task."""
+    sandbox = pipeline["sandbox"]
+    sandbox.set_faults(hang={"count": 1, "on": "create", "provider": "piapi"}, hang_seconds=7)
+    request = start(make_garment, "piapi")
+    wait_for_status(request, Status.SUCCEEDED, timeout=30, worker=pipeline["worker"])
+    assert len(provider_tasks(sandbox, "piapi")) == 1
+    assert request.provider_task_id == provider_tasks(sandbox, "piapi")[0]["task_id"]
+
+
+def test_piapi_lost_create_answer_without_webhook_fails_safely(pipeline, make_garment):
+    """No lookup and no webhook: the request fails rather than paying for a second task."""
+    sandbox = pipeline["sandbox"]
+    sandbox.set_faults(
+        hang={"count": 1, "on": "create", "provider": "piapi"}, hang_seconds=7, callbacks_drop=True
+    )
+    request = start(make_garment, "piapi")
+    wait_for_status(request, Status.FAILED, timeout=30, worker=pipeline["worker"])
+    assert request.error_code == "submit_unknown"
+    time.sleep(2)
+    assert len(provider_tasks(sandbox, "piapi")) == 1

@@ -290,6 +290,19 @@ def test_early_callback_while_submitting_enqueues_one_refresh(make_request, post
     assert sent == refreshes(request)
 
 
+@pytest.mark.parametrize("provider", ["kling", "piapi"])
+def test_early_callback_passes_its_task_id_only_while_the_create_answer_is_missing(
+    make_request, post, monkeypatch, provider
+):
+    options = []
+    monkeypatch.setattr(tasks, "send", lambda task, request_id, **kw: options.append(kw))
+    lost = make_request(provider, status=Status.SUBMITTING, task_id="")
+    post(lost, body_for(lost, "processing"))
+    known = make_request(provider, status=Status.SUBMITTED, task_id="task-9")
+    post(known, body_for(known, "failed"))
+    assert options == [{"kwargs": {"callback_task_id": "task-early"}}, {}]
+
+
 def test_hint_about_another_task_enqueues_nothing(make_request, post, sent):
     request = make_request("kling", status=Status.PROCESSING)
     body = kling_body(request, "succeed", task_id="someone-elses-task")

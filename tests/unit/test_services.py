@@ -529,3 +529,25 @@ def test_duplicate_id_refusal_adopts_the_existing_task(fake, make_garment, sent)
     services.submit(request.pk)
     request.refresh_from_db()
     assert request.status == Status.SUBMITTED and request.provider_task_id == "77"
+
+
+def test_lost_create_answer_adopts_the_task_a_verified_callback_names(
+    settings, fake, make_garment, sent
+):
+    from django_tryon.providers.base import ProviderTask
+
+    settings.TRYON = {
+        **settings.TRYON,
+        "PROVIDERS": {**settings.TRYON["PROVIDERS"], "fake": {"FIND": False}},
+    }
+    provider = get_provider("fake")
+    request, _ = create(make_garment())
+    TryOnRequest.objects.filter(pk=request.pk).update(status=Status.SUBMITTING)
+    services.refresh(request.pk)  # no hint, no lookup: nothing to go on
+    request.refresh_from_db()
+    assert request.status == Status.SUBMITTING
+    provider.tasks["55"] = ProviderTask("fake", "55", TaskState.RUNNING, "running")
+    services.refresh(request.pk, callback_task_id="55")
+    request.refresh_from_db()
+    assert request.status == Status.PROCESSING and request.provider_task_id == "55"
+    assert provider.calls_of("fetch") == [("fetch", "55")]

@@ -77,7 +77,7 @@ def test_retries_used_up_fail_the_request(monkeypatch, make_garment, settings):
 def test_permanent_errors_are_not_retried(monkeypatch):
     calls = []
 
-    def refused(request_id):
+    def refused(request_id, **kwargs):
         calls.append(request_id)
         raise ContentRefused("1301", provider="kling")
 

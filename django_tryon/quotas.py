@@ -1,0 +1,329 @@
+"""Per-shopper quotas, shop-wide budgets and the kill switch, enforced in the database.
+
+Usage lives in ``UsageCounter`` rows, one per (scope, period):
+
+* ``(<owner key>, "day:YYYY-MM-DD")``: one shopper's generations today;
+* ``("shop", "day:...")`` and ``("shop", "month:YYYY-MM")``: every generation of the shop;
+* ``("shop:<currency>", "day:...")`` and ``("shop:<currency>", "month:...")``: estimated
+  spend in one currency (Kling bills resource-pack "units", PiAPI bills "USD"; the two
+  never add up, so money budgets are set per currency).
+
+``reserve`` counts a request against every one of them with conditional UPDATEs
+(``UPDATE ... SET generations = generations + n WHERE generations <= limit - n``), all in
+one transaction, in a fixed row order: when many requests arrive at once the database
+serialises them on the rows, so limits hold under concurrency without any lock held
+across Python code. Days and months are the shop's own (``settings.TIME_ZONE``).
+
+A generation is one output image: a request with ``batch_size=4`` counts 4.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from .conf import get_setting
+from .models import UsageCounter
+
+SHOP = "shop"
+# Counters keep 4 decimal places; comparing with half a unit of the last place keeps
+# SQLite (which stores decimals as floats) from refusing 0.07 + 0.07 + 0.07 <= 0.21.
+_HALF_LAST_PLACE = Decimal("0.00005")
+
+
+class QuotaExceeded(Exception):
+    """A limit would be passed: nothing was created or counted.
+
+    ``message`` is for the shopper; ``retry_after_seconds`` says when the limit resets
+    (None: not on its own); ``scope`` names the limit (``shopper_daily``, ``shop_daily``,
+    ``shop_monthly``, ``shop_daily_budget``, ``shop_monthly_budget`` or ``disabled``).
+    """
+
+    def __init__(self, message: str, retry_after_seconds: int | None, scope: str):
+        super().__init__(message)
+        self.message = message
+        self.retry_after_seconds = retry_after_seconds
+        self.scope = scope
+
+
+class TryOnDisabled(QuotaExceeded):
+    """The kill switch (``TRYON['ENABLED'] = False``) is off: no try-on may start."""
+
+    def __init__(self):
+        super().__init__(
+            "Virtual try-on is switched off at the moment. Please try again later.",
+            None,
+            "disabled",
+        )
+
+
+@dataclass(frozen=True)
+class Charge:
+    """What one request counts: output images, and its estimated cost in one currency."""
+
+    generations: int
+    amount: Decimal = Decimal("0")
+    currency: str = ""
+
+
+@dataclass
+class Allowance:
+    """What is left for one shopper right now (what the API shows the widget)."""
+
+    available: bool
+    reason: str | None = None
+    message: str | None = None
+    retry_after_seconds: int | None = None
+    shopper_limit: int | None = None
+    shopper_used: int = 0
+    shopper_remaining: int | None = None
+    resets_at: datetime | None = None
+    details: dict = field(default_factory=dict)
+
+
+# -- entry points ---------------------------------------------------------------------------
+
+
+def reserve(
+    charge: Charge, *, owner_key: str = "", enforce_shopper: bool = True, now=None
+) -> None:
+    """Count ``charge`` against every limit, or raise QuotaExceeded and count nothing.
+
+    The shopper's own row is counted whenever there is an owner key; its limit is only
+    checked when ``enforce_shopper`` (staff, admin and terminal runs are exempt from the
+    per-shopper quota, never from the shop's budget or the kill switch).
+    """
+    if not get_setting("ENABLED"):
+        raise TryOnDisabled()
+    with transaction.atomic():
+        for step in _steps(charge, owner_key, enforce_shopper, now or timezone.now()):
+            if not _take(step):
+                raise step.exceeded()
+
+
+def release(charge: Charge, *, owner_key: str = "", when=None) -> None:
+    """Give back what ``reserve`` counted for a request that never reached the provider.
+
+    ``when`` is the time the charge was reserved (the request's ``created_at``), so the
+    right day and month get it back. Never goes below zero.
+    """
+    for step in _steps(charge, owner_key, False, when or timezone.now()):
+        UsageCounter.objects.filter(scope=step.scope, period=step.period).update(
+            generations=Greatest(F("generations") - step.generations, Value(0)),
+            spend=Greatest(
+                F("spend") - step.amount,
+                Value(Decimal("0")),
+                output_field=models.DecimalField(max_digits=12, decimal_places=4),
+            ),
+            updated_at=timezone.now(),
+        )
+
+
+def settle(estimate: Charge, actual_amount, actual_currency: str, *, when=None) -> None:
+    """Correct the shop's spend once the provider reported what a request really cost."""
+    if actual_amount is None or not estimate.currency or actual_currency != estimate.currency:
+        return
+    delta = Decimal(actual_amount) - estimate.amount
+    if not delta:
+        return
+    day, month, _, _ = _periods(when or timezone.now())
+    scope = f"{SHOP}:{estimate.currency}"[:100]
+    for period in (day, month):
+        UsageCounter.objects.filter(scope=scope, period=period).update(
+            spend=Greatest(
+                F("spend") + delta,
+                Value(Decimal("0")),
+                output_field=models.DecimalField(max_digits=12, decimal_places=4),
+            ),
+            updated_at=timezone.now(),
+        )
+
+
+def remaining(
+    owner_key: str = "", *, enforce_shopper: bool = True, next_charge: Charge | None = None, now=None
+) -> Allowance:
+    """What is left for ``owner_key`` now, and whether ``next_charge`` (default: one
+    generation, no cost) could start. Read-only: ``reserve`` is what enforces."""
+    now = now or timezone.now()
+    charge = next_charge or Charge(1)
+    shopper_limit = get_setting("SHOPPER_DAILY_GENERATION_LIMIT") if enforce_shopper else None
+    day, _, day_end, _ = _periods(now)
+    steps = _steps(charge, owner_key, enforce_shopper, now)
+    rows = {
+        (row.scope, row.period): row
+        for row in UsageCounter.objects.filter(
+            scope__in={s.scope for s in steps}, period__in={s.period for s in steps}
+        )
+    }
+    used = 0
+    if owner_key:
+        row = rows.get((owner_key[:100], day))
+        used = row.generations if row else 0
+    allowance = Allowance(
+        available=True,
+        shopper_limit=shopper_limit,
+        shopper_used=used,
+        shopper_remaining=max(shopper_limit - used, 0) if shopper_limit is not None else None,
+        resets_at=day_end,
+    )
+    if not get_setting("ENABLED"):
+        blocked: QuotaExceeded | None = TryOnDisabled()
+    else:
+        blocked = next(
+            (s.exceeded() for s in steps if not s.fits(rows.get((s.scope, s.period)))), None
+        )
+    if blocked is not None:
+        allowance.available = False
+        allowance.reason = blocked.scope
+        allowance.message = blocked.message
+        allowance.retry_after_seconds = blocked.retry_after_seconds
+    return allowance
+
+
+# -- the rows -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Step:
+    scope: str
+    period: str
+    generations: int
+    amount: Decimal
+    generation_limit: int | None
+    spend_limit: Decimal | None
+    kind: str
+    resets_at: datetime
+    now: datetime
+
+    def fits(self, row: UsageCounter | None) -> bool:
+        generations = row.generations if row else 0
+        spend = Decimal(row.spend) if row else Decimal("0")
+        if self.generation_limit is not None and generations + self.generations > (
+            self.generation_limit
+        ):
+            return False
+        return not (
+            self.spend_limit is not None
+            and spend + self.amount > self.spend_limit + _HALF_LAST_PLACE
+        )
+
+    def exceeded(self) -> QuotaExceeded:
+        if self.kind == "shopper_daily":
+            return _shopper_exceeded(self.generation_limit, self.resets_at, self.now)
+        when = "today" if "daily" in self.kind else "this month"
+        again = "tomorrow" if "daily" in self.kind else "next month"
+        return QuotaExceeded(
+            f"Virtual try-on has reached its limit for {when}. Please try again {again}.",
+            _seconds_until(self.resets_at, self.now),
+            self.kind,
+        )
+
+
+def _shopper_exceeded(limit: int, resets_at: datetime, now: datetime) -> QuotaExceeded:
+    return QuotaExceeded(
+        f"You have used all {limit} of today's try-ons. Please try again tomorrow.",
+        _seconds_until(resets_at, now),
+        "shopper_daily",
+    )
+
+
+def _steps(charge: Charge, owner_key: str, enforce_shopper: bool, now) -> list[_Step]:
+    """Every row a charge counts on, in one fixed order (so concurrent writers never deadlock)."""
+    day, month, day_end, month_end = _periods(now)
+    n, amount = int(charge.generations), Decimal(charge.amount or 0)
+    steps = []
+    if owner_key:
+        limit = get_setting("SHOPPER_DAILY_GENERATION_LIMIT") if enforce_shopper else None
+        steps.append(
+            _Step(owner_key[:100], day, n, Decimal("0"), limit, None, "shopper_daily", day_end, now)
+        )
+    steps += [
+        _Step(
+            SHOP,
+            day,
+            n,
+            Decimal("0"),
+            get_setting("SHOP_DAILY_GENERATION_LIMIT"),
+            None,
+            "shop_daily",
+            day_end,
+            now,
+        ),
+        _Step(
+            SHOP,
+            month,
+            n,
+            Decimal("0"),
+            get_setting("SHOP_MONTHLY_GENERATION_LIMIT"),
+            None,
+            "shop_monthly",
+            month_end,
+            now,
+        ),
+    ]
+    if charge.currency:
+        scope = f"{SHOP}:{charge.currency}"[:100]
+        for period, setting, kind, ends in (
+            (day, "SHOP_DAILY_BUDGET", "shop_daily_budget", day_end),
+            (month, "SHOP_MONTHLY_BUDGET", "shop_monthly_budget", month_end),
+        ):
+            steps.append(
+                _Step(scope, period, n, amount, None, _budget(setting, charge), kind, ends, now)
+            )
+    return sorted(steps, key=lambda s: (s.scope, s.period))
+
+
+def _take(step: _Step) -> bool:
+    """One conditional UPDATE; the row is created (race-safely) the first time. True if counted."""
+    rows = UsageCounter.objects.filter(scope=step.scope, period=step.period)
+    if step.generation_limit is not None:
+        rows = rows.filter(generations__lte=step.generation_limit - step.generations)
+    if step.spend_limit is not None:
+        rows = rows.filter(spend__lte=step.spend_limit - step.amount + _HALF_LAST_PLACE)
+    values = {
+        "generations": F("generations") + step.generations,
+        "spend": F("spend") + step.amount,
+        "updated_at": timezone.now(),
+    }
+    if rows.update(**values):
+        return True
+    # No row yet for this period, or the limit is reached. INSERT ... ON CONFLICT DO
+    # NOTHING waits for a concurrent insert of the same row, then the UPDATE sees it.
+    UsageCounter.objects.bulk_create(
+        [UsageCounter(scope=step.scope, period=step.period)], ignore_conflicts=True
+    )
+    return bool(rows.update(**values))
+
+
+def _budget(setting: str, charge: Charge) -> Decimal | None:
+    budgets = get_setting(setting) or {}
+    value = budgets.get(charge.currency)
+    return None if value is None else Decimal(str(value))
+
+
+def _periods(now) -> tuple[str, str, datetime, datetime]:
+    """The shop's day and month around ``now``, and when each ends."""
+    local = timezone.localtime(now) if timezone.is_aware(now) else now
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    day_end = _localise(midnight.replace(tzinfo=None) + timedelta(days=1))
+    first = midnight.replace(day=1, tzinfo=None)
+    month_end = _localise((first + timedelta(days=32)).replace(day=1))
+    return f"day:{local:%Y-%m-%d}", f"month:{local:%Y-%m}", day_end, month_end
+
+
+def _localise(naive: datetime) -> datetime:
+    if not settings.USE_TZ:
+        return naive
+    return timezone.make_aware(naive, timezone.get_current_timezone())
+
+
+def _seconds_until(moment: datetime, now: datetime) -> int:
+    return max(1, math.ceil((moment - now).total_seconds()))
