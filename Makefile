@@ -9,13 +9,14 @@ MANAGE := $(BIN)/python example_project/manage.py
 DEMO_PORT ?= 8000
 SANDBOX_PORT ?= 8765
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: help venv demo test lint format bench clean
 
 help:
 	@echo "make demo   - install, migrate, seed, start the sandbox, a Celery worker and the shop on http://127.0.0.1:$(DEMO_PORT)/"
 	@echo "make test   - lint and run the whole test suite"
-	@echo "make bench  - run the benchmarks"
+	@echo "make bench  - run the benchmarks (BENCH_ARGS=--quick for a smoke run), table in docs/performance.md"
 	@echo "make clean  - remove the virtualenv and local data"
 
 $(BIN)/.installed: setup.cfg pyproject.toml
@@ -43,7 +44,7 @@ demo: venv
 	@bash scripts/demo.sh "$(BIN)" "$(DEMO_PORT)" "$(SANDBOX_PORT)"
 
 bench: venv
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var build dist *.egg-info

@@ -17,7 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from . import services
 from .conf import get_setting
 from .providers import get_provider
-from .providers.base import CallbackHint
+from .providers.base import CallbackHint, TaskState
 from .status import AT_PROVIDER, Status
 
 log = logging.getLogger("django_tryon")
@@ -81,8 +81,14 @@ class ProviderCallbackView(View):
         if self._worth_a_fetch(tryon, hint, adapter):
             # Only a request whose create answer we never saw needs the callback's task id.
             lost = tryon.status == Status.SUBMITTING and not tryon.provider_task_id
+            # "Still running" before the create call's answer was saved: worth a fetch only
+            # if that answer is still missing when the refresh runs.
+            state = self._hint_state(hint, adapter)
+            running = state is not None and not state.is_terminal
             services.enqueue_refresh(
-                tryon.pk, callback_task_id=hint.task_id if lost and hint.task_id else ""
+                tryon.pk,
+                callback_task_id=hint.task_id if lost and hint.task_id else "",
+                early=tryon.status == Status.SUBMITTING and running,
             )
         return JsonResponse({"received": True})
 
@@ -104,8 +110,14 @@ class ProviderCallbackView(View):
             and hint.external_id != str(tryon.pk)
         ):
             return False  # about some other task
-        # normalise_status() reads an unknown word as RUNNING (right for a fetched task); in a
-        # hint an unknown or missing word may mean the task ended, so it is worth the GET.
-        raw = (hint.raw_status or "").strip().lower()
-        state = adapter.normalise_status(raw) if raw in adapter.status_map else None
+        state = self._hint_state(hint, adapter)
         return state is None or state.is_terminal or tryon.status == Status.SUBMITTING
+
+    def _hint_state(self, hint: CallbackHint, adapter) -> TaskState | None:
+        """The hint's status, or None when the word is unknown or missing.
+
+        normalise_status() reads an unknown word as RUNNING (right for a fetched task); in a
+        hint an unknown or missing word may mean the task ended, so it is worth the GET.
+        """
+        raw = (hint.raw_status or "").strip().lower()
+        return adapter.normalise_status(raw) if raw in adapter.status_map else None

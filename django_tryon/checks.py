@@ -6,6 +6,7 @@ Ids are stable and never reused; docs/settings.md lists them.
 from __future__ import annotations
 
 import ipaddress
+from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -13,11 +14,23 @@ from django.core.checks import Error, Tags, Warning, register
 
 from .conf import DEFAULTS
 
+#: Numeric settings that may also be None ("no limit", "forever").
+OPTIONAL_NUMERIC_KEYS = frozenset(
+    {
+        "RESULT_RETENTION_DAYS",
+        "SHOPPER_DAILY_GENERATION_LIMIT",
+        "SHOP_DAILY_GENERATION_LIMIT",
+        "SHOP_MONTHLY_GENERATION_LIMIT",
+    }
+)
 NUMERIC_KEYS = [
     key
     for key, value in DEFAULTS.items()
-    if isinstance(value, int | float) and not isinstance(value, bool)
+    if (isinstance(value, int | float) and not isinstance(value, bool))
+    or key in OPTIONAL_NUMERIC_KEYS
 ]
+BUDGET_KEYS = ("SHOP_DAILY_BUDGET", "SHOP_MONTHLY_BUDGET")
+RATE_KEYS = ("API_CREATE_RATE", "API_READ_RATE")
 
 
 @register(Tags.compatibility)
@@ -42,6 +55,8 @@ def check_tryon_settings(app_configs=None, **kwargs):
     errors += _check_numbers(values)
     errors += _check_storage(values)
     errors += _check_insecure(values)
+    errors += _check_limits(values)
+    errors += _check_api(values)
     return errors
 
 
@@ -138,7 +153,7 @@ def _check_numbers(values) -> list:
     errors = []
     for key in NUMERIC_KEYS:
         value = values[key]
-        if value is None and key == "RESULT_RETENTION_DAYS":
+        if value is None and key in OPTIONAL_NUMERIC_KEYS:
             continue
         if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
             errors.append(
@@ -214,3 +229,115 @@ def _is_local(host: str) -> bool:
         return not ipaddress.ip_address(host).is_global
     except ValueError:
         return False
+
+
+def _check_limits(values) -> list:
+    errors = []
+    budgets = {}
+    for key in BUDGET_KEYS:
+        budget = values[key]
+        if budget is None:
+            continue
+        if not isinstance(budget, dict) or not all(
+            isinstance(currency, str) and currency and _positive_amount(amount)
+            for currency, amount in budget.items()
+        ):
+            errors.append(
+                Error(
+                    f"TRYON['{key}'] must be None or a dict of currency -> positive amount, "
+                    f"not {budget!r}.",
+                    hint='For example {"USD": "20.00", "units": 200}: Kling bills '
+                    'resource-pack "units", PiAPI bills "USD".',
+                    id="django_tryon.E013",
+                )
+            )
+            continue
+        budgets[key] = budget
+    if budgets:
+        billed = _provider_currencies(values)
+        for key, budget in budgets.items():
+            for currency in sorted(set(budget) - billed):
+                errors.append(
+                    Warning(
+                        f"TRYON['{key}'] sets a budget in '{currency}', which no configured "
+                        "provider bills in: it never applies.",
+                        hint=f"The configured providers bill in: {', '.join(sorted(billed)) or 'nothing'}.",
+                        id="django_tryon.W004",
+                    )
+                )
+    return errors
+
+
+def _positive_amount(value) -> bool:
+    if isinstance(value, bool):
+        return False
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return False
+    return amount.is_finite() and amount > 0
+
+
+def _provider_currencies(values) -> set[str]:
+    from .providers import PROVIDER_CLASSES, provider_class
+
+    currencies = set()
+    providers = values["PROVIDERS"] if isinstance(values["PROVIDERS"], dict) else {}
+    for name, options in providers.items():
+        if name not in PROVIDER_CLASSES:
+            continue
+        try:
+            adapter = provider_class(name)(options or {})
+        except Exception:  # reported by _check_providers  # noqa: S112
+            continue
+        try:
+            currencies.add(adapter.estimate_cost(1)[1])
+        finally:
+            adapter.close()
+    currencies.discard("")
+    return currencies
+
+
+def _check_api(values) -> list:
+    from rest_framework.throttling import SimpleRateThrottle
+
+    errors = []
+    for key in RATE_KEYS:
+        rate = values[key]
+        if rate is None:
+            continue
+        try:
+            count, _ = SimpleRateThrottle.parse_rate(None, rate)
+            valid = isinstance(rate, str) and count > 0
+        except (AttributeError, KeyError, TypeError, ValueError, IndexError):
+            valid = False
+        if not valid:
+            errors.append(
+                Error(
+                    f"TRYON['{key}'] must be None or a rate like \"10/minute\", not {rate!r}.",
+                    hint="N/second, N/minute, N/hour or N/day.",
+                    id="django_tryon.E014",
+                )
+            )
+    consent = values["CONSENT_VERSION"]
+    if not isinstance(consent, str) or not consent.strip() or len(consent) > 32:
+        errors.append(
+            Error(
+                f"TRYON['CONSENT_VERSION'] must be a non-empty string of at most 32 "
+                f"characters, not {consent!r}.",
+                id="django_tryon.E015",
+            )
+        )
+    if values["API_ALLOW_ANONYMOUS"] and not any(
+        m.endswith("SessionMiddleware") for m in getattr(settings, "MIDDLEWARE", [])
+    ):
+        errors.append(
+            Warning(
+                "TRYON['API_ALLOW_ANONYMOUS'] is on, but no SessionMiddleware is installed: "
+                "anonymous shoppers cannot be bound to a session, so the API refuses them.",
+                hint="Add django.contrib.sessions.middleware.SessionMiddleware, or set "
+                "API_ALLOW_ANONYMOUS to False.",
+                id="django_tryon.W005",
+            )
+        )
+    return errors

@@ -73,6 +73,34 @@ DEFAULTS: dict[str, Any] = {
     "ALLOW_PRIVATE_DOWNLOADS": False,
     # Celery queue the try-on tasks are sent to (None: Celery's default queue).
     "CELERY_QUEUE": None,
+    # Kill switch: False refuses every new try-on and stops submitting queued ones.
+    "ENABLED": True,
+    # Let anonymous shoppers (bound to their session) use the REST API.
+    "API_ALLOW_ANONYMOUS": True,
+    # Output images one shopper (user or session) may generate per day (None: no limit).
+    "SHOPPER_DAILY_GENERATION_LIMIT": 10,
+    # Output images the whole shop may generate per day (None: no limit).
+    "SHOP_DAILY_GENERATION_LIMIT": None,
+    # Output images the whole shop may generate per calendar month (None: no limit).
+    "SHOP_MONTHLY_GENERATION_LIMIT": None,
+    # Estimated spend allowed per day, per currency: {"USD": "20.00", "units": 200}.
+    "SHOP_DAILY_BUDGET": None,
+    # Estimated spend allowed per calendar month, per currency, as SHOP_DAILY_BUDGET.
+    "SHOP_MONTHLY_BUDGET": None,
+    # Offer house model photos (those marked "offer to shoppers") to shoppers in the API.
+    "HOUSE_MODELS_FOR_SHOPPERS": False,
+    # Version of the consent text shoppers accept; recorded with each uploaded photo.
+    "CONSENT_VERSION": "1",
+    # Seconds a result image URL handed out by the API stays valid.
+    "RESULT_URL_MAX_AGE_SECONDS": 3600,
+    # Burst limit on API creates per user (or per IP when anonymous), as DRF rate "N/period".
+    "API_CREATE_RATE": "10/minute",
+    # Burst limit on API reads per user (or per IP when anonymous), as DRF rate "N/period".
+    "API_READ_RATE": "300/minute",
+    # Show shoppers' own photos (and the results made from them) to staff in the admin.
+    "ADMIN_SHOW_SHOPPER_PHOTOS": False,
+    # The shop's privacy notice, linked next to the widget's consent box (URL or URL name).
+    "PRIVACY_URL": None,
 }
 
 

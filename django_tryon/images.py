@@ -42,6 +42,7 @@ __all__ = [
     "ImageError",
     "ImageInfo",
     "PreparedImage",
+    "check_complete",
     "check_outfit",
     "compose_outfit",
     "inspect_image",
@@ -344,6 +345,58 @@ def inspect_image(
         max_pixels=_setting(max_pixels, "MAX_IMAGE_PIXELS"),
     ) as (_im, info):
         return info
+
+
+def check_complete(data: bytes, fmt: str) -> None:
+    """Refuse a file that was cut short (an interrupted upload), without decoding pixels.
+
+    Walks only the container: JPEG segment headers to the first scan, then looks for the
+    end-of-image marker (entropy-coded data cannot contain it); PNG chunk headers to
+    ``IEND``; the RIFF length of a WebP. Cheap enough for the upload path; the worker's
+    full decode still catches damage inside the pixel data.
+    """
+    complete = {"JPEG": _jpeg_complete, "PNG": _png_complete, "WEBP": _webp_complete}.get(fmt)
+    if complete is not None and not complete(bytes(data)):
+        raise _damaged()
+
+
+def _jpeg_complete(data: bytes) -> bool:
+    i, n = 2, len(data)
+    while i + 4 <= n:
+        if data[i] != 0xFF:
+            return True  # an unusual layout: leave the verdict to the decoder
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker == 0x01 or 0xD0 <= marker <= 0xD8:  # markers without a length
+            i += 2
+            continue
+        if marker == 0xD9:
+            return True
+        length = int.from_bytes(data[i + 2 : i + 4], "big")
+        if marker == 0xDA:  # start of scan: the image ends with EOI somewhere after it
+            # Searched from the end, where it is: a forward search crawls through the
+            # scan's many 0xFF bytes (3 ms for a 12-megapixel photo).
+            return data.rfind(b"\xff\xd9", i + 2 + length) != -1
+        i += 2 + length
+    return False
+
+
+def _png_complete(data: bytes) -> bool:
+    i, n = 8, len(data)
+    while i + 8 <= n:
+        length = int.from_bytes(data[i : i + 4], "big")
+        if data[i + 4 : i + 8] == b"IEND":
+            return True
+        i += 12 + length
+    return False
+
+
+def _webp_complete(data: bytes) -> bool:
+    if len(data) < 12 or data[:4] != b"RIFF":
+        return True
+    return len(data) >= 8 + int.from_bytes(data[4:8], "little")
 
 
 def verify_image(

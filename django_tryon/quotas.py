@@ -92,9 +92,7 @@ class Allowance:
 # -- entry points ---------------------------------------------------------------------------
 
 
-def reserve(
-    charge: Charge, *, owner_key: str = "", enforce_shopper: bool = True, now=None
-) -> None:
+def reserve(charge: Charge, *, owner_key: str = "", enforce_shopper: bool = True, now=None) -> None:
     """Count ``charge`` against every limit, or raise QuotaExceeded and count nothing.
 
     The shopper's own row is counted whenever there is an owner key; its limit is only
@@ -148,7 +146,11 @@ def settle(estimate: Charge, actual_amount, actual_currency: str, *, when=None) 
 
 
 def remaining(
-    owner_key: str = "", *, enforce_shopper: bool = True, next_charge: Charge | None = None, now=None
+    owner_key: str = "",
+    *,
+    enforce_shopper: bool = True,
+    next_charge: Charge | None = None,
+    now=None,
 ) -> Allowance:
     """What is left for ``owner_key`` now, and whether ``next_charge`` (default: one
     generation, no cost) could start. Read-only: ``reserve`` is what enforces."""

@@ -19,10 +19,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.files.base import ContentFile, File
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -48,10 +48,12 @@ from .providers.base import (
     ProviderConfigurationError,
     ProviderError,
     ProviderTask,
+    RateLimited,
     RetryableProviderError,
     TaskNotFound,
     TaskState,
     TryOnInput,
+    backoff_seconds,
 )
 from .quotas import QuotaExceeded, TryOnDisabled
 from .signals import tryon_failed, tryon_submitted, tryon_succeeded
@@ -61,6 +63,8 @@ log = logging.getLogger("django_tryon")
 
 #: How long one worker may hold the right to download a request's results.
 PERSIST_LEASE = timedelta(minutes=5)
+#: error_code of a request waiting for a free slot: its provider answered "busy" (429).
+WAITING_FOR_SLOT = "rate_limited"
 INPUT_URL_SALT = "django_tryon.input-url"
 RESULT_URL_SALT = "django_tryon.result-url"
 OWNER_KEY_SALT = "django_tryon.owner-key"
@@ -208,9 +212,10 @@ def create_tryon(
         # The upload is stored before the transaction, so the usage-counter rows are
         # locked only for the few statements below, never across a (possibly remote) write.
         if person_bytes is not None:
+            # An upload Django spooled to disk is moved into storage, not written again.
+            content = person_image if isinstance(person_image, File) else ContentFile(person_bytes)
             saved_name = tryon_storage().save(
-                request.person_image.field.generate_filename(request, "upload.jpg"),
-                ContentFile(person_bytes),
+                request.person_image.field.generate_filename(request, "upload.jpg"), content
             )
             request.person_image.name = saved_name
         elif retry_of is not None and retry_of.person_image:
@@ -395,10 +400,13 @@ def _enqueue_on_commit(kind: str, request_id, **kwargs) -> None:
     transaction.on_commit(lambda: tasks.send(task, str(request_id), **kwargs))
 
 
-def enqueue_refresh(request_id, *, callback_task_id: str = "") -> None:
-    """Ask a worker to fetch the request's task from its provider."""
-    if callback_task_id:
-        _enqueue_on_commit("refresh", request_id, kwargs={"callback_task_id": callback_task_id})
+def enqueue_refresh(request_id, *, callback_task_id: str = "", early: bool = False) -> None:
+    """Ask a worker to fetch the request's task from its provider (see ``refresh``)."""
+    kwargs = {"callback_task_id": callback_task_id} if callback_task_id else {}
+    if early:
+        kwargs["early"] = True
+    if kwargs:
+        _enqueue_on_commit("refresh", request_id, kwargs=kwargs)
     else:
         _enqueue_on_commit("refresh", request_id)
 
@@ -464,11 +472,15 @@ def _send_on_commit(signal, request: TryOnRequest, **extra) -> None:
 def submit(request_id) -> TryOnRequest:
     """Send a pending request to its provider, exactly once.
 
-    Raises RetryableProviderError when the provider was busy and created nothing; the
-    request is then pending again for the caller to retry later.
+    When the provider answers "busy" (429) the request waits for a free slot (see
+    ``wake_waiting``). Raises RetryableProviderError for other passing failures where
+    the provider created nothing; the request is then pending again for the caller to
+    retry later.
     """
-    request = TryOnRequest.objects.select_related("garment", "lower_garment", "model_photo").get(
-        pk=request_id
+    request = (
+        TryOnRequest.objects.select_related("garment", "lower_garment", "model_photo")
+        .annotate(queue_ahead=Exists(_waiting_for_slot().filter(provider=OuterRef("provider"))))
+        .get(pk=request_id)
     )
     if request.status != Status.PENDING:
         return request
@@ -496,6 +508,13 @@ def submit(request_id) -> TryOnRequest:
             expected=[Status.PENDING],
         )
         return request
+    if request.queue_ahead and request.attempts == 0 and not request.error_code:
+        # Earlier requests wait for a slot at this provider: queue behind them (first come,
+        # first served) instead of spending a create call that would be refused as well.
+        _wait_for_slot(
+            request, f"waiting behind earlier requests for a free {request.provider} slot"
+        )
+        return request
 
     if not transition(
         request,
@@ -509,11 +528,30 @@ def submit(request_id) -> TryOnRequest:
 
     try:
         task = None
-        if adapter.supports_find and request.attempts > 1:
+        if adapter.supports_find and request.attempts > 1 and not _refused_last_time(request):
             # An earlier attempt may have reached the provider before dying: never create twice.
             task = adapter.find(str(request.pk))
         if task is None:
             task = adapter.submit(job)
+    except RateLimited as exc:
+        if exc.http_status is None:
+            raise  # no answer: not a refusal (never raised so by the adapters)
+        if request.attempts > get_setting("MAX_RETRIES"):
+            # Refused that often: give up (nothing was created, so the quota goes back).
+            fail_unsent(
+                request,
+                code=_error_code(exc),
+                message=exc.user_message,
+                detail=str(exc),
+                expected=[Status.SUBMITTING],
+            )
+            return request
+        # The provider is busy (Kling 1303: every concurrency slot taken) and created
+        # nothing. Wait for a slot instead of a timer of our own: see wake_waiting.
+        _wait_for_slot(
+            request, str(exc), retry_after=exc.retry_after, from_status=Status.SUBMITTING
+        )
+        return request
     except RetryableProviderError as exc:
         if exc.http_status is None and not adapter.supports_find:
             # No answer at all (timeout): the provider may have created the task and we
@@ -546,6 +584,80 @@ def _find_quietly(adapter: Provider, request: TryOnRequest) -> ProviderTask | No
         return adapter.find(str(request.pk))
     except ProviderError:
         return None
+
+
+# -- waiting for a provider slot ----------------------------------------------------------
+#
+# A provider that answers "busy" (HTTP 429: Kling 1303 when every concurrency slot of the
+# account is taken, or a rate limit) created nothing. Retrying each request on its own
+# backoff timer either leaves slots idle for seconds or floods the provider with creates
+# that are refused again. Instead the request waits (pending, error_code
+# WAITING_FOR_SLOT, next_check_at set) with no message queued, and is woken:
+#
+# * when one of our tasks at that provider ends (persist_results, a failed task): the
+#   oldest waiting request is submitted at once, in the freed slot;
+# * by the reaper, one per provider and run, once its own backoff has passed
+#   (next_check_at): slots freed by someone else's tasks, or a rate limit that lifted.
+#
+# Waking is a compare-and-set on next_check_at, so each wake queues exactly one submit.
+# New requests queue behind waiting ones instead of trying the provider first, so only a
+# woken or probed request spends a create call. A request refused more than MAX_RETRIES
+# times fails, as does one past DEADLINE_SECONDS; waiting in line is not a refusal.
+
+
+def _waiting_for_slot():
+    return TryOnRequest.objects.filter(status=Status.PENDING, next_check_at__isnull=False)
+
+
+def _refused_last_time(request: TryOnRequest) -> bool:
+    """The last attempt got a busy answer (or never called): the provider holds no task."""
+    return request.error_code == WAITING_FOR_SLOT
+
+
+def _wait_for_slot(
+    request: TryOnRequest,
+    detail: str,
+    *,
+    retry_after: float | None = None,
+    from_status: str = Status.PENDING,
+) -> bool:
+    """Park a pending (or just refused) request until a slot frees; see above."""
+    delay = backoff_seconds(
+        max(request.attempts - 1, 0),
+        base=get_setting("RETRY_BASE_SECONDS"),
+        cap=get_setting("RETRY_MAX_SECONDS"),
+    )
+    fields = {
+        "error_code": WAITING_FOR_SLOT,
+        "error_detail": detail[:2000],
+        "next_check_at": timezone.now() + timedelta(seconds=max(delay, retry_after or 0)),
+    }
+    if from_status == Status.SUBMITTING:
+        return transition(request, Status.PENDING, expected=[Status.SUBMITTING], **fields)
+    return bool(
+        TryOnRequest.objects.filter(pk=request.pk, status=Status.PENDING).update(
+            updated_at=timezone.now(), **fields
+        )
+    )
+
+
+def wake_waiting(provider: str, *, due_before=None) -> str | None:
+    """Queue the submission of the oldest request waiting for a slot at ``provider``.
+
+    ``due_before`` limits it to requests whose own backoff has passed (the reaper's
+    probe). Returns the request id woken, or None.
+    """
+    waiting = _waiting_for_slot().filter(provider=provider)
+    if due_before is not None:
+        waiting = waiting.filter(next_check_at__lte=due_before)
+    for pk, seen in waiting.order_by("created_at").values_list("pk", "next_check_at")[:5]:
+        # The claim: only one waker moves next_check_at from what it saw to NULL.
+        if TryOnRequest.objects.filter(pk=pk, status=Status.PENDING, next_check_at=seen).update(
+            next_check_at=None, updated_at=timezone.now()
+        ):
+            _enqueue_on_commit("submit", pk)
+            return str(pk)
+    return None
 
 
 def _prepare_inputs(request: TryOnRequest, adapter: Provider) -> TryOnInput:
@@ -701,15 +813,19 @@ def _error_code(exc: ProviderError) -> str:
 # -- refresh and persist -----------------------------------------------------------------
 
 
-def refresh(request_id, *, callback_task_id: str = "") -> TryOnRequest:
+def refresh(request_id, *, callback_task_id: str = "", early: bool = False) -> TryOnRequest:
     """Fetch the request's task from its provider (the truth) and act on the answer.
 
     ``callback_task_id`` comes from a callback that passed its provider's authentication
     for this very request; it lets a request whose create answer was lost find its task
-    at a provider that cannot look tasks up by our id (PiAPI).
+    at a provider that cannot look tasks up by our id (PiAPI). ``early`` marks a callback
+    that said "still running" before the create call's answer was saved: once that
+    answer is saved, a fetch would learn nothing.
     """
     request = TryOnRequest.objects.get(pk=request_id)
     if request.status not in AT_PROVIDER and request.status != Status.SUBMITTING:
+        return request
+    if early and request.provider_task_id:
         return request
     adapter = get_provider(request.provider)
     if not request.provider_task_id:
@@ -732,14 +848,20 @@ def refresh(request_id, *, callback_task_id: str = "") -> TryOnRequest:
             expected=list(AT_PROVIDER),
         )
         return request
-    now = timezone.now()
-    TryOnRequest.objects.filter(pk=request.pk).update(
-        last_checked_at=now,
-        provider_status=task.raw_status[:32],
-        next_check_at=now + timedelta(seconds=get_setting("POLL_INTERVAL_SECONDS")),
-    )
+    if task.state != TaskState.SUCCEEDED:  # persist_results records the check itself
+        TryOnRequest.objects.filter(pk=request.pk).update(**_checked(task))
     _apply_task(request, adapter, task)
     return request
+
+
+def _checked(task: ProviderTask) -> dict:
+    """Fields that record one look at the provider's task."""
+    now = timezone.now()
+    return {
+        "last_checked_at": now,
+        "provider_status": task.raw_status[:32],
+        "next_check_at": now + timedelta(seconds=get_setting("POLL_INTERVAL_SECONDS")),
+    }
 
 
 def _apply_task(request: TryOnRequest, adapter: Provider, task: ProviderTask) -> None:
@@ -755,7 +877,10 @@ def _apply_task(request: TryOnRequest, adapter: Provider, task: ProviderTask) ->
             if code == "content_refused"
             else "The try-on service could not create this image. Please try another photo."
         )
-        fail(request, code=code, message=message, detail=task.message, expected=list(AT_PROVIDER))
+        if fail(
+            request, code=code, message=message, detail=task.message, expected=list(AT_PROVIDER)
+        ):
+            wake_waiting(request.provider)  # its slot at the provider is free
 
 
 def persist_results(request: TryOnRequest, adapter: Provider, task: ProviderTask) -> bool:
@@ -764,15 +889,18 @@ def persist_results(request: TryOnRequest, adapter: Provider, task: ProviderTask
     claimed = (
         TryOnRequest.objects.filter(pk=request.pk, status__in=AT_PROVIDER)
         .filter(Q(persist_claimed_at__isnull=True) | Q(persist_claimed_at__lt=now - PERSIST_LEASE))
-        .update(persist_claimed_at=now)
+        .update(persist_claimed_at=now, **_checked(task))
     )
     if not claimed:
         return False
+    # The task has ended, so its slot at the provider is free: hand it on before downloading.
+    wake_waiting(request.provider)
     storage = tryon_storage()
-    have = set(request.results.values_list("index", flat=True))
+    stored = {result.index: result for result in request.results.all()}
+    raced = False
     try:
         for index, url in enumerate(task.image_urls):
-            if index in have:
+            if index in stored:
                 continue
             data = download(url, allowed_hosts=adapter.result_hosts)
             info = images.verify_image(
@@ -782,7 +910,7 @@ def persist_results(request: TryOnRequest, adapter: Provider, task: ProviderTask
             name = storage.save(result_upload_to(None, f"result.{ext}"), ContentFile(data))
             try:
                 with transaction.atomic():
-                    TryOnResult.objects.create(
+                    stored[index] = TryOnResult.objects.create(
                         request=request,
                         index=index,
                         image=name,
@@ -791,6 +919,7 @@ def persist_results(request: TryOnRequest, adapter: Provider, task: ProviderTask
                     )
             except IntegrityError:
                 storage.delete(name)  # a parallel persist stored this index first
+                raced = True
     except DownloadError as exc:
         TryOnRequest.objects.filter(pk=request.pk).update(persist_claimed_at=None)
         if exc.retryable:
@@ -827,7 +956,10 @@ def persist_results(request: TryOnRequest, adapter: Provider, task: ProviderTask
         quotas.settle(
             charge_of(request), request.cost, request.cost_currency, when=request.created_at
         )
-        results = list(request.results.all())
+        if raced:
+            results = list(request.results.all())
+        else:  # what was there plus what was stored here: no need to read it back
+            results = [stored[index] for index in sorted(stored)]
         _send_on_commit(tryon_succeeded, request, results=results)
     return moved
 
@@ -920,6 +1052,7 @@ class ReapReport:
     refreshed: list[str] = field(default_factory=list)
     resolved: list[str] = field(default_factory=list)
     expired: list[str] = field(default_factory=list)
+    woken: list[str] = field(default_factory=list)
 
 
 def reap(*, now=None, enqueue=True) -> ReapReport:
@@ -942,11 +1075,18 @@ def reap(*, now=None, enqueue=True) -> ReapReport:
 
     stale_pending = now - timedelta(seconds=get_setting("REQUEUE_PENDING_AFTER_SECONDS"))
     for pk in TryOnRequest.objects.filter(
-        status=Status.PENDING, updated_at__lt=stale_pending
+        status=Status.PENDING, updated_at__lt=stale_pending, next_check_at__isnull=True
     ).values_list("pk", flat=True):
         report.requeued.append(str(pk))
         if enqueue:
             _enqueue_on_commit("submit", pk)
+
+    # Waiting for a slot (see wake_waiting): one probe per provider and run, once due.
+    due = _waiting_for_slot().filter(next_check_at__lte=now).order_by()
+    for provider in sorted(set(due.values_list("provider", flat=True).distinct())):
+        woken = wake_waiting(provider, due_before=now) if enqueue else None
+        if woken:
+            report.woken.append(woken)
 
     stuck = now - timedelta(seconds=get_setting("SUBMITTING_STUCK_AFTER_SECONDS"))
     for request in TryOnRequest.objects.filter(status=Status.SUBMITTING, updated_at__lt=stuck):
@@ -1106,24 +1246,29 @@ def result_url(result: TryOnResult, http_request=None) -> str:
     Storages that sign their own URLs (S3 through django-storages: ``url(name, expire=)``)
     hand out a presigned URL; any other storage (FileSystemStorage) gets an expiring,
     signed URL of the app's own ``result-image`` view, which works whether or not the
-    shop serves MEDIA_URL. Both stop working after ``RESULT_URL_MAX_AGE_SECONDS``.
+    shop serves MEDIA_URL. Both stop working after ``RESULT_URL_MAX_AGE_SECONDS``. The
+    app's URL names the result by its id, never by its storage name.
     """
     storage = tryon_storage()
     max_age = int(get_setting("RESULT_URL_MAX_AGE_SECONDS"))
     if _storage_signs_urls(storage):
         return storage.url(result.image.name, expire=max_age)
-    value = signing.dumps(result.image.name, salt=RESULT_URL_SALT, compress=True)
+    value = signing.dumps(str(result.pk), salt=RESULT_URL_SALT)
     path = reverse("django_tryon:result-image", kwargs={"signed": value})
     return http_request.build_absolute_uri(path) if http_request is not None else path
 
 
-def storage_name_from_signed_result(value: str) -> str | None:
-    """The storage name inside a signed result URL, or None when bad or expired."""
+def result_from_signed(value: str) -> TryOnResult | None:
+    """The result a signed result URL names, or None when bad, expired or gone."""
     try:
-        return signing.loads(
+        pk = signing.loads(
             value, salt=RESULT_URL_SALT, max_age=get_setting("RESULT_URL_MAX_AGE_SECONDS")
         )
     except signing.BadSignature:
+        return None
+    try:
+        return TryOnResult.objects.filter(pk=pk).first()
+    except (ValueError, ValidationError):
         return None
 
 

@@ -61,10 +61,10 @@ def submit_tryon(self, request_id: str) -> None:
 
 
 @shared_task(name="django_tryon.refresh", **TASK_OPTIONS)
-def refresh_tryon(self, request_id: str, callback_task_id: str = "") -> None:
+def refresh_tryon(self, request_id: str, callback_task_id: str = "", early: bool = False) -> None:
     """Fetch a request's task from its provider and save results when it has finished."""
     try:
-        services.refresh(request_id, callback_task_id=callback_task_id)
+        services.refresh(request_id, callback_task_id=callback_task_id, early=early)
     except TryOnRequest.DoesNotExist:
         log.info("refresh of %s skipped: the request no longer exists", request_id)
     except (RetryableProviderError, DownloadError) as exc:

@@ -1,6 +1,7 @@
 """Mount with ``path("tryon/", include("django_tryon.urls"))``."""
 
-from django.urls import path
+from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 
 from . import callbacks, views
 
@@ -14,4 +15,13 @@ urlpatterns = [
         name="callback",
     ),
     path("inputs/<str:signed>/", views.input_image, name="input-image"),
+    path("results/<str:signed>/", views.result_image, name="result-image"),
+    # The REST API (docs/api.md): api/requests/, api/garments/, api/schema/ ...
+    path("api/", include("django_tryon.api.urls")),
+    # The widget's translations (Django's JavaScript catalog of this app only).
+    path(
+        "jsi18n/",
+        JavaScriptCatalog.as_view(packages=["django_tryon"]),
+        name="jsi18n",
+    ),
 ]

@@ -9,6 +9,9 @@ from django.core.files.base import ContentFile
 
 from tests import imagegen
 
+# The pipeline fixtures (sandbox, worker, pipeline) for every directory, registered once.
+pytest_plugins = ["tests.pipeline"]
+
 
 def pytest_report_header(config):
     db = os.environ.get("DATABASE_URL", "sqlite (default)")

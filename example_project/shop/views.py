@@ -77,3 +77,19 @@ def add_to_cart(request: HttpRequest, slug: str) -> HttpResponse:
     ):
         return redirect(next_url)
     return redirect(product)
+
+
+@require_GET
+def privacy(request: HttpRequest) -> HttpResponse:
+    """What happens to a shopper's try-on photo (linked from the widget's consent box)."""
+    from django_tryon.conf import get_setting
+
+    return render(
+        request,
+        "shop/privacy.html",
+        {
+            "cart_count": cart_count(request),
+            "person_hours": get_setting("PERSON_PHOTO_RETENTION_HOURS"),
+            "result_days": get_setting("RESULT_RETENTION_DAYS"),
+        },
+    )

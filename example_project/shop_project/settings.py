@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",  # API tokens for headless clients (docs/api.md)
     "django_tryon",
     "shop",
 ]
@@ -59,6 +60,15 @@ TEMPLATES = [
         },
     }
 ]
+
+# The try-on API takes the shop's authentication classes: browser sessions, and tokens
+# (`manage.py drf_create_token <user>`) for headless clients.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+}
 
 DATABASES = {
     "default": database_from_url(
@@ -117,6 +127,10 @@ TRYON = {
     # The sandbox serves results from 127.0.0.1 over http; real providers never need this.
     "ALLOW_HTTP_DOWNLOADS": _uses_sandbox,
     "ALLOW_PRIVATE_DOWNLOADS": _uses_sandbox,
+    # Linked from the try-on widget's consent box.
+    "PRIVACY_URL": "shop:privacy",
+    # The demo's house models may be chosen by shoppers instead of their own photo.
+    "HOUSE_MODELS_FOR_SHOPPERS": True,
 }
 
 LOGGING = {

@@ -300,7 +300,22 @@ def test_early_callback_passes_its_task_id_only_while_the_create_answer_is_missi
     post(lost, body_for(lost, "processing"))
     known = make_request(provider, status=Status.SUBMITTED, task_id="task-9")
     post(known, body_for(known, "failed"))
-    assert options == [{"kwargs": {"callback_task_id": "task-early"}}, {}]
+    assert options == [{"kwargs": {"callback_task_id": "task-early", "early": True}}, {}]
+
+
+@pytest.mark.parametrize("provider", ["kling", "piapi"])
+def test_early_callback_marks_its_refresh_early_only_while_the_task_runs(
+    make_request, post, monkeypatch, provider
+):
+    """A "still running" callback that beats the create call's answer is worth a fetch
+    only if that answer is still missing when the refresh runs; an "ended" one always."""
+    options = []
+    monkeypatch.setattr(tasks, "send", lambda task, request_id, **kw: options.append(kw))
+    running = make_request(provider, status=Status.SUBMITTING, task_id="")
+    post(running, body_for(running, "processing"))
+    ended = make_request(provider, status=Status.SUBMITTING, task_id="")
+    post(ended, body_for(ended, "succeed" if provider == "kling" else "completed"))
+    assert [kw["kwargs"].get("early") for kw in options] == [True, None]
 
 
 def test_hint_about_another_task_enqueues_nothing(make_request, post, sent):

@@ -663,3 +663,41 @@ def test_https_by_ip_literal_without_a_hostname_fails_verification(https_server)
         pytest.raises(httpx.ConnectError),
     ):
         client.get(f"https://127.0.0.1:{port}/image.jpg", headers={"Host": "good.test"})
+
+
+def test_downloads_load_the_ca_bundle_once_per_process(http_server, monkeypatch):
+    """Building a TLS context loads the whole CA bundle (about 20 ms of CPU): a client per
+    download is fine, a context per download is not."""
+    from django_tryon import fetch
+
+    loads = []
+    real = ssl.SSLContext.load_verify_locations
+
+    def counting(self, *args, **kwargs):
+        loads.append(args or kwargs)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counting)
+    fetch._tls_context.cache_clear()
+    port = http_server.server_address[1]
+    for _ in range(3):
+        got = download(
+            f"http://127.0.0.1:{port}/image.jpg",
+            allowed_hosts=["127.0.0.1"],
+            allow_http=True,
+            allow_private=True,
+            timeout=5,
+        )
+        assert got == BODY
+    assert len(loads) == 1
+    assert len(_Handler.seen_hosts) == 3  # still one request (and connection) per download
+
+
+def test_the_shared_tls_context_verifies_certificates_and_hostnames():
+    from django_tryon import fetch
+
+    fetch._tls_context.cache_clear()
+    context = fetch._tls_context()
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname is True
+    assert fetch._tls_context() is context

@@ -678,3 +678,27 @@ def test_imagegen_is_deterministic_and_as_described(monkeypatch):
 def test_module_exports():
     for name in images.__all__:
         assert hasattr(images, name)
+
+
+# -- check_complete: the upload path's cut-short check ---------------------------------
+
+
+def test_check_complete_accepts_whole_jpegs_even_with_bytes_after_the_end():
+    data = g.make_jpeg(800, 600, textured=True)
+    images.check_complete(data, "JPEG")
+    images.check_complete(data + b"trailer some phones append", "JPEG")
+
+
+def test_check_complete_refuses_a_jpeg_cut_inside_its_scan():
+    data = g.make_jpeg(800, 600, textured=True)
+    with pytest.raises(ImageError) as excinfo:
+        images.check_complete(data[: len(data) // 2], "JPEG")
+    assert _code(excinfo) == "truncated"
+
+
+def test_check_complete_needs_the_end_marker_after_the_scan_not_before_it():
+    # An end-of-image marker inside a comment before the scan proves nothing.
+    data = g.make_jpeg(800, 600, textured=True, comment=b"\xff\xd9 in a comment")
+    images.check_complete(data, "JPEG")
+    with pytest.raises(ImageError):
+        images.check_complete(data[: len(data) - 100], "JPEG")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from datetime import timedelta
 
 import pytest
@@ -98,6 +99,29 @@ def test_forty_megabyte_upload_refused_before_decoding(fake, make_garment, monke
         create(make_garment(), upload)
     assert "too large" in info.value.errors["person_image"][0]
     assert TryOnRequest.objects.count() == 0
+
+
+def test_an_upload_spooled_to_disk_is_moved_into_storage_not_copied(fake, make_garment, sent):
+    from django.core.files.uploadedfile import TemporaryUploadedFile
+
+    data = imagegen.make_jpeg(900, 1200, textured=True)
+    upload = TemporaryUploadedFile("photo.jpg", "image/jpeg", len(data), None)
+    upload.write(data)
+    upload.seek(0)
+    spooled = upload.temporary_file_path()
+    request, created = create(make_garment(), upload)
+    assert created
+    with tryon_storage().open(request.person_image.name, "rb") as fh:
+        assert fh.read() == data
+    assert not os.path.exists(spooled)  # renamed into storage: no second write of the bytes
+    upload.close()
+
+
+def test_an_upload_held_in_memory_is_stored_too(fake, make_garment, sent):
+    data = imagegen.make_jpeg(900, 1200, textured=True)
+    request, _ = create(make_garment(), SimpleUploadedFile("photo.jpg", data, "image/jpeg"))
+    with tryon_storage().open(request.person_image.name, "rb") as fh:
+        assert fh.read() == data
 
 
 @pytest.mark.parametrize(
@@ -246,19 +270,120 @@ def test_person_photo_is_normalised_before_submit(fake, make_garment, sent):
     assert Image.open(io.BytesIO(job.person.data)).format == "JPEG"
 
 
-def test_rate_limited_submit_returns_to_pending_then_succeeds(fake, make_garment, sent):
+def busy():
+    return RateLimited("1303", provider="fake", http_status=429, code=1303)
+
+
+def test_busy_provider_makes_the_request_wait_for_a_slot(
+    fake, make_garment, sent, django_capture_on_commit_callbacks
+):
     request, _ = create(make_garment())
-    fake.submit_effects = [RateLimited("1303", provider="fake", http_status=429, code=1303)]
-    with pytest.raises(RateLimited):
-        services.submit(request.pk)
+    fake.submit_effects = [busy()]
+    services.submit(request.pk)  # no exception, no retry timer: it waits
     request.refresh_from_db()
     assert request.status == Status.PENDING and request.error_code == "rate_limited"
+    assert request.next_check_at > timezone.now()  # when the reaper may probe it
+    assert sent == []
+
+    # A freed slot wakes it, exactly once.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.wake_waiting("fake") == str(request.pk)
+        assert services.wake_waiting("fake") is None
+    assert sent == [("django_tryon.submit", str(request.pk))]
     services.submit(request.pk)
     request.refresh_from_db()
     assert request.status == Status.SUBMITTED
-    # The retry looked the task up by our id first, and created exactly one task.
-    assert [c[0] for c in fake.calls] == ["submit", "find", "submit"]
+    # The refusal proved nothing was created: no lookup before the second create.
+    assert [c[0] for c in fake.calls] == ["submit", "submit"]
     assert len(fake.tasks) == 1
+
+
+def test_new_requests_queue_behind_waiting_ones_without_calling(fake, make_garment, sent):
+    garment = make_garment()
+    first, _ = create(garment, owner_key="a")
+    fake.submit_effects = [busy()]
+    services.submit(first.pk)
+    second, _ = create(garment, owner_key="b")
+    services.submit(second.pk)
+    second.refresh_from_db()
+    assert second.status == Status.PENDING and second.error_code == "rate_limited"
+    assert second.next_check_at is not None
+    assert len(fake.calls_of("submit")) == 1  # only the first one asked the provider
+    # First come, first served; a woken request goes to the provider even with others
+    # still waiting.
+    assert services.wake_waiting("fake") == str(first.pk)
+    assert services.wake_waiting("fake") == str(second.pk)
+    services.submit(second.pk)
+    second.refresh_from_db()
+    assert second.status == Status.SUBMITTED
+
+
+def test_refused_more_than_max_retries_fails_and_gives_the_quota_back(
+    fake, make_garment, sent, settings
+):
+    settings.TRYON = {**settings.TRYON, "MAX_RETRIES": 1}
+    fake = get_provider("fake")  # changed settings made a fresh adapter
+    request, _ = create(make_garment())
+    fake.submit_effects = [busy(), busy()]
+    services.submit(request.pk)
+    services.wake_waiting("fake")
+    services.submit(request.pk)
+    request.refresh_from_db()
+    assert request.status == Status.FAILED and request.error_code == "rate_limited"
+    assert "busy" in request.error_message
+
+
+@pytest.mark.parametrize("outcome", ["succeeded", "failed"])
+def test_a_task_that_ends_hands_its_slot_to_the_oldest_waiting_request(
+    fake, make_garment, sent, downloads, outcome, django_capture_on_commit_callbacks
+):
+    garment = make_garment()
+    running = submitted(fake, make_garment, person=imagegen.make_person(width=700))
+    waiting = []
+    for i in range(2):
+        request, _ = create(garment, owner_key=f"w{i}")
+        fake.submit_effects = [busy()]
+        services.submit(request.pk)
+        waiting.append(request)
+    sent.clear()
+    if outcome == "succeeded":
+        fake.finish(running.provider_task_id, ["https://fake.example/r/0.png"])
+    else:
+        fake.fail_task(running.provider_task_id, "generation failed")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.refresh(running.pk)
+    running.refresh_from_db()
+    assert running.status == outcome
+    assert sent == [("django_tryon.submit", str(waiting[0].pk))]  # one slot, one wake
+    waiting[1].refresh_from_db()
+    assert waiting[1].next_check_at is not None  # still waiting
+
+
+def test_reaper_probes_one_due_waiting_request_per_run_and_never_requeues_it(
+    fake, make_garment, sent, django_capture_on_commit_callbacks
+):
+    garment = make_garment()
+    requests = []
+    for i in range(3):
+        request, _ = create(garment, owner_key=f"p{i}")
+        fake.submit_effects = [busy()]
+        services.submit(request.pk)
+        requests.append(request)
+    old = timezone.now() - timedelta(minutes=10)
+    TryOnRequest.objects.filter(pk__in=[r.pk for r in requests[:2]]).update(
+        updated_at=old, next_check_at=old
+    )
+    # Not due yet: its backoff has not passed, so it is neither probed nor requeued.
+    TryOnRequest.objects.filter(pk=requests[2].pk).update(updated_at=old)
+    sent.clear()
+
+    assert services.reap(enqueue=False).woken == []  # a dry run changes nothing
+    with django_capture_on_commit_callbacks(execute=True):
+        report = services.reap()
+        assert report.woken == [str(requests[0].pk)] and report.requeued == []
+        assert services.reap().woken == [str(requests[1].pk)]
+        assert services.reap().woken == []
+    assert sent == [("django_tryon.submit", str(r.pk)) for r in requests[:2]]
 
 
 def test_content_refusal_fails_with_readable_message(
@@ -551,3 +676,27 @@ def test_lost_create_answer_adopts_the_task_a_verified_callback_names(
     request.refresh_from_db()
     assert request.status == Status.PROCESSING and request.provider_task_id == "55"
     assert provider.calls_of("fetch") == [("fetch", "55")]
+
+
+def test_early_refresh_skips_the_fetch_once_the_create_answer_is_saved(fake, make_garment, sent):
+    """A "still running" callback that beat the create call's answer: by the time its
+    refresh runs the answer is saved, so a GET would learn nothing."""
+    request = submitted(fake, make_garment)
+    services.refresh(request.pk, early=True)
+    assert fake.calls_of("fetch") == []
+    services.refresh(request.pk)  # any other refresh fetches
+    assert fake.calls_of("fetch") == [("fetch", request.provider_task_id)]
+
+
+def test_early_refresh_still_looks_the_task_up_while_the_answer_is_missing(
+    fake, make_garment, sent
+):
+    request, _ = create(make_garment())
+    services.submit(request.pk)
+    task_id = fake.by_external[str(request.pk)]
+    # The create answer was never saved (the worker is slow or died).
+    TryOnRequest.objects.filter(pk=request.pk).update(status=Status.SUBMITTING, provider_task_id="")
+    services.refresh(request.pk, early=True)
+    request.refresh_from_db()
+    assert request.status == Status.SUBMITTED and request.provider_task_id == task_id
+    assert [c[0] for c in fake.calls][-1] == "find"

@@ -71,6 +71,9 @@ class Command(BaseCommand):
             )
         except services.TryOnValidationError as exc:
             raise CommandError(_one_line(exc.errors), returncode=BAD_INPUT) from exc
+        except services.QuotaExceeded as exc:
+            # The shop's budget or kill switch (terminal runs skip the per-shopper quota).
+            raise CommandError(f"{exc.message} ({exc.scope})", returncode=1) from exc
         verb = "created" if created else "reusing identical"
         self.stdout.write(f"{verb} try-on {request.pk} with {provider}")
         if opts["inline"]:

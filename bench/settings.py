@@ -1,0 +1,68 @@
+"""Settings for the benchmarks: the example shop's, pointed at the benchmark's own places.
+
+The runner (``python -m bench``) sets the environment before anything loads: a scratch
+``SHOP_VAR_DIR``, ``DATABASE_URL`` and ``CELERY_BROKER_URL`` when PostgreSQL and Redis
+run, ``TRYON_SANDBOX_URL`` (its own sandbox port) and ``TRYON_PUBLIC_BASE_URL`` (its
+live server). The web server and worker subprocesses inherit the same environment.
+The TRYON timing settings (polls, reaper, retries) stay at the shipped defaults: that
+is what the benchmarks measure.
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("SHOP_VAR_DIR", tempfile.mkdtemp(prefix="tryon-bench-"))
+os.environ.setdefault("TRYON_SANDBOX_URL", "http://127.0.0.1:8766")
+os.environ.setdefault("TRYON_PUBLIC_BASE_URL", "http://127.0.0.1:8001")
+
+from shop_project.settings import *  # noqa: F403
+from shop_project.settings import MIDDLEWARE, TRYON
+
+DEBUG = False
+ROOT_URLCONF = "bench.urls"
+# Counts queries and CPU per HTTP request when BENCH_LOG_DIR is set (bench/middleware.py).
+MIDDLEWARE = ["bench.middleware.QueryCountMiddleware", *MIDDLEWARE]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+SANDBOX_URL = os.environ["TRYON_SANDBOX_URL"]
+TRYON = {
+    **TRYON,
+    # Always the benchmark's own sandbox on loopback, whatever keys the machine has set.
+    "PROVIDERS": {
+        "kling": {
+            "ACCESS_KEY": "sandbox-access-key",
+            "SECRET_KEY": "sandbox-secret-key-0123456789abcdef",
+            "BASE_URL": SANDBOX_URL,
+            "MODEL": "kolors-virtual-try-on-v1-5",
+        },
+        "piapi": {
+            "API_KEY": "sandbox-piapi-key",
+            "BASE_URL": SANDBOX_URL,
+            "SERVICE_MODE": "public",
+        },
+    },
+    "DEFAULT_PROVIDER": "kling",
+    "PUBLIC_BASE_URL": os.environ["TRYON_PUBLIC_BASE_URL"],
+    "ALLOW_HTTP_DOWNLOADS": True,
+    "ALLOW_PRIVATE_DOWNLOADS": True,
+    # A benchmark creates hundreds of try-ons for one client: the API's burst throttles
+    # and the per-shopper daily limit would refuse them. Quotas are still counted.
+    "API_CREATE_RATE": None,
+    "API_READ_RATE": None,
+    "SHOPPER_DAILY_GENERATION_LIMIT": None,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {
+        "django_tryon": {"handlers": ["console"], "level": "WARNING"},
+        "django.server": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "celery": {"handlers": ["console"], "level": "WARNING"},
+    },
+}
+# Production keeps database connections open (CONN_MAX_AGE or a pooler); the example
+# shop's 0 would add a new PostgreSQL connection to every request and every task, which
+# is deployment, not the app. BENCH_CONN_MAX_AGE=0 measures it that way.
+DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("BENCH_CONN_MAX_AGE", "60"))  # noqa: F405

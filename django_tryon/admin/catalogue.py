@@ -1,0 +1,208 @@
+"""Garments and house model photos, and the bulk action "Try on house models…"."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db import transaction
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from .. import services
+from ..models import Garment, ModelPhoto, Source, TryOnBatch
+from ..quotas import QuotaExceeded
+from .display import placeholder, thumbnail
+from .forms import BulkTryOnForm, GarmentForm, ModelPhotoForm
+from .operations import quota_message
+
+RUN_BULK_PERMISSION = "django_tryon.run_bulk_tryon"
+#: services' field names -> the bulk form's (the rest are shown above the form).
+FIELD_NAMES = {"model_photo": "model_photos"}
+
+
+class NothingToRun(Exception):
+    """Every pair of the batch already has a result or is being made."""
+
+
+@admin.action(description=_("Try on house models…"), permissions=["run_bulk_tryon"])
+def try_on_house_models(modeladmin, request, queryset):
+    """The intermediate page: pick house models, see the count and the cost, confirm."""
+    garments = list(queryset.order_by("name"))
+    submitted = "confirm" in request.POST or "preview" in request.POST
+    form = BulkTryOnForm(request.POST if submitted else None, garments=garments)
+    if submitted and form.is_valid() and "confirm" in request.POST:
+        try:
+            batch, created, reused = start_batch(request.user, garments, form.cleaned_data)
+        except services.TryOnValidationError as exc:
+            for name, errors in exc.errors.items():
+                field = FIELD_NAMES.get(name, name)
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        except QuotaExceeded as exc:
+            form.add_error(None, quota_message(exc))
+        except NothingToRun:
+            form.add_error(
+                None,
+                "Every selected garment already has a result on these house models, or one "
+                "is being made: nothing new to run. Find them under Try-on requests.",
+            )
+        else:
+            text = f"Started {created} try-on{'s' if created != 1 else ''} in one batch."
+            if reused:
+                text += (
+                    f" {reused} {'pair was' if reused == 1 else 'pairs were'} not run again: "
+                    "a result exists or is being made."
+                )
+            modeladmin.message_user(request, text, messages.SUCCESS)
+            return redirect(
+                reverse(
+                    "admin:django_tryon_tryonbatch_change",
+                    args=[batch.pk],
+                    current_app=modeladmin.admin_site.name,
+                )
+            )
+    opts = modeladmin.model._meta
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": _("Try on house models"),
+        "subtitle": None,
+        "opts": opts,
+        "form": form,
+        "garments": garments,
+        "estimate": form.estimate(),
+        "providers_json": {name: c.as_json() for name, c in form.providers.items()},
+        "action_name": "try_on_house_models",
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "media": modeladmin.media + form.media,
+    }
+    request.current_app = modeladmin.admin_site.name
+    return TemplateResponse(request, "admin/django_tryon/garment/bulk_tryon.html", context)
+
+
+def start_batch(user, garments, data) -> tuple[TryOnBatch, int, int]:
+    """Create one batch with a try-on per garment and house model; all of it or nothing.
+
+    Returns ``(batch, created, reused)``: pairs that already have a result (or one in
+    progress) are not paid for again. Submissions are queued once everything is committed.
+    """
+    with transaction.atomic():
+        batch = TryOnBatch.objects.create(
+            created_by=user, provider=data["provider"], note=data.get("note", "")
+        )
+        created = reused = 0
+        for garment in garments:
+            for photo in data["model_photos"]:
+                _request, new = services.create_tryon(
+                    garment=garment,
+                    model_photo=photo,
+                    lower_garment=data.get("lower_garment"),
+                    provider=data["provider"],
+                    batch_size=data["batch_size"],
+                    source=Source.ADMIN,
+                    batch=batch,
+                )
+                created += new
+                reused += not new
+        if not created:
+            raise NothingToRun()
+    return batch, created, reused
+
+
+@admin.register(Garment)
+class GarmentAdmin(admin.ModelAdmin):
+    form = GarmentForm
+    list_display = ["image_thumb", "name", "sku", "category", "active", "product_link"]
+    list_display_links = ["name"]
+    list_editable = ["active"]
+    list_filter = ["category", "active"]
+    search_fields = ["name", "sku"]
+    actions = [try_on_house_models, "switch_on", "switch_off"]
+    readonly_fields = ["image_preview", "product_link", "image_digest", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["name", "sku", "category", "active"]}),
+        (_("Image"), {"fields": ["image", "image_preview"]}),
+        (_("Shop product"), {"fields": ["product_type", "product_id", "product_link"]}),
+        (_("Record"), {"fields": ["image_digest", "created_at", "updated_at"]}),
+    ]
+
+    class Media:
+        css = {"all": ["django_tryon/admin/tryon-admin.css"]}
+
+    def get_queryset(self, request):
+        # One query per kind of product, whatever the number of rows.
+        return super().get_queryset(request).prefetch_related("product")
+
+    def has_run_bulk_tryon_permission(self, request):
+        return request.user.has_perm(RUN_BULK_PERMISSION)
+
+    @admin.display(description=_("image"))
+    def image_thumb(self, obj):
+        return thumbnail(obj.image, obj.name)
+
+    @admin.display(description=_("current image"))
+    def image_preview(self, obj):
+        return thumbnail(obj.image, obj.name, size="large", link=True)
+
+    @admin.display(description=_("product"))
+    def product_link(self, obj):
+        return product_link(obj)
+
+    @admin.action(description=_("Switch on for try-on"), permissions=["change"])
+    def switch_on(self, request, queryset):
+        count = queryset.update(active=True)
+        self.message_user(request, f"{count} garment(s) switched on for try-on.", messages.SUCCESS)
+
+    @admin.action(description=_("Switch off for try-on"), permissions=["change"])
+    def switch_off(self, request, queryset):
+        count = queryset.update(active=False)
+        self.message_user(request, f"{count} garment(s) switched off for try-on.", messages.SUCCESS)
+
+
+def product_link(garment: Garment):
+    """The shop's product: its admin page, and the page shoppers see."""
+    if not garment.product_type_id:
+        return placeholder("not linked")
+    product = garment.product
+    if product is None:
+        return placeholder(f"missing (id {garment.product_id})")
+    opts = product._meta
+    try:
+        admin_url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[product.pk])
+    except NoReverseMatch:
+        label = str(product)
+    else:
+        label = format_html('<a href="{}">{}</a>', admin_url, product)
+    site_url = product.get_absolute_url() if hasattr(product, "get_absolute_url") else None
+    if not site_url:
+        return label
+    return format_html(
+        '{} <a class="tryon-site-link" href="{}" target="_blank" rel="noopener">view in shop ↗</a>',
+        label,
+        site_url,
+    )
+
+
+@admin.register(ModelPhoto)
+class ModelPhotoAdmin(admin.ModelAdmin):
+    form = ModelPhotoForm
+    list_display = ["image_thumb", "name", "active", "offer_to_shoppers", "created_at"]
+    list_display_links = ["name"]
+    list_editable = ["active", "offer_to_shoppers"]
+    list_filter = ["active", "offer_to_shoppers"]
+    search_fields = ["name"]
+    readonly_fields = ["image_preview", "image_digest", "created_at"]
+    fields = ["name", "image", "image_preview", "active", "offer_to_shoppers", "created_at"]
+
+    class Media:
+        css = {"all": ["django_tryon/admin/tryon-admin.css"]}
+
+    @admin.display(description=_("image"))
+    def image_thumb(self, obj):
+        return thumbnail(obj.image, obj.name)
+
+    @admin.display(description=_("current image"))
+    def image_preview(self, obj):
+        return thumbnail(obj.image, obj.name, size="large", link=True)

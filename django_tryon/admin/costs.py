@@ -1,0 +1,183 @@
+"""The cost summary: what try-ons cost today and this month, by provider, against budgets.
+
+A request's cost is recorded when the provider accepts it (the adapter's estimate), then
+replaced by the provider's own figure when it reports one; it counts on the day it was
+submitted. Kling bills in resource-pack units and PiAPI in dollars, so totals are kept per
+currency, never added across.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncDate
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from ..conf import DEFAULTS, get_setting
+from ..models import Source, TryOnRequest, UsageCounter
+from .display import money, provider_label
+
+#: The shop's limits, per period: (label, usage-counter period prefix, image limit setting,
+#: budget setting). They are enforced on UsageCounter rows (see django_tryon.quotas).
+LIMITS = [
+    (_("Today"), "day", "SHOP_DAILY_GENERATION_LIMIT", "SHOP_DAILY_BUDGET"),
+    (_("This month"), "month", "SHOP_MONTHLY_GENERATION_LIMIT", "SHOP_MONTHLY_BUDGET"),
+]
+SHOP_SCOPE = "shop"
+
+
+def period_starts(now: datetime | None = None) -> tuple[datetime, datetime]:
+    """The start of today and of this month, in the current time zone."""
+    local = timezone.localtime(now or timezone.now())
+    today = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return today, today.replace(day=1)
+
+
+def cost_summary(now: datetime | None = None) -> dict:
+    """Counts and spend of today and this month, by provider and source, and by day."""
+    today, month = period_starts(now)
+    charged = TryOnRequest.objects.filter(cost__isnull=False, submitted_at__gte=month).order_by()
+    in_today = Q(submitted_at__gte=today)
+    sums = {
+        "month_count": Count("pk"),
+        "month_cost": Sum("cost"),
+        "today_count": Count("pk", filter=in_today),
+        "today_cost": Sum("cost", filter=in_today),
+    }
+    by_provider = list(
+        charged.values("provider", "cost_currency").annotate(**sums).order_by("provider")
+    )
+    by_source = list(charged.values("source", "cost_currency").annotate(**sums).order_by("source"))
+    by_day = list(
+        charged.annotate(day=TruncDate("submitted_at", tzinfo=timezone.get_current_timezone()))
+        .values("day", "cost_currency")
+        .annotate(count=Count("pk"), cost=Sum("cost"))
+        .order_by("-day", "cost_currency")
+    )
+    totals = {"today": defaultdict(Decimal), "month": defaultdict(Decimal)}
+    counts = {"today": 0, "month": 0}
+    for row in by_provider:
+        for period in ("today", "month"):
+            totals[period][row["cost_currency"]] += row[f"{period}_cost"] or 0
+            counts[period] += row[f"{period}_count"]
+    source_labels = dict(Source.choices)
+    return {
+        "today": today,
+        "month": month,
+        "counts": counts,
+        "totals": {
+            period: [money(amount, currency) for currency, amount in sorted(values.items())]
+            for period, values in totals.items()
+        },
+        "by_provider": [_row(r, provider_label(r["provider"])) for r in by_provider],
+        "by_source": [_row(r, source_labels.get(r["source"], r["source"])) for r in by_source],
+        "by_day": _days(by_day),
+        "limits": _limits(today),
+    }
+
+
+def _row(row: dict, label: str) -> dict:
+    currency = row["cost_currency"]
+    return {
+        "label": label,
+        "today_count": row["today_count"],
+        "today_cost": money(row["today_cost"] or 0, currency) if row["today_count"] else "—",
+        "month_count": row["month_count"],
+        "month_cost": money(row["month_cost"] or 0, currency),
+    }
+
+
+def _days(rows: list[dict]) -> list[dict]:
+    days: dict = {}
+    for row in rows:
+        day = days.setdefault(row["day"], {"day": row["day"], "count": 0, "costs": []})
+        day["count"] += row["count"]
+        day["costs"].append(money(row["cost"], row["cost_currency"]))
+    return list(days.values())
+
+
+def _limits(today: datetime) -> list[dict]:
+    """The shop's image limits and budgets beside what has been counted against them.
+
+    Counted usage comes from the usage counters the limits are enforced on: estimates
+    reserved when try-ons were created, corrected when providers reported real costs.
+    """
+    periods = {"day": f"day:{today:%Y-%m-%d}", "month": f"month:{today:%Y-%m}"}
+    counters = {
+        (row.scope, row.period): row
+        for row in UsageCounter.objects.filter(period__in=periods.values()).filter(
+            Q(scope=SHOP_SCOPE) | Q(scope__startswith=f"{SHOP_SCOPE}:")
+        )
+    }
+    limits = []
+    for label, kind, images_setting, budget_setting in LIMITS:
+        period = periods[kind]
+        row = counters.get((SHOP_SCOPE, period))
+        limits.append(
+            _limit(
+                label,
+                _("images"),
+                row.generations if row else 0,
+                _optional(images_setting),
+                images_setting,
+                currency=None,
+            )
+        )
+        budgets = _optional(budget_setting) or {}
+        spent_in = {
+            scope.split(":", 1)[1]: row.spend
+            for (scope, row_period), row in counters.items()
+            if row_period == period and scope.startswith(f"{SHOP_SCOPE}:")
+        }
+        for currency in sorted(set(budgets) | set(spent_in)):
+            limits.append(
+                _limit(
+                    label,
+                    currency,
+                    spent_in.get(currency, Decimal(0)),
+                    budgets.get(currency),
+                    budget_setting,
+                    currency=currency,
+                )
+            )
+    return limits
+
+
+def _limit(period, what, used, limit, setting, *, currency) -> dict:
+    shown = (lambda v: money(Decimal(str(v)), currency)) if currency else (lambda v: str(v))
+    percent = None
+    if limit is not None:
+        limit_value = Decimal(str(limit))
+        used_value = Decimal(str(used))
+        percent = 100 if limit_value <= 0 else min(100, int(used_value * 100 / limit_value))
+    return {
+        "period": period,
+        "what": what,
+        "used": shown(used),
+        "limit": shown(limit) if limit is not None else None,
+        "percent": percent,
+        "setting": setting,
+    }
+
+
+def _optional(name: str):
+    """A setting of the quotas, or None on a version without it."""
+    return get_setting(name) if name in DEFAULTS else None
+
+
+def cost_summary_view(modeladmin, request):
+    """The page behind "Cost summary" on the try-on requests list."""
+    summary = cost_summary()
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": _("Try-on cost"),
+        "opts": modeladmin.model._meta,
+        "summary": summary,
+    }
+    request.current_app = modeladmin.admin_site.name
+    return TemplateResponse(request, "admin/django_tryon/cost_summary.html", context)

@@ -1,0 +1,242 @@
+"""What the API reads and writes. Field names are the shop's words: garment, model photo."""
+
+from __future__ import annotations
+
+import re
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from .. import services
+from ..conf import get_setting
+from ..models import Category, Garment, ModelPhoto, TryOnRequest
+from ..status import Status
+from .permissions import is_staff
+
+#: A UUID as the schema writes it (DRF would also take hex, URN and braced forms).
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+class UUIDField(serializers.UUIDField):
+    """A UUID in its canonical, hyphenated form only: what the schema promises."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not _UUID.fullmatch(data.strip()):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data.strip())
+
+
+# -- reading -------------------------------------------------------------------------------
+
+
+class RequestErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable machine-readable reason, e.g. `too_small`.")
+    message = serializers.CharField(help_text="What went wrong, in words a shopper can act on.")
+
+
+class ResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField(min_value=0)
+    url = serializers.SerializerMethodField(
+        help_text="Short-lived URL of the image (valid RESULT_URL_MAX_AGE_SECONDS)."
+    )
+    width = serializers.IntegerField(min_value=0)
+    height = serializers.IntegerField(min_value=0)
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, result) -> str:
+        return services.result_url(result, self.context.get("request"))
+
+
+class TryOnRequestSerializer(serializers.ModelSerializer):
+    error = serializers.SerializerMethodField()
+    results = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TryOnRequest
+        fields = [
+            "id",
+            "status",
+            "error",
+            "results",
+            "garment",
+            "lower_garment",
+            "model_photo",
+            "provider",
+            "batch_size",
+            "created_at",
+            "completed_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(RequestErrorSerializer(allow_null=True))
+    def get_error(self, request: TryOnRequest) -> dict | None:
+        # Only a finished request has an error; an active one may carry a note about a
+        # retry in progress, which is not the shopper's concern.
+        if request.status not in (Status.FAILED, Status.CANCELLED):
+            return None
+        return {
+            "code": request.error_code or "failed",
+            "message": request.error_message or "This try-on could not be completed.",
+        }
+
+    @extend_schema_field(ResultSerializer(many=True))
+    def get_results(self, request: TryOnRequest) -> list[dict]:
+        if request.status != Status.SUCCEEDED:
+            return []
+        return ResultSerializer(
+            sorted(request.results.all(), key=lambda r: r.index), many=True, context=self.context
+        ).data
+
+
+class GarmentSerializer(serializers.ModelSerializer):
+    image = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Garment
+        fields = ["id", "name", "sku", "category", "image"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_image(self, obj) -> str:
+        return _absolute(self.context.get("request"), obj.image.url)
+
+
+class ModelPhotoSerializer(serializers.ModelSerializer):
+    image = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ModelPhoto
+        fields = ["id", "name", "image"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_image(self, obj) -> str:
+        return _absolute(self.context.get("request"), obj.image.url)
+
+
+class ShopperAllowanceSerializer(serializers.Serializer):
+    limit = serializers.IntegerField(
+        allow_null=True, help_text="Images this shopper may generate per day (null: no limit)."
+    )
+    used = serializers.IntegerField(help_text="Images generated today.")
+    remaining = serializers.IntegerField(allow_null=True, help_text="null: no limit.")
+    resets_at = serializers.DateTimeField(help_text="When the shopper's day ends.")
+
+
+class QuotaSerializer(serializers.Serializer):
+    available = serializers.BooleanField(
+        help_text="False: a new try-on would be refused now; the widget hides its button."
+    )
+    reason = serializers.CharField(
+        allow_null=True,
+        help_text="Which limit blocks: shopper_daily, shop_daily, shop_monthly, "
+        "shop_daily_budget, shop_monthly_budget or disabled.",
+    )
+    message = serializers.CharField(allow_null=True, help_text="Why, for the shopper.")
+    retry_after_seconds = serializers.IntegerField(allow_null=True)
+    shopper = ShopperAllowanceSerializer()
+
+
+# -- writing -------------------------------------------------------------------------------
+
+
+class TryOnCreateSerializer(serializers.Serializer):
+    """A new try-on: a person photo (with consent) or a house model, and a garment."""
+
+    person_image = serializers.FileField(
+        required=False,
+        help_text="The shopper's photo: JPEG, PNG or WebP, at least 300 px a side, at most "
+        "UPLOAD_MAX_BYTES. Needs consent=true. Give this or model_photo.",
+    )
+    model_photo = UUIDField(
+        required=False, help_text="A house model (see /model-photos/) instead of a photo."
+    )
+    garment = UUIDField(
+        error_messages={"required": "Choose a garment.", "null": "Choose a garment."},
+        help_text="The garment to try on (upper, lower or dress).",
+    )
+    lower_garment = UUIDField(
+        required=False, help_text="A lower-body garment to wear with an upper one (an outfit)."
+    )
+    batch_size = serializers.IntegerField(
+        min_value=1,
+        max_value=4,
+        default=1,
+        help_text="Images to generate (Kling: 1, PiAPI: up to 4). Each counts against quotas.",
+    )
+    provider = serializers.CharField(
+        required=False,
+        max_length=32,
+        help_text="Provider name (kling, piapi); default: the shop's DEFAULT_PROVIDER.",
+    )
+    consent = serializers.BooleanField(
+        default=False,
+        help_text="The shopper agreed to the consent text (CONSENT_VERSION); required "
+        "with person_image.",
+    )
+
+    def validate_garment(self, value):
+        return self._garment(value)
+
+    def validate_lower_garment(self, value):
+        return self._garment(value)
+
+    def validate_model_photo(self, value):
+        photo = ModelPhoto.objects.filter(pk=value).first()
+        user = getattr(self.context.get("request"), "user", None)
+        if is_staff(user):  # staff may use any house model, offered to shoppers or not
+            if photo is None:
+                raise serializers.ValidationError("There is no house model with this id.")
+            return photo
+        if not get_setting("HOUSE_MODELS_FOR_SHOPPERS"):
+            raise serializers.ValidationError("House models are not offered in this shop.")
+        if photo is None or not photo.offer_to_shoppers or not photo.active:
+            raise serializers.ValidationError("There is no house model with this id.")
+        return photo
+
+    def validate(self, attrs):
+        if attrs.get("person_image") is not None and not attrs.get("consent"):
+            raise serializers.ValidationError(
+                {"consent": ["Please agree to the photo terms before uploading your photo."]}
+            )
+        return attrs
+
+    @staticmethod
+    def _garment(value) -> Garment:
+        garment = Garment.objects.filter(pk=value).first()
+        if garment is None:
+            raise serializers.ValidationError("There is no garment with this id.")
+        return garment
+
+
+class QuerySerializer(serializers.Serializer):
+    """Query parameters, each given at most once and never empty."""
+
+    def to_internal_value(self, data):
+        errors = {}
+        for name in self.fields:
+            values = data.getlist(name) if hasattr(data, "getlist") else [data.get(name)]
+            if len(values) > 1:
+                errors[name] = ["Give this parameter once."]
+            elif values == [""]:  # DRF would read an empty form value as "not given"
+                errors[name] = ["This parameter may not be empty."]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+
+class RequestFilterSerializer(QuerySerializer):
+    """Query parameters of the request list."""
+
+    status = serializers.ChoiceField(choices=Status.choices, required=False)
+    garment = UUIDField(required=False)
+
+
+class GarmentFilterSerializer(QuerySerializer):
+    category = serializers.ChoiceField(choices=Category.choices, required=False)
+    sku = serializers.CharField(required=False, max_length=100)
+
+
+def _absolute(request, url: str) -> str:
+    return request.build_absolute_uri(url) if request is not None else url

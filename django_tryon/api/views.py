@@ -1,0 +1,426 @@
+"""The API's views: try-on requests, garments, house models and what is left of the quota.
+
+Every view pins its own renderer, parser, permission, throttle, pagination and error
+handling, so the schema and behaviour do not change with the shop's REST_FRAMEWORK
+settings; only the authentication classes are the shop's (DEFAULT_AUTHENTICATION_CLASSES).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.db.models import Q
+from django.http import Http404
+from django.middleware.csrf import get_token
+from rest_framework import exceptions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import SAFE_METHODS, AllowAny
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from .. import quotas, services
+from ..conf import get_setting
+from ..models import Garment, ModelPhoto, Source, TryOnRequest
+from ..status import Status
+from . import schema as docs
+from .authentication import enforce_csrf, needs_csrf
+from .permissions import ShopperAccess, is_staff
+from .serializers import (
+    GarmentFilterSerializer,
+    GarmentSerializer,
+    ModelPhotoSerializer,
+    QuotaSerializer,
+    RequestFilterSerializer,
+    TryOnCreateSerializer,
+    TryOnRequestSerializer,
+)
+from .throttles import CreateThrottle, ReadThrottle
+
+#: Session entry holding an anonymous shopper's random owner token (see ``owner_key``).
+SESSION_OWNER = "django_tryon_owner"
+#: A page parameter as written by a client: an optional sign and at most ten digits.
+_INTEGER = re.compile(r"-?[0-9]{1,10}")
+#: The largest page number the schema allows (a 32-bit integer).
+MAX_PAGE = 2**31 - 1
+#: Room for the form fields around the photo in a multipart body.
+MULTIPART_SLACK_BYTES = 256 * 1024
+
+
+class Pagination(PageNumberPagination):
+    """Pages of 20 (``page_size`` up to 100); malformed page parameters are a 400, a page
+    past the end a 404."""
+
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+    def paginate_queryset(self, queryset, request, view=None):
+        errors = {}
+        limits = (
+            (self.page_query_param, MAX_PAGE),
+            (self.page_size_query_param, self.max_page_size),
+        )
+        for name, highest in limits:
+            values = request.query_params.getlist(name)
+            if not values:
+                continue
+            if len(values) > 1 or not _INTEGER.fullmatch(values[0]):
+                errors[name] = ["Give one whole number."]
+            elif not 1 <= int(values[0]) <= highest:
+                errors[name] = [f"Give a number from 1 to {highest}."]
+        if errors:
+            raise exceptions.ValidationError(errors)
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+            parameter["schema"]["maximum"] = (
+                self.max_page_size if parameter["name"] == self.page_size_query_param else MAX_PAGE
+            )
+        return parameters
+
+
+class TryOnAPIMixin:
+    """What every API view shares: JSON only, CSRF for cookie calls, throttles, errors."""
+
+    renderer_classes = [JSONRenderer]
+    parser_classes = [MultiPartParser]
+    permission_classes = [ShopperAccess]
+    pagination_class = Pagination
+    versioning_class = None
+    schema = docs.TryOnSchema()
+
+    def initial(self, request, *args, **kwargs):
+        # Before authentication: the CSRF check reads a POST body, and an oversized one
+        # is refused without reading a byte of it.
+        if request.method not in SAFE_METHODS:
+            _refuse_oversized_body(request)
+        super().initial(request, *args, **kwargs)
+
+    def perform_authentication(self, request):
+        super().perform_authentication(request)
+        if needs_csrf(request):
+            enforce_csrf(request)
+
+    def get_throttles(self):
+        if self.request.method in SAFE_METHODS:
+            return [ReadThrottle()]
+        return [CreateThrottle()]
+
+    def get_exception_handler(self):
+        return exception_handler
+
+
+# -- try-on requests ------------------------------------------------------------------------
+
+
+class TryOnRequestViewSet(TryOnAPIMixin, viewsets.GenericViewSet):
+    """A shopper's try-ons: create, poll, list, cancel. Others' requests are 404."""
+
+    serializer_class = TryOnRequestSerializer
+    queryset = TryOnRequest.objects.none()
+
+    def get_queryset(self):
+        requests = TryOnRequest.objects.prefetch_related("results").order_by("-created_at", "id")
+        if is_staff(self.request.user):
+            return requests
+        key = owner_key(self.request, bind=False)
+        return requests.filter(owner_key=key) if key else requests.none()
+
+    @docs.REQUESTS_LIST
+    def list(self, request):
+        filters = RequestFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        requests = self.get_queryset()
+        if "status" in filters.validated_data:
+            requests = requests.filter(status=filters.validated_data["status"])
+        if "garment" in filters.validated_data:
+            garment = filters.validated_data["garment"]
+            requests = requests.filter(Q(garment_id=garment) | Q(lower_garment_id=garment))
+        page = self.paginate_queryset(requests)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @docs.REQUESTS_RETRIEVE
+    def retrieve(self, request, pk=None):
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @docs.REQUESTS_CREATE
+    def create(self, request):
+        form = TryOnCreateSerializer(data=request.data, context=self.get_serializer_context())
+        form.is_valid(raise_exception=True)
+        values = form.validated_data
+        idempotency_key = _idempotency_key(request)
+        user = request.user
+        person = values.get("person_image")
+        try:
+            tryon, created = services.create_tryon(
+                garment=values["garment"],
+                person_image=person,
+                model_photo=values.get("model_photo"),
+                lower_garment=values.get("lower_garment"),
+                provider=values.get("provider"),
+                batch_size=values["batch_size"],
+                source=Source.API,
+                owner=user if user.is_authenticated else None,
+                owner_key=owner_key(request, bind=True),
+                idempotency_key=idempotency_key,
+                consent_version=get_setting("CONSENT_VERSION") if person is not None else "",
+                enforce_shopper_quota=not is_staff(user),
+            )
+        except services.TryOnValidationError as exc:
+            raise exceptions.ValidationError(exc.errors) from exc
+        except quotas.QuotaExceeded as exc:
+            raise LimitReached(exc) from exc
+        if idempotency_key and not created and not _same_inputs(tryon, values):
+            raise Conflict(
+                "This Idempotency-Key was already used for a different try-on.",
+                code="idempotency_key_reused",
+            )
+        return Response(
+            self.get_serializer(tryon).data,
+            status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK,
+            headers={"Location": self.reverse_action("detail", kwargs={"pk": tryon.pk})},
+        )
+
+    @docs.REQUESTS_CANCEL
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        tryon = self.get_object()
+        if tryon.status != Status.CANCELLED and not services.cancel(tryon):
+            tryon.refresh_from_db()
+            if tryon.status != Status.CANCELLED:
+                message = (
+                    "This try-on has already finished."
+                    if tryon.is_terminal
+                    else "This try-on is being sent to the try-on service right now. "
+                    "Please try again in a moment."
+                )
+                raise Conflict(message, code="not_cancellable")
+        tryon.refresh_from_db()
+        return Response(self.get_serializer(tryon).data)
+
+
+# -- catalogue -----------------------------------------------------------------------------
+
+
+class GarmentViewSet(TryOnAPIMixin, viewsets.GenericViewSet):
+    """Garments available for try-on (active ones only)."""
+
+    permission_classes = [AllowAny]
+    serializer_class = GarmentSerializer
+    queryset = Garment.objects.none()
+
+    def get_queryset(self):
+        return Garment.objects.filter(active=True).order_by("name", "id")
+
+    @docs.GARMENTS_LIST
+    def list(self, request):
+        filters = GarmentFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        garments = self.get_queryset().filter(**filters.validated_data)
+        page = self.paginate_queryset(garments)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @docs.GARMENTS_RETRIEVE
+    def retrieve(self, request, pk=None):
+        return Response(self.get_serializer(self.get_object()).data)
+
+
+class ModelPhotoViewSet(TryOnAPIMixin, viewsets.GenericViewSet):
+    """House models a shopper may choose instead of their own photo."""
+
+    permission_classes = [AllowAny]
+    serializer_class = ModelPhotoSerializer
+    queryset = ModelPhoto.objects.none()
+
+    def get_queryset(self):
+        photos = ModelPhoto.objects.filter(active=True).order_by("name", "id")
+        if is_staff(self.request.user):
+            return photos
+        if not get_setting("HOUSE_MODELS_FOR_SHOPPERS"):
+            return photos.none()
+        return photos.filter(offer_to_shoppers=True)
+
+    @docs.MODEL_PHOTOS_LIST
+    def list(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @docs.MODEL_PHOTOS_RETRIEVE
+    def retrieve(self, request, pk=None):
+        return Response(self.get_serializer(self.get_object()).data)
+
+
+# -- quota ---------------------------------------------------------------------------------
+
+
+class QuotaView(TryOnAPIMixin, APIView):
+    """What is left for the caller today, so the widget can hide its button.
+
+    Also sets the CSRF cookie: a page or client without one calls this first.
+    """
+
+    @docs.QUOTA
+    def get(self, request):
+        get_token(request)
+        staff = is_staff(request.user)
+        allowance = quotas.remaining(
+            owner_key(request, bind=False),
+            enforce_shopper=not staff,
+            next_charge=services.estimated_charge(),
+        )
+        data = {
+            "available": allowance.available,
+            "reason": allowance.reason,
+            "message": allowance.message,
+            "retry_after_seconds": allowance.retry_after_seconds,
+            "shopper": {
+                "limit": allowance.shopper_limit,
+                "used": allowance.shopper_used,
+                "remaining": allowance.shopper_remaining,
+                "resets_at": allowance.resets_at,
+            },
+        }
+        return Response(QuotaSerializer(data).data)
+
+
+class NotFoundView(APIView):
+    """Every URL under api/ that is not an endpoint: a JSON 404, never the site's HTML page."""
+
+    renderer_classes = [JSONRenderer]
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = []
+    schema = None
+
+    def get_exception_handler(self):
+        return exception_handler
+
+    def _not_found(self, request, *args, **kwargs):
+        raise exceptions.NotFound()
+
+    get = post = put = patch = delete = head = options = _not_found
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def owner_key(request, *, bind: bool) -> str:
+    """The caller's owner key: their user, or a random token kept in their session.
+
+    A token in the session data (not the session key) survives the key change at login
+    and works with every session backend. ``bind`` creates it (and so the session) for a
+    first create; reads never create sessions.
+    """
+    user = request.user
+    if user and user.is_authenticated:
+        return services.owner_key_for(user)
+    session = getattr(request._request, "session", None)
+    if session is None:
+        if bind:
+            raise exceptions.PermissionDenied(
+                "Anonymous try-ons need Django's session middleware; please sign in."
+            )
+        return ""
+    token = session.get(SESSION_OWNER)
+    if not isinstance(token, str) or not token:
+        if not bind:
+            return ""
+        token = secrets.token_urlsafe(24)
+        session[SESSION_OWNER] = token
+    return services.owner_key_for(None, token)
+
+
+class LimitReached(exceptions.APIException):
+    """A quota or budget is used up (429), or the kill switch is off (503)."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "quota_exceeded"
+
+    def __init__(self, exc: quotas.QuotaExceeded):
+        super().__init__(detail=exc.message, code=exc.scope)
+        self.wait = exc.retry_after_seconds
+        if isinstance(exc, quotas.TryOnDisabled):
+            self.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+    default_detail = "The request conflicts with the try-on's current state."
+
+
+def exception_handler(exc, context):
+    """DRF's handler, with Django's upload-limit errors as 400s and one error shape:
+    ``{"detail", "code"}`` (plus ``retry_after_seconds`` on 429/503), or field -> messages."""
+    if isinstance(exc, RequestDataTooBig):
+        exc = exceptions.ValidationError({"person_image": [_too_large(None)]})
+    elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        exc = exceptions.ValidationError({"non_field_errors": ["This form has too many fields."]})
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    response = drf_exception_handler(exc, context)
+    if response is None or not isinstance(exc, exceptions.APIException):
+        return response
+    if isinstance(response.data, dict) and set(response.data) == {"detail"}:
+        codes = exc.get_codes()
+        response.data = {
+            "detail": str(response.data["detail"]),
+            "code": codes if isinstance(codes, str) else exc.default_code,
+        }
+        if response.status_code in (429, 503):
+            wait = getattr(exc, "wait", None)
+            response.data["retry_after_seconds"] = None if wait is None else int(wait)
+    return response
+
+
+def _refuse_oversized_body(request) -> None:
+    """Refuse a body larger than any acceptable photo before reading a byte of it."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > get_setting("UPLOAD_MAX_BYTES") + MULTIPART_SLACK_BYTES:
+        raise exceptions.ValidationError({"person_image": [_too_large(length)]})
+
+
+def _too_large(size: int | None) -> str:
+    limit = get_setting("UPLOAD_MAX_BYTES")
+    this = f" ({size / 1048576:.3g} MB)" if size else ""
+    return f"This photo is too large{this}. The limit is {limit / 1048576:.3g} MB."
+
+
+def _idempotency_key(request) -> str:
+    value = request.headers.get("Idempotency-Key")
+    if value is None:
+        return ""
+    value = value.strip()
+    if not 1 <= len(value) <= 255 or not value.isascii() or not value.isprintable():
+        raise exceptions.ValidationError(
+            {"Idempotency-Key": ["Use 1 to 255 printable ASCII characters."]}
+        )
+    return value
+
+
+def _same_inputs(tryon: TryOnRequest, values: dict) -> bool:
+    """Whether a replayed Idempotency-Key came with the same garments, model and options."""
+
+    def pk(name):
+        obj = values.get(name)
+        return obj.pk if obj is not None else None
+
+    return (
+        tryon.garment_id == pk("garment")
+        and tryon.lower_garment_id == pk("lower_garment")
+        and tryon.model_photo_id == pk("model_photo")
+        and tryon.batch_size == values["batch_size"]
+        and (not values.get("provider") or tryon.provider == values["provider"])
+    )

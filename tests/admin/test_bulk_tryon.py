@@ -1,0 +1,320 @@
+"""The bulk action "Try on house models…": the intermediate page, confirming, refusals."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.messages import get_messages
+
+from django_tryon import services
+from django_tryon.models import Source, TryOnBatch, TryOnRequest, UsageCounter
+from django_tryon.status import Status
+
+pytestmark = pytest.mark.django_db
+
+GARMENTS = "/admin/django_tryon/garment/"
+ACTION = "try_on_house_models"
+
+
+def action_post(garments, **fields):
+    data = {"action": ACTION, "_selected_action": [str(g.pk) for g in garments]}
+    data.update(fields)
+    return data
+
+
+def confirm(client, garments, photos, *, provider="kling", batch_size=1, **fields):
+    return client.post(
+        GARMENTS,
+        action_post(
+            garments,
+            model_photos=[str(p.pk) for p in photos],
+            provider=provider,
+            batch_size=str(batch_size),
+            confirm="1",
+            **fields,
+        ),
+    )
+
+
+def form_errors(response) -> str:
+    form = response.context["form"]
+    return " ".join(str(e) for errors in form.errors.values() for e in errors)
+
+
+# -- the intermediate page -------------------------------------------------------------------
+
+
+def test_action_opens_the_intermediate_page(merch_client, catalogue):
+    garments = [catalogue.shirt, catalogue.tee, catalogue.jeans]
+    response = merch_client.post(GARMENTS, action_post(garments))
+
+    assert response.status_code == 200
+    assert response.templates[0].name == "admin/django_tryon/garment/bulk_tryon.html"
+    html = response.content.decode()
+    for garment in garments:
+        assert garment.name in html
+        assert f'name="_selected_action" value="{garment.pk}"' in html
+    assert catalogue.dress.name not in html.split('id="id_lower_garment"')[0]
+    # Every active house model can be picked, with its picture.
+    for photo in (catalogue.alex, catalogue.sam):
+        assert f'value="{photo.pk}"' in html and photo.image.url in html
+    assert 'value="kling"' in html and 'value="piapi"' in html
+    assert response.context["estimate"]["count"] == 0
+    assert not TryOnBatch.objects.exists()
+
+
+def test_preview_shows_the_count_and_the_estimated_cost(merch_client, catalogue):
+    garments = [catalogue.shirt, catalogue.tee, catalogue.jeans]
+    response = merch_client.post(
+        GARMENTS,
+        action_post(
+            garments,
+            model_photos=[catalogue.alex.pk, catalogue.sam.pk],
+            provider="kling",
+            batch_size="1",
+            preview="1",
+        ),
+    )
+    assert response.status_code == 200
+    estimate = response.context["estimate"]
+    assert estimate == {
+        "count": 6,
+        "garments": 3,
+        "photos": 2,
+        "each": "1 unit",
+        "total": "6 units",
+    }
+    html = response.content.decode()
+    assert 'data-summary="count">6<' in html and "6 units" in html
+    assert not TryOnBatch.objects.exists()
+
+
+def test_preview_prices_piapi_by_images(merch_client, catalogue):
+    response = merch_client.post(
+        GARMENTS,
+        action_post(
+            [catalogue.shirt, catalogue.jeans],
+            model_photos=[catalogue.alex.pk],
+            provider="piapi",
+            batch_size="2",
+            preview="1",
+        ),
+    )
+    estimate = response.context["estimate"]
+    assert (estimate["count"], estimate["each"], estimate["total"]) == (2, "$0.14", "$0.28")
+
+
+# -- confirming ------------------------------------------------------------------------------
+
+
+def test_confirm_creates_one_batch_and_queues_every_pair(
+    merch_client, merchandiser, catalogue, sent, django_capture_on_commit_callbacks
+):
+    garments = [catalogue.shirt, catalogue.tee, catalogue.jeans]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = confirm(
+            merch_client, garments, [catalogue.alex, catalogue.sam], note="spring lookbook"
+        )
+
+    batch = TryOnBatch.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/admin/django_tryon/tryonbatch/{batch.pk}/change/"
+    assert (batch.provider, batch.created_by, batch.note) == (
+        "kling",
+        merchandiser,
+        "spring lookbook",
+    )
+    requests = list(TryOnRequest.objects.all())
+    assert len(requests) == 6
+    assert {(r.garment_id, r.model_photo_id) for r in requests} == {
+        (g.pk, p.pk) for g in garments for p in (catalogue.alex, catalogue.sam)
+    }
+    assert all(r.batch_id == batch.pk and r.source == Source.ADMIN for r in requests)
+    assert all(r.status == Status.PENDING and not r.person_image for r in requests)
+    assert sorted(rid for _name, rid in sent) == sorted(str(r.pk) for r in requests)
+    assert {name for name, _rid in sent} == {"django_tryon.submit"}
+    assert "Started 6 try-ons in one batch." in [
+        m.message for m in get_messages(response.wsgi_request)
+    ]
+
+
+def test_confirm_with_an_outfit_pairs_each_garment_with_the_lower_one(
+    merch_client, catalogue, sent
+):
+    confirm(
+        merch_client,
+        [catalogue.shirt, catalogue.tee],
+        [catalogue.alex],
+        lower_garment=str(catalogue.jeans.pk),
+    )
+    requests = TryOnRequest.objects.all()
+    assert requests.count() == 2
+    assert {r.lower_garment_id for r in requests} == {catalogue.jeans.pk}
+
+
+def test_nothing_is_queued_before_the_transaction_commits(merch_client, catalogue, sent):
+    confirm(merch_client, [catalogue.shirt], [catalogue.alex])
+    assert TryOnRequest.objects.count() == 1
+    assert sent == []  # the test's transaction never commits
+
+
+def test_pairs_already_done_are_not_paid_again(merch_client, catalogue, sent):
+    confirm(merch_client, [catalogue.shirt], [catalogue.alex])
+    first = TryOnRequest.objects.get()
+
+    response = confirm(merch_client, [catalogue.shirt, catalogue.tee], [catalogue.alex])
+
+    assert response.status_code == 302
+    assert TryOnRequest.objects.count() == 2  # the shirt on Alex is still in flight
+    second = TryOnBatch.objects.order_by("-created_at").first()
+    assert list(second.requests.values_list("garment_id", flat=True)) == [catalogue.tee.pk]
+    assert first.batch_id != second.pk
+    messages = [m.message for m in get_messages(response.wsgi_request)]
+    assert any("1 pair was not run again: a result exists" in m for m in messages)
+
+
+def test_a_batch_with_nothing_new_is_not_created(merch_client, catalogue, sent):
+    confirm(merch_client, [catalogue.shirt], [catalogue.alex])
+    response = confirm(merch_client, [catalogue.shirt], [catalogue.alex])
+
+    assert response.status_code == 200
+    assert "nothing new to run" in form_errors(response)
+    assert TryOnBatch.objects.count() == 1 and TryOnRequest.objects.count() == 1
+
+
+# -- refusals: on the page, nothing half-created ---------------------------------------------
+
+
+def test_two_tops_as_an_outfit_are_refused(merch_client, catalogue, sent):
+    response = confirm(
+        merch_client,
+        [catalogue.shirt],
+        [catalogue.alex, catalogue.sam],
+        lower_garment=str(catalogue.tee.pk),
+    )
+    assert response.status_code == 200
+    errors = response.context["form"].errors["lower_garment"]
+    assert errors == [
+        "Striped shirt with Red T-shirt: An outfit needs one top and one bottom: two tops "
+        "cannot be tried on together. Replace one of them with trousers or a skirt."
+    ]
+    assert "two tops cannot be tried on together" in response.content.decode()
+    assert not TryOnBatch.objects.exists() and not TryOnRequest.objects.exists()
+
+
+def test_a_dress_cannot_be_part_of_an_outfit(merch_client, catalogue, sent):
+    response = confirm(
+        merch_client,
+        [catalogue.shirt, catalogue.dress],
+        [catalogue.alex],
+        lower_garment=str(catalogue.jeans.pk),
+    )
+    errors = response.context["form"].errors["lower_garment"]
+    assert len(errors) == 1 and errors[0].startswith("Summer dress with Blue jeans: A dress")
+    assert not TryOnRequest.objects.exists()
+
+
+def test_a_garment_cannot_be_worn_with_itself(merch_client, catalogue, sent):
+    response = confirm(
+        merch_client, [catalogue.jeans], [catalogue.alex], lower_garment=str(catalogue.jeans.pk)
+    )
+    assert "cannot be worn with itself" in form_errors(response)
+    assert not TryOnRequest.objects.exists()
+
+
+def test_switched_off_garments_are_named(merch_client, catalogue, sent):
+    catalogue.tee.active = False
+    catalogue.tee.save()
+    response = confirm(merch_client, [catalogue.shirt, catalogue.tee], [catalogue.alex])
+    assert "Switched off for try-on: Red T-shirt." in form_errors(response)
+    assert not TryOnRequest.objects.exists()
+
+
+def test_picking_no_house_model_is_refused(merch_client, catalogue, sent):
+    response = confirm(merch_client, [catalogue.shirt], [])
+    assert response.context["form"].errors["model_photos"] == ["Pick at least one house model."]
+
+
+def test_batch_size_above_the_providers_limit_is_refused(merch_client, catalogue, sent):
+    response = confirm(merch_client, [catalogue.shirt], [catalogue.alex], batch_size=2)
+    assert response.context["form"].errors["batch_size"] == [
+        "Kling makes at most 1 image per try-on."
+    ]
+    assert not TryOnRequest.objects.exists()
+
+
+def test_an_error_halfway_rolls_the_whole_batch_back(merch_client, catalogue, sent, monkeypatch):
+    real = services.create_tryon
+    calls = []
+
+    def failing_third(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 3:
+            raise services.TryOnValidationError({"model_photo": ["'Sam' is not available."]})
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "create_tryon", failing_third)
+    response = confirm(
+        merch_client, [catalogue.shirt, catalogue.tee], [catalogue.alex, catalogue.sam]
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["model_photos"] == ["'Sam' is not available."]
+    assert len(calls) == 3
+    assert not TryOnBatch.objects.exists() and not TryOnRequest.objects.exists()
+    assert not UsageCounter.objects.filter(generations__gt=0).exists()
+
+
+def test_the_shops_budget_is_shown_and_enforced(merch_client, catalogue, sent, settings):
+    settings.TRYON = {**settings.TRYON, "SHOP_DAILY_BUDGET": {"units": 3}}
+    garments = [catalogue.shirt, catalogue.tee, catalogue.jeans]
+    photos = [catalogue.alex.pk, catalogue.sam.pk]
+
+    preview = merch_client.post(
+        GARMENTS,
+        action_post(garments, model_photos=photos, provider="kling", batch_size="1", preview="1"),
+    )
+    assert "reached its limit for today" in preview.context["estimate"]["blocked"]
+
+    response = confirm(merch_client, garments, [catalogue.alex, catalogue.sam])
+    assert response.status_code == 200
+    assert "SHOP_DAILY_BUDGET" in form_errors(response)
+    assert not TryOnBatch.objects.exists() and not TryOnRequest.objects.exists()
+    assert not UsageCounter.objects.filter(generations__gt=0).exists()
+
+
+def test_the_kill_switch_is_explained(merch_client, catalogue, sent, settings):
+    settings.TRYON = {**settings.TRYON, "ENABLED": False}
+    response = confirm(merch_client, [catalogue.shirt], [catalogue.alex])
+    assert "switched off for the whole shop" in form_errors(response)
+    assert not TryOnRequest.objects.exists()
+
+
+# -- permissions -----------------------------------------------------------------------------
+
+
+def test_the_action_needs_the_bulk_permission(client, django_user_model, catalogue, sent):
+    from tests.admin.conftest import MERCHANDISER_PERMISSIONS, make_staff
+
+    perms = [p for p in MERCHANDISER_PERMISSIONS if p != "run_bulk_tryon"]
+    client.force_login(make_staff(django_user_model, "no-bulk", perms))
+
+    changelist = client.get(GARMENTS).content.decode()
+    assert "switch_off" in changelist and ACTION not in changelist
+
+    response = confirm(client, [catalogue.shirt], [catalogue.alex])
+    assert response.status_code == 302  # back to the list: Django refuses unknown actions
+    assert not TryOnBatch.objects.exists() and not TryOnRequest.objects.exists()
+
+
+def test_staff_status_alone_is_not_enough(client, django_user_model, catalogue, sent):
+    client.force_login(django_user_model.objects.create_user("staff", is_staff=True))
+    assert client.get(GARMENTS).status_code == 403
+    response = confirm(client, [catalogue.shirt], [catalogue.alex])
+    assert response.status_code == 403
+    assert not TryOnRequest.objects.exists()
+
+
+def test_anonymous_users_are_sent_to_the_login_page(client, catalogue, sent):
+    response = confirm(client, [catalogue.shirt], [catalogue.alex])
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    assert not TryOnRequest.objects.exists()

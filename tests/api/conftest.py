@@ -1,0 +1,144 @@
+"""API fixtures: callers of every kind, each a Django test client that enforces CSRF."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from tests import imagegen
+
+API = "/tryon/api/"
+
+
+class Caller:
+    """One party calling the API through Django's test client, CSRF checks on.
+
+    ``csrf=True`` (the default for unsafe methods) sends the token from the caller's
+    ``csrftoken`` cookie, fetched from ``GET quota/`` the first time, as a browser does.
+    ``token`` authenticates with an API token instead of a session (no cookies, no CSRF).
+    """
+
+    def __init__(self, *, user=None, token=None):
+        self.client = Client(enforce_csrf_checks=True)
+        self.user = user
+        self.token = token
+        if user is not None and token is None:
+            self.client.force_login(user)
+
+    def _headers(self, headers=None):
+        headers = dict(headers or {})
+        if self.token:
+            headers["Authorization"] = f"Token {self.token}"
+        return headers
+
+    def csrf_token(self) -> str:
+        if "csrftoken" not in self.client.cookies:
+            response = self.client.get(API + "quota/", headers=self._headers())
+            if response.status_code != 200:
+                # Refused (anonymous use off): a page of the shop would have set one.
+                self.client.cookies["csrftoken"] = "k" * 32
+        return self.client.cookies["csrftoken"].value
+
+    def get(self, path, data=None, **headers):
+        return self.client.get(_url(path), data, headers=self._headers(headers))
+
+    def post(self, path, data=None, *, csrf=True, **headers):
+        headers = self._headers(headers)
+        if csrf and not self.token:
+            headers["X-CSRFToken"] = self.csrf_token()
+        return self.client.post(_url(path), data or {}, headers=headers)
+
+    def create(self, garment, *, person=None, csrf=True, headers=None, **fields):
+        """POST requests/ with a person photo (consent given) unless a model photo is named."""
+        data = {"garment": str(getattr(garment, "pk", garment))}
+        if "model_photo" not in fields and person is not False:
+            data["person_image"] = photo(person)
+            data["consent"] = "true"
+        for name, value in fields.items():
+            if value is not None:
+                data[name] = str(getattr(value, "pk", value))
+        return self.post("requests/", data, csrf=csrf, **(headers or {}))
+
+
+def photo(data: bytes | None = None, name: str = "me.jpg") -> SimpleUploadedFile:
+    data = imagegen.make_person() if data is None else data
+    return SimpleUploadedFile(name, data, content_type="image/jpeg")
+
+
+def _url(path: str) -> str:
+    return path if path.startswith(("/", "http://", "https://")) else API + path
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles():
+    """DRF throttles count in the cache: every test starts with none used."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """Record Celery sends instead of queueing them (also for the live server's thread)."""
+    from django_tryon import tasks
+
+    calls = []
+    monkeypatch.setattr(
+        tasks, "send", lambda task, request_id, **kw: calls.append((task.name, request_id))
+    )
+    return calls
+
+
+@pytest.fixture
+def tryon_settings(settings):
+    """Change TRYON keys for one test: ``tryon_settings(SHOPPER_DAILY_GENERATION_LIMIT=2)``."""
+
+    def change(**values):
+        settings.TRYON = {**settings.TRYON, **values}
+
+    return change
+
+
+@pytest.fixture
+def users(django_user_model):
+    make = django_user_model.objects.create_user
+    return {
+        "alice": make("alice", password="pw"),
+        "bob": make("bob", password="pw"),
+        "staff": make("staff", password="pw", is_staff=True),
+    }
+
+
+@pytest.fixture
+def anonymous():
+    return Caller()
+
+
+@pytest.fixture
+def alice(users):
+    return Caller(user=users["alice"])
+
+
+@pytest.fixture
+def bob(users):
+    return Caller(user=users["bob"])
+
+
+@pytest.fixture
+def staff(users):
+    return Caller(user=users["staff"])
+
+
+@pytest.fixture
+def token_caller(users):
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=users["alice"])
+    return Caller(user=users["alice"], token=token.key)
+
+
+@pytest.fixture
+def garment(make_garment):
+    return make_garment("upper", name="Blue shirt")

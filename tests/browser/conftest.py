@@ -1,0 +1,140 @@
+"""Browser fixtures: Debian's Chromium driven by Python Playwright, screenshots as artifacts.
+
+Nothing is downloaded: Playwright launches the system Chromium (``TRYON_CHROMIUM``, else
+``chromium`` on PATH) through ``executable_path``. When Chromium or the ``playwright``
+package is missing the tests skip with the reason (and fail under ``CI=true``, see
+``tests/conftest.py``). Every test that uses these fixtures gets the ``browser`` marker.
+
+Shared by every browser test module (the widget's and the admin's):
+
+- ``browser``: one headless Chromium for the session;
+- ``new_page(**context_options)``: a page in a fresh context (own cookies and session),
+  closed after the test; script errors (console errors other than failed HTTP loads,
+  and uncaught exceptions) are collected on ``page.tryon_errors``;
+- ``page``: ``new_page()`` with the default 1280 x 900 viewport;
+- ``screenshot(page, name)``: saves ``test-artifacts/<test>/<name>.png`` (or under
+  ``TRYON_TEST_ARTIFACTS``) and returns its path.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).parent
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(here):
+            item.add_marker(pytest.mark.browser)
+
+
+def chromium_path() -> str | None:
+    """The Chromium binary to drive: TRYON_CHROMIUM, else chromium on PATH."""
+    explicit = os.environ.get("TRYON_CHROMIUM")
+    if explicit:
+        return explicit if os.access(explicit, os.X_OK) else None
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    executable = chromium_path()
+    if executable is None:
+        reason = "browser: no Chromium (set TRYON_CHROMIUM or apt-get install chromium)"
+        print(reason)
+        pytest.skip(reason)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        reason = "browser: the playwright package is not installed (pip install playwright)"
+        print(reason)
+        pytest.skip(reason)
+    # Playwright's sync API keeps an event loop in this thread, which makes Django refuse
+    # ORM calls from the test ("async context"). The tests are synchronous: allow them.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    manager = sync_playwright().start()
+    try:
+        launched = manager.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
+    except Exception:
+        manager.stop()
+        raise
+    try:
+        yield launched
+    finally:
+        launched.close()
+        manager.stop()
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def new_page(browser):
+    """Open pages in fresh contexts: ``new_page(viewport={...}, locale="fr-FR")``."""
+    contexts = []
+
+    def factory(**options):
+        options.setdefault("viewport", {"width": 1280, "height": 900})
+        context = browser.new_context(**options)
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.tryon_errors = []
+        page.on("console", lambda msg: _console_error(page, msg))
+        page.on("pageerror", lambda exc: page.tryon_errors.append(str(exc)))
+        return page
+
+    yield factory
+    for context in contexts:
+        context.close()
+
+
+def _console_error(page, msg) -> None:
+    # HTTP errors the tests provoke on purpose (400, 429) are logged by Chromium as
+    # "Failed to load resource"; the tests check those through the page instead.
+    if msg.type == "error" and not msg.text.startswith("Failed to load resource"):
+        page.tryon_errors.append(msg.text)
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page()
+
+
+@pytest.fixture
+def screenshot(request):
+    """Save a PNG of the page (or of one element) under test-artifacts/<test name>/."""
+    base = Path(os.environ.get("TRYON_TEST_ARTIFACTS") or ROOT / "test-artifacts")
+    folder = base / re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+
+    def take(page, name: str, *, element=None, full_page: bool = False) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name}.png"
+        if element is not None:
+            element.screenshot(path=str(path))
+        else:
+            page.screenshot(path=str(path), full_page=full_page)
+        return path
+
+    return take
