@@ -47,9 +47,19 @@ def database_from_url(url: str, base_dir: Path) -> dict:
     raise ValueError(f"DATABASE_URL scheme {parts.scheme!r} is not supported (sqlite or postgres)")
 
 
+def broker_url(url: str) -> str:
+    """The broker URL to use: ``filesystem://`` gets kombu's transport with atomic writes."""
+    if url.startswith("filesystem://"):
+        from .broker import SCHEME, register
+
+        register()
+        return SCHEME + url[len("filesystem") :]
+    return url
+
+
 def broker_options(url: str, var_dir: Path) -> dict:
     """Celery transport options: folders for the filesystem broker, timeouts for Redis."""
-    if url.startswith("filesystem://"):
+    if url.startswith(("filesystem://", "tryonfs://")):
         folder = var_dir / "broker"
         for sub in ("queue", "processed", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)

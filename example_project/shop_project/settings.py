@@ -4,7 +4,7 @@ and the sandbox as both providers)."""
 
 from pathlib import Path
 
-from .env import broker_options, database_from_url, env, env_bool
+from .env import broker_options, broker_url, database_from_url, env, env_bool
 
 # The sandbox's documented demo keys (docs/sandbox.md): used only when no real keys are set.
 SANDBOX_KLING_AK = "sandbox-access-key"
@@ -93,7 +93,7 @@ STORAGES = {
 }
 
 # Celery: a filesystem broker by default (no server), Redis when CELERY_BROKER_URL says so.
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_URL = broker_url(env("CELERY_BROKER_URL", "filesystem://"))
 CELERY_BROKER_TRANSPORT_OPTIONS = broker_options(CELERY_BROKER_URL, VAR_DIR)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ACKS_LATE = True

@@ -158,7 +158,8 @@ class Command(BaseCommand):
         for name, seed in DEMO_MODELS:
             if ModelPhoto.objects.filter(name=name).exists():
                 continue
-            photo = ModelPhoto(name=name)
+            # The first house model is also offered to shoppers in the widget.
+            photo = ModelPhoto(name=name, offer_to_shoppers=(seed == 0))
             photo.image.save(f"{name.lower()}.jpg", ContentFile(person_image(seed)), save=False)
             photo.save()
             created += 1
