@@ -115,7 +115,7 @@ def setup_notes() -> list[str]:
     """How the run is set up where it departs from the example shop's defaults."""
     from django.conf import settings
 
-    return [
+    notes = [
         "one process each: runner, sandbox, web server, Celery worker (threads pool), "
         "PostgreSQL/Redis; all on 127.0.0.1",
         "web server: Django's threaded WSGI server (runserver's) with TCP_NODELAY, and the "
@@ -127,6 +127,11 @@ def setup_notes() -> list[str]:
         "API throttles and the per-shopper daily limit off (quotas are still counted); "
         "TRYON timing settings (polls, reaper, retries) at the shipped defaults",
     ]
+    if not settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+        notes.append(
+            "the filesystem broker looks for messages every 50 ms (kombu's default is 1 s)"
+        )
+    return notes
 
 
 def _show(result: Result) -> None:

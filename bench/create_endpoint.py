@@ -94,8 +94,12 @@ def run(env: BenchEnv, quick: bool) -> Result:
         f"{extra:.0f} ms is {extra / upload:.0%} (a projection, not measured)"
     )
     result.rows += [
-        Row("POST create, p50", p50, b50, "ms", "ratio <= 1.5", p50 / b50 <= 1.5, 0, why=why),
-        Row("POST create, p95", p95, b95, "ms", "ratio <= 1.5", p95 / b95 <= 1.5, 0, why=why),
+        Row(
+            "POST create, p50", p50, b50, "ms", "ratio <= 1.5", p50 / b50 <= 1.5, digits=0, why=why
+        ),
+        Row(
+            "POST create, p95", p95, b95, "ms", "ratio <= 1.5", p95 / b95 <= 1.5, digits=0, why=why
+        ),
     ]
     result.notes += [
         f"{samples} creates each (after {WARMUP} warm-ups), alternating; a {len(photo) / 1e6:.1f}"

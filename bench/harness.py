@@ -283,9 +283,14 @@ class Servers:
         pidfile, self._redis_pid = self._redis_pid, None
         if pidfile is None:
             return
-        with contextlib.suppress(Exception):
+        try:
             pid = int(wait_until(lambda: pidfile.exists() and pidfile.read_text().strip(), 3))
             os.kill(pid, signal.SIGTERM)
+        except Exception:  # no pid file (scratch folder gone): ask the server itself
+            with contextlib.suppress(Exception):
+                import redis
+
+                redis.Redis.from_url(self.broker_url or "").shutdown(nosave=True)
 
 
 # -- the sandbox process ------------------------------------------------------------------

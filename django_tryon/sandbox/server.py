@@ -650,6 +650,12 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 120  # an idle keep-alive connection is closed after this
     server: _Server
 
+    def setup(self) -> None:
+        super().setup()
+        # Answers go out in several writes; with Nagle's algorithm on, each answer on a
+        # kept-alive connection would wait ~40 ms for the client's delayed ACK.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def do_GET(self) -> None:
         self._handle()
 
