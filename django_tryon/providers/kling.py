@@ -78,6 +78,17 @@ CONTENT_REFUSAL = re.compile(
 TASK_NOT_FOUND = re.compile(r"task\s*not\s*(found|exist)", re.IGNORECASE)
 
 
+# h1.inkwai.com is where PROVIDERS.md saw results; p1-kling.klingai.com serves Kling's
+# own sample images in the API docs. The "2" hosts are the sibling shards of the same
+# CDNs. Set RESULT_HOSTS if Kling starts answering from another one.
+KLING_CDN_HOSTS = (
+    "h1.inkwai.com",
+    "h2.inkwai.com",
+    "p1-kling.klingai.com",
+    "p2-kling.klingai.com",
+)
+
+
 class KlingProvider(Provider):
     """Kling Kolors Virtual Try-On: one person image and one garment image per task."""
 
@@ -99,15 +110,7 @@ class KlingProvider(Provider):
     composes_outfits = True
     needs_input_urls = False
     supports_find = True
-    # h1.inkwai.com is where PROVIDERS.md saw results; p1-kling.klingai.com serves Kling's
-    # own sample images in the API docs. The "2" hosts are the sibling shards of the same
-    # CDNs. Set RESULT_HOSTS if Kling starts answering from another one.
-    default_result_hosts: ClassVar[tuple[str, ...]] = (
-        "h1.inkwai.com",
-        "h2.inkwai.com",
-        "p1-kling.klingai.com",
-        "p2-kling.klingai.com",
-    )
+    default_result_hosts: ClassVar[tuple[str, ...]] = KLING_CDN_HOSTS
     default_base_url = "https://api-singapore.klingai.com"
     status_map = STATES
 

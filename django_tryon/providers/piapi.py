@@ -38,6 +38,7 @@ from .base import (
     TryOnInput,
     parse_retry_after,
 )
+from .kling import KLING_CDN_HOSTS
 
 logger = logging.getLogger(__name__)
 
@@ -75,13 +76,7 @@ class PiAPIProvider(Provider):
     supports_find = False
     # Clean (unwatermarked) results live on PiAPI's storage; the watermarked fallback
     # (``image.resource``) is a URL on Kling's CDN, so those hosts are allowed too.
-    default_result_hosts: ClassVar[tuple[str, ...]] = (
-        "storage.theapi.app",
-        "h1.inkwai.com",
-        "h2.inkwai.com",
-        "p1-kling.klingai.com",
-        "p2-kling.klingai.com",
-    )
+    default_result_hosts: ClassVar[tuple[str, ...]] = ("storage.theapi.app", *KLING_CDN_HOSTS)
     default_base_url = "https://api.piapi.ai"
     status_map = STATES
 
