@@ -103,13 +103,16 @@
         grid.appendChild(card(result));
       }
     });
-    resultsShown += data.results.length;
+    resultsShown = grid.querySelectorAll("[data-result]").length;
     setText(part("results-count"), resultsShown);
     part("no-results").hidden = resultsShown > 0;
   }
 
   function poll() {
-    var url = progressUrl + "?results_from=" + encodeURIComponent(resultsShown);
+    // Always ask for every result: results are ordered by creation time, and a result
+    // created earlier can commit later (several workers), so an offset would skip it.
+    // Cards are matched by id below, so nothing is shown twice.
+    var url = progressUrl;
     fetch(url, {
       credentials: "same-origin",
       cache: "no-store",
