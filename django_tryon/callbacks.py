@@ -9,18 +9,26 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import SuspiciousOperation
+from django.db import DatabaseError
 from django.http import Http404, HttpResponse, JsonResponse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from . import services
 from .conf import get_setting
+from .models import CallbackReceipt
 from .providers import get_provider
 from .providers.base import CallbackHint, TaskState
 from .status import AT_PROVIDER, Status
 
 log = logging.getLogger("django_tryon")
+
+
+def _length(request) -> int:
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    return int(length) if length.isdigit() else 0
 
 
 class CallbackRejected(SuspiciousOperation):
@@ -37,12 +45,30 @@ class ProviderCallbackView(View):
     http_method_names = ["post", "head"]
 
     def dispatch(self, request, *args, **kwargs):
+        provider = str(kwargs.get("provider", ""))[:32]
+        self.receipt = CallbackReceipt(
+            provider=provider, body_bytes=_length(request), outcome=CallbackReceipt.Outcome.IGNORED
+        )
         try:
-            return super().dispatch(request, *args, **kwargs)
+            response = super().dispatch(request, *args, **kwargs)
         except Http404:
-            return self._refuse(kwargs.get("provider", ""), 404, "unknown callback")
+            self._record(CallbackReceipt.Outcome.UNKNOWN, "no try-on has this callback token")
+            return self._refuse(provider, 404, "unknown callback")
         except CallbackRejected as exc:
-            return self._refuse(kwargs.get("provider", ""), 400, str(exc))
+            self._record(CallbackReceipt.Outcome.REFUSED, str(exc))
+            return self._refuse(provider, 400, str(exc))
+        if request.method == "POST":
+            self._record(self.receipt.outcome, self.receipt.reason)
+        return response
+
+    def _record(self, outcome: str, reason: str) -> None:
+        """Store this delivery's receipt; a failure to store it never fails the callback."""
+        self.receipt.outcome, self.receipt.reason = outcome, reason[:200]
+        self.receipt.processed_at = timezone.now()
+        try:
+            self.receipt.save()
+        except DatabaseError:
+            log.exception("could not store a %s callback receipt", self.receipt.provider)
 
     def http_method_not_allowed(self, request, *args, **kwargs):
         response = super().http_method_not_allowed(request, *args, **kwargs)
@@ -67,18 +93,24 @@ class ProviderCallbackView(View):
         if tryon is None or tryon.provider != provider:
             # The same answer for an unknown request and a bad token: no oracle.
             raise Http404("unknown callback")
+        self.receipt.request = tryon
         body = self._read_body(request)
         adapter = get_provider(provider)
         headers = {k.lower(): v for k, v in request.headers.items()}
-        if not adapter.verify_callback(
-            body, headers, request_secret=services.callback_secret(tryon)
+        if not any(
+            adapter.verify_callback(body, headers, request_secret=secret)
+            for secret in services.callback_secrets(tryon)
         ):
             raise CallbackRejected(f"{provider} callback failed verification")
         try:
             hint = adapter.parse_callback(body, headers)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # a deeply nested body is not a hint
             raise CallbackRejected(f"unreadable {provider} callback") from exc
+        self.receipt.task_id_hint = (hint.task_id or "")[:128]
+        self.receipt.status_hint = (hint.raw_status or "")[:32]
+        self.receipt.reason = f"the try-on is {tryon.status}"
         if self._worth_a_fetch(tryon, hint, adapter):
+            self.receipt.outcome = CallbackReceipt.Outcome.FETCH_QUEUED
             # Only a request whose create answer we never saw needs the callback's task id.
             lost = tryon.status == Status.SUBMITTING and not tryon.provider_task_id
             # "Still running" before the create call's answer was saved: worth a fetch only

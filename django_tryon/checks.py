@@ -169,11 +169,40 @@ def _check_numbers(values) -> list:
                 id="django_tryon.E009",
             )
         )
+    if not errors:
+        errors += _check_time_limits(values)
     if not errors and values["MAX_PROVIDER_BYTES"] > 10 * 1024 * 1024:
         errors.append(
             Error(
                 "TRYON['MAX_PROVIDER_BYTES'] is above the providers' 10 MB limit.",
                 id="django_tryon.E010",
+            )
+        )
+    return errors
+
+
+def _check_time_limits(values) -> list:
+    from .services import PERSIST_TIME_BUDGET_SECONDS
+    from .tasks import REFRESH_SOFT_TIME_LIMIT, REFRESH_TIME_LIMIT
+
+    errors = []
+    if values["PERSIST_LEASE_SECONDS"] <= REFRESH_TIME_LIMIT:
+        errors.append(
+            Error(
+                f"TRYON['PERSIST_LEASE_SECONDS'] must be above the refresh task's hard time "
+                f"limit ({REFRESH_TIME_LIMIT} s), not {values['PERSIST_LEASE_SECONDS']!r}: "
+                "two workers could download the same results at once.",
+                id="django_tryon.E016",
+            )
+        )
+    room = REFRESH_SOFT_TIME_LIMIT - PERSIST_TIME_BUDGET_SECONDS
+    if values["DOWNLOAD_TIMEOUT_SECONDS"] > room:
+        errors.append(
+            Warning(
+                f"TRYON['DOWNLOAD_TIMEOUT_SECONDS'] is above {room} s: a slow result host "
+                "can hit the refresh task's time limit in the middle of a download.",
+                hint="The run is then retried, so nothing is lost, but results arrive later.",
+                id="django_tryon.W006",
             )
         )
     return errors

@@ -35,14 +35,22 @@ DEFAULTS: dict[str, Any] = {
     "PERSON_PHOTO_RETENTION_HOURS": 24,
     # Days result images of shopper requests are kept (None: forever).
     "RESULT_RETENTION_DAYS": 30,
-    # Seconds a request may take from creation before the reaper fails it.
+    # Seconds a shopper's try-on (widget, API) may wait to reach its provider before the
+    # reaper fails it. Only unsent work expires on our clock: nothing was paid for it. A
+    # request at the provider is followed until the provider's own retention.
     "DEADLINE_SECONDS": 900,
+    # The same for catalogue work (admin batches, terminal command): a big batch waits
+    # for free provider slots for a long time, and nobody is watching a spinner.
+    "CATALOGUE_DEADLINE_SECONDS": 6 * 3600,
     # Seconds after submission before the first poll of the provider when callbacks are
     # configured (callbacks usually make polls unnecessary); without callbacks the first
     # poll comes after POLL_INTERVAL_SECONDS.
     "POLL_FIRST_AFTER_SECONDS": 15,
     # Seconds between polls of a task at the provider once polling has started.
     "POLL_INTERVAL_SECONDS": 3,
+    # Longest pause between polls: a task that runs long is polled less and less often
+    # (a tenth of its age), never less often than this.
+    "POLL_MAX_INTERVAL_SECONDS": 300,
     # Seconds between reaper runs in the shipped Celery beat schedule.
     "REAP_INTERVAL_SECONDS": 2,
     # Seconds between purge runs in the shipped Celery beat schedule.
@@ -55,18 +63,28 @@ DEFAULTS: dict[str, Any] = {
     "REQUEUE_PENDING_AFTER_SECONDS": 60,
     # Seconds a request may sit in "submitting" before the reaper resolves it.
     "SUBMITTING_STUCK_AFTER_SECONDS": 120,
+    # Seconds a create with no answer (timeout, gateway 5xx) at a provider that cannot look
+    # tasks up by our id (PiAPI) waits for the provider's webhook to name its task before
+    # it fails as "submit_unknown". It is never sent again: that could pay twice.
+    "UNCONFIRMED_SUBMIT_WAIT_SECONDS": 3600,
+    # Seconds one worker may hold the right to download a request's results; a worker
+    # killed mid-download delays the results by at most this. Keep it above the refresh
+    # task's hard time limit (tasks.REFRESH_TIME_LIMIT).
+    "PERSIST_LEASE_SECONDS": 90,
     # How many times a retryable provider error is retried before the request fails.
     "MAX_RETRIES": 8,
     # Seconds a signed input-image URL (served to PiAPI) stays valid.
     "INPUT_URL_MAX_AGE_SECONDS": 3600,
     # Seconds a Standard Webhooks timestamp may be off before a Kling callback is refused.
     "CALLBACK_TOLERANCE_SECONDS": 300,
+    # Days a callback receipt (one row per delivery, shown in the admin) is kept.
+    "CALLBACK_RECEIPT_RETENTION_DAYS": 14,
     # Largest callback body accepted, in bytes.
     "CALLBACK_MAX_BYTES": 256 * 1024,
     # Largest result image downloaded, in bytes.
     "DOWNLOAD_MAX_BYTES": 30 * 1024 * 1024,
-    # Seconds a whole result download may take.
-    "DOWNLOAD_TIMEOUT_SECONDS": 60,
+    # Seconds a whole result download (one image) may take, wall clock.
+    "DOWNLOAD_TIMEOUT_SECONDS": 20,
     # Allow http:// result URLs (only for the sandbox or a staging proxy).
     "ALLOW_HTTP_DOWNLOADS": False,
     # Allow result URLs that resolve to loopback/private addresses (only for the sandbox).

@@ -44,6 +44,7 @@ __all__ = [
     "PreparedImage",
     "check_complete",
     "check_outfit",
+    "check_sendable",
     "compose_outfit",
     "inspect_image",
     "prepare_for_provider",
@@ -415,6 +416,16 @@ def verify_image(
     ) as (im, info):
         _decode(im)
         return info
+
+
+def check_sendable(info: ImageInfo, *, max_side: int | None = None, min_side: int | None = None):
+    """Refuse, from the header alone, an input ``prepare_for_provider`` would refuse later
+    for its shape: scaled to fit the provider's long side, its short side would be too
+    small. Called at create, so such a photo is refused before anything is created."""
+    max_side = _setting(max_side, "MAX_PROVIDER_SIDE")
+    min_side = _setting(min_side, "MIN_IMAGE_SIDE")
+    if min(_fit(info.width, info.height, max_side, max_side)) < min_side:
+        raise _shape_error(min_side, max_side)
 
 
 # --------------------------------------------------------------------------------------

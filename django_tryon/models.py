@@ -221,6 +221,9 @@ class TryOnRequest(models.Model):
     error_detail = models.TextField(blank=True)
     cost = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
     cost_currency = models.CharField(max_length=8, blank=True)
+    # What create_tryon counted against the budgets: given back or settled as counted.
+    reserved_amount = models.DecimalField(max_digits=10, decimal_places=4, default=0)
+    reserved_currency = models.CharField(max_length=8, blank=True)
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -247,6 +250,13 @@ class TryOnRequest(models.Model):
                 fields=["owner_key", "idempotency_key"],
                 condition=~Q(idempotency_key=""),
                 name="tryon_unique_idempotency_key",
+            ),
+            # Identical creates sent at once (a double click, a retrying client): the
+            # database lets one in flight per owner and inputs, so only one is ever paid.
+            models.UniqueConstraint(
+                fields=["owner_key", "input_digest"],
+                condition=Q(status__in=sorted(ACTIVE)),
+                name="tryon_unique_in_flight",
             ),
             models.CheckConstraint(
                 condition=Q(batch_size__gte=1) & Q(batch_size__lte=4),
@@ -320,3 +330,43 @@ class UsageCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.period}: {self.generations}"
+
+
+class CallbackReceipt(models.Model):
+    """One callback delivery as it arrived: whom it was for, whether it passed its
+    checks (and why not), the task id it named, and what was done with it.
+
+    Kept so that a refused or ignored callback is visible to the shop in the admin, not
+    only in a log. Never holds the URL token, the body or any header: only what a shop
+    needs to see that deliveries arrive. Deleted after ``CALLBACK_RECEIPT_RETENTION_DAYS``.
+    """
+
+    class Outcome(models.TextChoices):
+        FETCH_QUEUED = "fetch_queued", _("accepted: the task is fetched from the provider")
+        IGNORED = "ignored", _("accepted: nothing to do")
+        REFUSED = "refused", _("refused: failed its checks")
+        UNKNOWN = "unknown", _("refused: no such try-on")
+
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    provider = models.CharField(max_length=32)
+    request = models.ForeignKey(
+        TryOnRequest,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="callback_receipts",
+    )
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    reason = models.CharField(max_length=200, blank=True)
+    task_id_hint = models.CharField(_("task id named"), max_length=128, blank=True)
+    status_hint = models.CharField(_("status named"), max_length=32, blank=True)
+    body_bytes = models.PositiveIntegerField(default=0)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name = _("callback receipt")
+        verbose_name_plural = _("callback receipts")
+
+    def __str__(self) -> str:
+        return f"{self.provider} callback {self.received_at:%Y-%m-%d %H:%M:%S} ({self.outcome})"

@@ -13,9 +13,11 @@ import hmac
 import inspect
 import logging
 import secrets
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.core import signing
@@ -30,6 +32,7 @@ from . import images, quotas
 from .conf import get_setting
 from .fetch import DownloadError, download
 from .models import (
+    CallbackReceipt,
     Garment,
     ModelPhoto,
     Source,
@@ -61,8 +64,9 @@ from .status import ACTIVE, AT_PROVIDER, TERMINAL, InvalidTransition, Status, ca
 
 log = logging.getLogger("django_tryon")
 
-#: How long one worker may hold the right to download a request's results.
-PERSIST_LEASE = timedelta(minutes=5)
+#: Failures on our side, after the provider finished: the results can be fetched again
+#: (``recover_results``) while the provider keeps them, without paying for a new task.
+RECOVERABLE_CODES = frozenset({"result_unavailable", "result_invalid", "result_storage"})
 #: error_code of a request waiting for a free slot: its provider answered "busy" (429).
 WAITING_FOR_SLOT = "rate_limited"
 INPUT_URL_SALT = "django_tryon.input-url"
@@ -72,6 +76,7 @@ OWNER_KEY_SALT = "django_tryon.owner-key"
 SHOPPER_SOURCES = frozenset({Source.WIDGET, Source.API})
 
 __all__ = [
+    "IdempotencyConflict",
     "QuotaExceeded",
     "TryOnDisabled",
     "TryOnValidationError",
@@ -110,16 +115,16 @@ class _Errors:
 def owner_key_for(user=None, session_key: str | None = None) -> str:
     """The string that binds a request to its shopper: a user, else a session, else nobody.
 
-    A session is named by a keyed hash of its key, never the key itself: owner keys are
-    shown to staff and kept in usage counters, and a session key is a login credential.
+    ``session_key`` is the random shopper token the API keeps in the session. It is
+    named by its hash, never itself: owner keys are shown to staff and kept in usage
+    counters. The hash is not keyed with SECRET_KEY, so rotating the key does not cut
+    anonymous shoppers off their try-ons (or reset their quota).
     """
     if user is not None and getattr(user, "is_authenticated", False):
         return f"user:{user.pk}"
     if session_key:
-        mac = hmac.new(
-            settings.SECRET_KEY.encode(), f"{OWNER_KEY_SALT}:{session_key}".encode(), hashlib.sha256
-        )
-        return f"session:{mac.hexdigest()[:40]}"
+        digest = hashlib.sha256(f"{OWNER_KEY_SALT}:{session_key}".encode()).hexdigest()
+        return f"session:{digest[:40]}"
     return ""
 
 
@@ -161,13 +166,6 @@ def create_tryon(
         _validate_batch_size(batch_size, adapter, errors)
     errors.raise_if_any()
 
-    if idempotency_key:
-        existing = TryOnRequest.objects.filter(
-            owner_key=owner_key, idempotency_key=idempotency_key
-        ).first()
-        if existing is not None:
-            return existing, False
-
     person_digest = (
         hashlib.sha256(person_bytes).hexdigest()
         if person_bytes is not None
@@ -177,10 +175,18 @@ def create_tryon(
         provider_name,
         _provider_model(adapter),
         person_digest,
+        # The garment rows as well as their images: two products that share a picture
+        # are still two try-ons, each shown with its own product.
+        garment.pk,
         _file_digest(garment),
+        lower_garment.pk if lower_garment else "",
         _file_digest(lower_garment) if lower_garment else "",
         batch_size,
     )
+    if idempotency_key:
+        existing = _same_key(owner_key, idempotency_key, digest)
+        if existing is not None:
+            return existing, False
     if retry_of is None:
         duplicate = _find_duplicate(owner_key, digest)
         if duplicate is not None:
@@ -221,9 +227,11 @@ def create_tryon(
         elif retry_of is not None and retry_of.person_image:
             request.person_image.name = retry_of.person_image.name
             request.person_prepared = retry_of.person_prepared
+        charge = _charge(adapter, batch_size)
+        request.reserved_amount, request.reserved_currency = charge.amount, charge.currency
         with transaction.atomic():
             quotas.reserve(
-                _charge(adapter, batch_size),
+                charge,
                 owner_key=owner_key,
                 enforce_shopper=enforce_shopper_quota,
                 now=request.created_at,
@@ -232,14 +240,14 @@ def create_tryon(
             if enqueue:
                 _enqueue_on_commit("submit", request.pk)
     except IntegrityError:
-        # A parallel create with the same Idempotency-Key won the race: return its request.
-        # Its reservation was rolled back with the transaction.
+        # A parallel create won the race: the same Idempotency-Key, or the same inputs
+        # while the other is in flight (tryon_unique_in_flight). Return its request; this
+        # one's reservation was rolled back with the transaction, nothing is paid twice.
         if saved_name:
             tryon_storage().delete(saved_name)
-        existing = TryOnRequest.objects.filter(
-            owner_key=owner_key, idempotency_key=idempotency_key
-        ).first()
-        if idempotency_key and existing is not None:
+        existing = _same_key(owner_key, idempotency_key, digest) if idempotency_key else None
+        existing = existing or _find_duplicate(owner_key, digest)
+        if existing is not None:
             return existing, False
         raise
     except BaseException:
@@ -249,13 +257,12 @@ def create_tryon(
     return request, True
 
 
-def charge_of(request: TryOnRequest) -> quotas.Charge:
-    """What a request counts against the quotas and budgets: its images and estimated cost."""
-    try:
-        adapter = get_provider(request.provider)
-    except ImproperlyConfigured:
-        adapter = None  # no longer configured: count its images only
-    return _charge(adapter, request.batch_size)
+def reserved_charge(request: TryOnRequest) -> quotas.Charge:
+    """What ``create_tryon`` counted for a request, as it was counted then: release and
+    settle give back exactly that, whatever the settings or prices say today."""
+    return quotas.Charge(
+        request.batch_size, request.reserved_amount or Decimal("0"), request.reserved_currency
+    )
 
 
 def estimated_charge(provider: str | None = None, batch_size: int = 1) -> quotas.Charge:
@@ -276,7 +283,7 @@ def _charge(adapter: Provider | None, batch_size: int) -> quotas.Charge:
 
 def _release(request: TryOnRequest) -> None:
     """Give back a request's reservation: it failed before anything was paid."""
-    quotas.release(charge_of(request), owner_key=request.owner_key, when=request.created_at)
+    quotas.release(reserved_charge(request), owner_key=request.owner_key, when=request.created_at)
 
 
 def fail_unsent(
@@ -344,6 +351,7 @@ def _validated_person(person_image, model_photo, errors: _Errors) -> bytes | Non
     data = person_image if isinstance(person_image, bytes) else _read_all(person_image)
     try:
         info = images.inspect_image(data)
+        images.check_sendable(info)
         images.check_complete(data, info.format)
     except images.ImageError as exc:
         errors.add("person_image", exc.message)
@@ -385,6 +393,24 @@ def _provider_model(adapter: Provider | None) -> str:
     return getattr(adapter, "model_name", "") if adapter is not None else ""
 
 
+class IdempotencyConflict(TryOnValidationError):
+    """The Idempotency-Key was already used by this shopper for different inputs."""
+
+    def __init__(self):
+        super().__init__(
+            {"idempotency_key": ["This Idempotency-Key was already used for a different try-on."]}
+        )
+
+
+def _same_key(owner_key: str, idempotency_key: str, digest: str) -> TryOnRequest | None:
+    existing = TryOnRequest.objects.filter(
+        owner_key=owner_key, idempotency_key=idempotency_key
+    ).first()
+    if existing is not None and existing.input_digest != digest:
+        raise IdempotencyConflict()
+    return existing
+
+
 def _find_duplicate(owner_key: str, digest: str) -> TryOnRequest | None:
     """The same owner's identical request that is in flight, or succeeded with its results."""
     candidates = TryOnRequest.objects.filter(owner_key=owner_key, input_digest=digest).filter(
@@ -396,8 +422,27 @@ def _find_duplicate(owner_key: str, digest: str) -> TryOnRequest | None:
 def _enqueue_on_commit(kind: str, request_id, **kwargs) -> None:
     from . import tasks
 
-    task = {"submit": tasks.submit_tryon, "refresh": tasks.refresh_tryon}[kind]
-    transaction.on_commit(lambda: tasks.send(task, str(request_id), **kwargs))
+    task = {
+        "submit": tasks.submit_tryon,
+        "refresh": tasks.refresh_tryon,
+        "cancel": tasks.cancel_tryon,
+    }[kind]
+
+    def send():
+        try:
+            tasks.send(task, str(request_id), **kwargs)
+        except Exception as exc:  # kombu's OperationalError, a refused connection, ...
+            # The broker is down. The request is saved and its state tells what comes
+            # next, so the reaper queues this step once the broker is back: answer the
+            # shopper normally instead of a 500 for work that was already counted.
+            log.warning(
+                "could not queue %s of try-on %s (%s); the reaper will queue it",
+                kind,
+                request_id,
+                type(exc).__name__,
+            )
+
+    transaction.on_commit(send)
 
 
 def enqueue_refresh(request_id, *, callback_task_id: str = "", early: bool = False) -> None:
@@ -443,6 +488,7 @@ def fail(
     message: str,
     detail: str = "",
     expected: Iterable[str] | None = None,
+    **fields,
 ) -> bool:
     """Fail an active request with a message a shopper can read; send ``tryon_failed``."""
     moved = transition(
@@ -453,6 +499,8 @@ def fail(
         error_message=message[:500],
         error_detail=detail,
         persist_claimed_at=None,
+        next_check_at=None,
+        **fields,
     )
     if moved:
         log.info("try-on %s failed: %s", request.pk, code)
@@ -461,9 +509,26 @@ def fail(
 
 
 def _send_on_commit(signal, request: TryOnRequest, **extra) -> None:
-    transaction.on_commit(
-        lambda: signal.send(sender=TryOnRequest, request=request, **extra), robust=False
-    )
+    """Tell the shop's receivers once committed. A receiver that raises is logged, never
+    allowed to undo or stop the pipeline's work (a reaper run, a stored result)."""
+
+    def send():
+        for receiver, outcome in signal.send_robust(sender=TryOnRequest, request=request, **extra):
+            if isinstance(outcome, Exception):
+                log.error(
+                    "a %s receiver (%s) failed for try-on %s",
+                    _signal_name(signal),
+                    getattr(receiver, "__qualname__", receiver),
+                    request.pk,
+                    exc_info=outcome,
+                )
+
+    transaction.on_commit(send)
+
+
+def _signal_name(signal) -> str:
+    names = {tryon_failed: "tryon_failed", tryon_submitted: "tryon_submitted"}
+    return names.get(signal, "tryon_succeeded")
 
 
 # -- submit ------------------------------------------------------------------------------
@@ -540,7 +605,7 @@ def submit(request_id) -> TryOnRequest:
             # Refused that often: give up (nothing was created, so the quota goes back).
             fail_unsent(
                 request,
-                code=_error_code(exc),
+                code=exc.error_code,
                 message=exc.user_message,
                 detail=str(exc),
                 expected=[Status.SUBMITTING],
@@ -553,11 +618,12 @@ def submit(request_id) -> TryOnRequest:
         )
         return request
     except RetryableProviderError as exc:
-        if exc.http_status is None and not adapter.supports_find:
-            # No answer at all (timeout): the provider may have created the task and we
-            # cannot look it up. Leave it in "submitting" for the reaper to resolve.
+        if not adapter.supports_find and not _nothing_created(exc):
+            # No clear "nothing was created" (a timeout, a gateway 502/504, a dropped
+            # connection): the provider may hold a paid task we cannot look up. Never send
+            # it again; wait in "submitting" for its webhook (see resolve_stuck_submission).
             _note_error(request, exc)
-            raise
+            return request
         transition(request, Status.PENDING, expected=[Status.SUBMITTING], **_error_fields(exc))
         raise
     except PermanentProviderError as exc:
@@ -567,7 +633,7 @@ def submit(request_id) -> TryOnRequest:
             # Refused on create: nothing was paid, so the quota is given back.
             fail_unsent(
                 request,
-                code=_error_code(exc),
+                code=exc.error_code,
                 message=exc.user_message,
                 detail=str(exc),
                 expected=[Status.SUBMITTING],
@@ -575,6 +641,15 @@ def submit(request_id) -> TryOnRequest:
             return request
     _accept_task(request, adapter, task)
     return request
+
+
+def _nothing_created(exc: RetryableProviderError) -> bool:
+    """True only for an answer that proves the provider created no task: a 4xx refusal.
+
+    A 5xx may come from a gateway in front of a provider that did create the task, and
+    no answer at all proves nothing either.
+    """
+    return exc.http_status is not None and 400 <= exc.http_status < 500
 
 
 def _find_quietly(adapter: Provider, request: TryOnRequest) -> ProviderTask | None:
@@ -772,10 +847,11 @@ def _accept_task(request: TryOnRequest, adapter: Provider, task: ProviderTask) -
         next_check_at=timezone.now() + timedelta(seconds=_first_poll_delay(request)),
     )
     if not moved:
-        # Cancelled while the create call was in flight: keep the task id so nothing paid is lost.
-        TryOnRequest.objects.filter(pk=request.pk, provider_task_id="").update(
-            provider_task_id=task.task_id
-        )
+        # Moved on while the create call was in flight (cancelled, or accepted by another
+        # worker): keep the task id where none is recorded, so nothing paid is lost.
+        TryOnRequest.objects.filter(
+            pk=request.pk, provider_task_id="", status__in=[Status.CANCELLED, Status.SUBMITTING]
+        ).update(provider_task_id=task.task_id)
         return
     _send_on_commit(tryon_submitted, request)
     if task.state.is_terminal:
@@ -789,25 +865,13 @@ def _first_poll_delay(request: TryOnRequest) -> float:
 
 
 def _note_error(request: TryOnRequest, exc: ProviderError) -> None:
-    TryOnRequest.objects.filter(pk=request.pk).update(**_error_fields(exc))
+    TryOnRequest.objects.filter(pk=request.pk, status=request.status).update(
+        updated_at=timezone.now(), **_error_fields(exc)
+    )
 
 
 def _error_fields(exc: ProviderError) -> dict:
-    return {"error_code": _error_code(exc), "error_detail": str(exc)[:2000]}
-
-
-def _error_code(exc: ProviderError) -> str:
-    name = type(exc).__name__
-    codes = {
-        "ContentRefused": "content_refused",
-        "InvalidInput": "invalid_input",
-        "ProviderAuthError": "provider_auth",
-        "ProviderAccountError": "provider_account",
-        "TaskNotFound": "task_not_found",
-        "RateLimited": "rate_limited",
-        "ProviderUnavailable": "provider_unavailable",
-    }
-    return codes.get(name, "provider_error")
+    return {"error_code": exc.error_code, "error_detail": str(exc)[:2000]}
 
 
 # -- refresh and persist -----------------------------------------------------------------
@@ -849,19 +913,35 @@ def refresh(request_id, *, callback_task_id: str = "", early: bool = False) -> T
         )
         return request
     if task.state != TaskState.SUCCEEDED:  # persist_results records the check itself
-        TryOnRequest.objects.filter(pk=request.pk).update(**_checked(task))
+        # Compare-and-set: a slow "still running" answer must not overwrite what another
+        # worker stored meanwhile (a success, a failure).
+        TryOnRequest.objects.filter(pk=request.pk, status__in=AT_PROVIDER).update(
+            **_checked(task, request)
+        )
     _apply_task(request, adapter, task)
     return request
 
 
-def _checked(task: ProviderTask) -> dict:
-    """Fields that record one look at the provider's task."""
+def _checked(task: ProviderTask, request: TryOnRequest) -> dict:
+    """Fields that record one look at the provider's task, and when to look again."""
     now = timezone.now()
     return {
         "last_checked_at": now,
         "provider_status": task.raw_status[:32],
-        "next_check_at": now + timedelta(seconds=get_setting("POLL_INTERVAL_SECONDS")),
+        "next_check_at": now + timedelta(seconds=poll_delay(request, now)),
     }
+
+
+def poll_delay(request: TryOnRequest, now) -> float:
+    """Seconds until the next poll: a tenth of the task's age, within the two settings.
+
+    A try-on normally ends within a minute; one that runs for hours (a provider backlog)
+    is still followed to the end, just less and less often.
+    """
+    started = request.submitted_at or request.created_at
+    age = max((now - started).total_seconds(), 0.0)
+    floor = get_setting("POLL_INTERVAL_SECONDS")
+    return max(floor, min(age / 10, get_setting("POLL_MAX_INTERVAL_SECONDS")))
 
 
 def _apply_task(request: TryOnRequest, adapter: Provider, task: ProviderTask) -> None:
@@ -877,91 +957,164 @@ def _apply_task(request: TryOnRequest, adapter: Provider, task: ProviderTask) ->
             if code == "content_refused"
             else "The try-on service could not create this image. Please try another photo."
         )
+        # The provider's own figure of what the failed task cost (Kling reports
+        # final_unit_deduction "0"), in place of our estimate.
+        reported = {"cost": task.cost} if task.cost is not None else {}
         if fail(
-            request, code=code, message=message, detail=task.message, expected=list(AT_PROVIDER)
+            request,
+            code=code,
+            message=message,
+            detail=task.message,
+            expected=list(AT_PROVIDER),
+            **reported,
         ):
+            if reported:
+                quotas.settle(
+                    reserved_charge(request), task.cost, task.cost_currency or request.cost_currency,
+                    when=request.created_at,
+                )  # fmt: skip
             wake_waiting(request.provider)  # its slot at the provider is free
 
 
-def persist_results(request: TryOnRequest, adapter: Provider, task: ProviderTask) -> bool:
-    """Download every result image once, store it, then mark the request succeeded."""
+def persist_results(
+    request: TryOnRequest, adapter: Provider, task: ProviderTask, *, recovering: bool = False
+) -> bool:
+    """Download every result image once, store it, then mark the request succeeded.
+
+    One worker at a time holds the request (a lease of ``PERSIST_LEASE_SECONDS``, so a
+    worker killed mid-download delays the results by no more). Each image is stored as it
+    arrives; a run that would not finish within its time budget stores what it can and
+    hands the rest to a fresh refresh. ``recovering`` is ``recover_results``: the request
+    failed on our side after the provider finished, and succeeds once its images are in.
+    """
     now = timezone.now()
-    claimed = (
-        TryOnRequest.objects.filter(pk=request.pk, status__in=AT_PROVIDER)
-        .filter(Q(persist_claimed_at__isnull=True) | Q(persist_claimed_at__lt=now - PERSIST_LEASE))
-        .update(persist_claimed_at=now, **_checked(task))
-    )
+    lease = timedelta(seconds=get_setting("PERSIST_LEASE_SECONDS"))
+    if recovering:
+        rows = TryOnRequest.objects.filter(
+            pk=request.pk, status=Status.FAILED, error_code__in=RECOVERABLE_CODES
+        )
+    else:
+        rows = TryOnRequest.objects.filter(pk=request.pk, status__in=AT_PROVIDER)
+    claimed = rows.filter(
+        Q(persist_claimed_at__isnull=True) | Q(persist_claimed_at__lt=now - lease)
+    ).update(persist_claimed_at=now, **_checked(task, request))
     if not claimed:
         return False
-    # The task has ended, so its slot at the provider is free: hand it on before downloading.
-    wake_waiting(request.provider)
-    storage = tryon_storage()
-    stored = {result.index: result for result in request.results.all()}
-    raced = False
+    ours = TryOnRequest.objects.filter(pk=request.pk, persist_claimed_at=now)
+    if not recovering:
+        # The task has ended, so its slot at the provider is free: hand it on first.
+        wake_waiting(request.provider)
     try:
-        for index, url in enumerate(task.image_urls):
-            if index in stored:
-                continue
-            data = download(url, allowed_hosts=adapter.result_hosts)
-            info = images.verify_image(
-                data, min_side=1, max_bytes=get_setting("DOWNLOAD_MAX_BYTES")
-            )
-            ext = "png" if info.format == "PNG" else "jpg"
-            name = storage.save(result_upload_to(None, f"result.{ext}"), ContentFile(data))
-            try:
-                with transaction.atomic():
-                    stored[index] = TryOnResult.objects.create(
-                        request=request,
-                        index=index,
-                        image=name,
-                        width=info.width,
-                        height=info.height,
-                    )
-            except IntegrityError:
-                storage.delete(name)  # a parallel persist stored this index first
-                raced = True
+        stored, raced, finished = _store_images(request, adapter, task)
     except DownloadError as exc:
-        TryOnRequest.objects.filter(pk=request.pk).update(persist_claimed_at=None)
+        ours.update(persist_claimed_at=None)
         if exc.retryable:
             raise
-        fail(
+        _fail_on_our_side(
             request,
             code="result_unavailable",
             message="The finished image could not be retrieved from the try-on service.",
             detail=exc.reason,
-            expected=list(AT_PROVIDER),
+            recovering=recovering,
         )
         return False
     except images.ImageError as exc:
-        fail(
+        ours.update(persist_claimed_at=None)
+        _fail_on_our_side(
             request,
             code="result_invalid",
             message="The try-on service returned an image that could not be read.",
             detail=exc.message,
-            expected=list(AT_PROVIDER),
+            recovering=recovering,
         )
         return False
-    moved = transition(
-        request,
-        Status.SUCCEEDED,
-        expected=list(AT_PROVIDER),
-        persist_claimed_at=None,
-        provider_status=task.raw_status[:32],
-        cost=task.cost if task.cost is not None else request.cost,
-        cost_currency=task.cost_currency or request.cost_currency,
-        error_code="",
-        error_message="",
-    )
+    except BaseException:
+        # Storage down, a time limit, a lost database connection: give the lease back
+        # (if it is still ours) so the next poll carries on at once, then let it raise.
+        ours.update(persist_claimed_at=None)
+        raise
+    if not finished:
+        ours.update(persist_claimed_at=None)
+        enqueue_refresh(request.pk)
+        return False
+    done = {
+        "status": Status.SUCCEEDED,
+        "persist_claimed_at": None,
+        "provider_status": task.raw_status[:32],
+        "cost": task.cost if task.cost is not None else request.cost,
+        "cost_currency": task.cost_currency or request.cost_currency,
+        "error_code": "",
+        "error_message": "",
+        "error_detail": "",
+        "next_check_at": None,
+    }
+    if recovering:
+        done.update(updated_at=timezone.now(), completed_at=timezone.now())
+        moved = bool(ours.filter(status=Status.FAILED).update(**done))
+        if moved:
+            for key, value in done.items():
+                setattr(request, key, value)
+    else:
+        moved = transition(
+            request, Status.SUCCEEDED, expected=list(AT_PROVIDER), **_without(done, "status")
+        )
     if moved:
         quotas.settle(
-            charge_of(request), request.cost, request.cost_currency, when=request.created_at
+            reserved_charge(request), request.cost, request.cost_currency, when=request.created_at
         )
-        if raced:
-            results = list(request.results.all())
-        else:  # what was there plus what was stored here: no need to read it back
-            results = [stored[index] for index in sorted(stored)]
+        results = list(request.results.all()) if raced else [stored[i] for i in sorted(stored)]
         _send_on_commit(tryon_succeeded, request, results=results)
     return moved
+
+
+#: Seconds of downloading one refresh run may start; the refresh task's soft time limit
+#: (tasks.REFRESH_SOFT_TIME_LIMIT) leaves room for one more image past it.
+PERSIST_TIME_BUDGET_SECONDS = 30
+
+
+def _store_images(request: TryOnRequest, adapter: Provider, task: ProviderTask):
+    """Store the images not stored yet: ``(stored by index, raced, finished)``."""
+    storage = tryon_storage()
+    stored = {result.index: result for result in request.results.all()}
+    raced = False
+    started = time.monotonic()
+    timeout = get_setting("DOWNLOAD_TIMEOUT_SECONDS")
+    fetched = 0
+    for index, url in enumerate(task.image_urls):
+        if index in stored:
+            continue
+        spent = time.monotonic() - started
+        if fetched and spent + timeout > PERSIST_TIME_BUDGET_SECONDS:
+            return stored, raced, False  # hand the rest on rather than hit the time limit
+        fetched += 1
+        data = download(url, allowed_hosts=adapter.result_hosts)
+        info = images.verify_image(data, min_side=1, max_bytes=get_setting("DOWNLOAD_MAX_BYTES"))
+        ext = {"PNG": "png", "WEBP": "webp"}.get(info.format, "jpg")
+        name = storage.save(result_upload_to(None, f"result.{ext}"), ContentFile(data))
+        try:
+            with transaction.atomic():
+                stored[index] = TryOnResult.objects.create(
+                    request=request, index=index, image=name, width=info.width, height=info.height
+                )
+        except IntegrityError:
+            storage.delete(name)  # a parallel persist stored this index first
+            raced = True
+    return stored, raced, True
+
+
+def _fail_on_our_side(request, *, code, message, detail, recovering) -> None:
+    """The provider finished and was paid, but we could not store its images: fail with
+    a code ``recover_results`` accepts (a recovery attempt only records the new reason)."""
+    if recovering:
+        TryOnRequest.objects.filter(pk=request.pk, status=Status.FAILED).update(
+            error_code=code, error_detail=detail, updated_at=timezone.now()
+        )
+        return
+    fail(request, code=code, message=message, detail=detail, expected=list(AT_PROVIDER))
+
+
+def _without(values: dict, *names: str) -> dict:
+    return {k: v for k, v in values.items() if k not in names}
 
 
 # -- cancel, retry -----------------------------------------------------------------------
@@ -984,19 +1137,29 @@ def cancel(request: TryOnRequest) -> bool:
             _release(request)
             return True
         request.refresh_from_db(fields=["status", "provider_task_id"])
-    if request.status in AT_PROVIDER and request.provider_task_id:
-        adapter = get_provider(request.provider)
-        # Kling cannot cancel, PiAPI only while pending: the task may still finish
-        # (and be charged); we stop following it.
-        with contextlib.suppress(PermanentProviderError):
-            adapter.cancel(request.provider_task_id)
-    return transition(
+    moved = transition(
         request,
         Status.CANCELLED,
         expected=[Status.PENDING, Status.SUBMITTED, Status.PROCESSING],
         error_code="cancelled",
         error_message="This try-on was cancelled.",
+        next_check_at=None,
     )
+    if moved and request.provider_task_id:
+        # Kling cannot cancel, PiAPI only while pending: the task may still finish (and be
+        # charged); we stop following it. The provider is told from a worker, so a slow or
+        # failing provider never holds (or breaks) the shopper's cancel.
+        _enqueue_on_commit("cancel", request.pk)
+    return moved
+
+
+def cancel_at_provider(request_id) -> None:
+    """Ask the provider to cancel a cancelled request's task, where it can; best effort."""
+    request = TryOnRequest.objects.get(pk=request_id)
+    if request.status != Status.CANCELLED or not request.provider_task_id:
+        return
+    with contextlib.suppress(PermanentProviderError):
+        get_provider(request.provider).cancel(request.provider_task_id)
 
 
 def retry(request: TryOnRequest, *, source: str | None = None) -> TryOnRequest:
@@ -1032,15 +1195,79 @@ def retry(request: TryOnRequest, *, source: str | None = None) -> TryOnRequest:
         consent_version=request.consent_version,
         consent_at=request.consent_at,
     )
-    with transaction.atomic():
-        # Staff retry on the shopper's behalf: the shop's budget applies, not the
-        # shopper's own daily quota.
-        quotas.reserve(
-            charge_of(clone), owner_key=clone.owner_key, enforce_shopper=False, now=clone.created_at
-        )
-        clone.save(force_insert=True)
-        _enqueue_on_commit("submit", clone.pk)
+    try:
+        charge = _charge(get_provider(clone.provider), clone.batch_size)
+    except ImproperlyConfigured:
+        charge = quotas.Charge(clone.batch_size)  # no longer configured: count its images
+    clone.reserved_amount, clone.reserved_currency = charge.amount, charge.currency
+    try:
+        with transaction.atomic():
+            # Staff retry on the shopper's behalf: the shop's budget applies, not the
+            # shopper's own daily quota.
+            quotas.reserve(
+                charge, owner_key=clone.owner_key, enforce_shopper=False, now=clone.created_at
+            )
+            clone.save(force_insert=True)
+            _enqueue_on_commit("submit", clone.pk)
+    except IntegrityError:
+        # The same try-on is already in flight (retried twice at once): that one it is.
+        in_flight = _find_duplicate(clone.owner_key, clone.input_digest)
+        if in_flight is None:
+            raise
+        return in_flight
     return clone
+
+
+# -- recovering results ---------------------------------------------------------------
+
+
+@dataclass
+class Recovery:
+    """The outcome of ``recover_results``, in words a merchandiser can act on."""
+
+    recovered: bool
+    message: str
+
+
+def recover_results(request: TryOnRequest) -> Recovery:
+    """Fetch a finished task's images again after a failure on our side (the download
+    was refused, the image check failed, storage was down): no new task, no new charge.
+
+    Works while the provider still keeps the task (Kling: 30 days).
+    """
+    request.refresh_from_db()
+    if request.status == Status.SUCCEEDED:
+        return Recovery(True, "This try-on already has its results.")
+    if (
+        request.status != Status.FAILED
+        or request.error_code not in RECOVERABLE_CODES
+        or not request.provider_task_id
+    ):
+        return Recovery(
+            False,
+            "Only a try-on the provider finished, but whose images could not be stored, "
+            "can fetch them again. Use Retry instead (a new task, charged again).",
+        )
+    adapter = get_provider(request.provider)
+    try:
+        task = adapter.fetch(request.provider_task_id)
+    except TaskNotFound:
+        return Recovery(False, "The provider no longer keeps this task: use Retry instead.")
+    except ProviderError as exc:
+        return Recovery(False, f"The provider could not be asked ({exc}). Try again later.")
+    if task.state != TaskState.SUCCEEDED:
+        return Recovery(False, f"The provider reports this task as '{task.raw_status}'.")
+    try:
+        moved = persist_results(request, adapter, task, recovering=True)
+    except DownloadError as exc:
+        return Recovery(False, f"The images could not be downloaded yet ({exc.reason}).")
+    request.refresh_from_db()
+    if moved:
+        count = request.results.count()
+        return Recovery(True, f"Stored {count} image{'s' if count != 1 else ''}.")
+    if request.persist_claimed_at:
+        return Recovery(False, "Another worker is fetching these images right now.")
+    return Recovery(False, f"The images could not be stored again: {request.error_detail}")
 
 
 # -- reaper and purge --------------------------------------------------------------------
@@ -1053,25 +1280,33 @@ class ReapReport:
     resolved: list[str] = field(default_factory=list)
     expired: list[str] = field(default_factory=list)
     woken: list[str] = field(default_factory=list)
+    #: Requests whose step raised: logged and skipped, never stopping the run.
+    errors: list[str] = field(default_factory=list)
+
+
+EXPIRED_UNSENT = {
+    "code": "deadline",
+    "message": "This try-on took too long to start and was stopped. Please try again.",
+}
+EXPIRED_AT_PROVIDER = {
+    "code": "provider_expired",
+    "message": "The try-on service did not finish this try-on in time. Please try again.",
+}
 
 
 def reap(*, now=None, enqueue=True) -> ReapReport:
-    """Find requests that lost their message or callback, and finish or fail them."""
+    """Find requests that lost their message or callback, and finish or fail them.
+
+    Only unsent work expires on our clock (``DEADLINE_SECONDS`` for shoppers,
+    ``CATALOGUE_DEADLINE_SECONDS`` for catalogue work): nothing was paid for it. A
+    request at the provider is followed until the provider's own retention. Each
+    request is handled on its own: one that raises is logged and counted in
+    ``errors``, and the run goes on.
+    """
     now = now or timezone.now()
     report = ReapReport()
-    deadline = now - timedelta(seconds=get_setting("DEADLINE_SECONDS"))
-    for request in TryOnRequest.objects.filter(status__in=ACTIVE, created_at__lt=deadline):
-        expired = {
-            "code": "deadline",
-            "message": "This try-on took too long and was stopped. Please try again.",
-            "detail": f"past the deadline of {get_setting('DEADLINE_SECONDS')} s",
-        }
-        # Never sent: nothing was paid, so its quota is given back.
-        if (
-            request.status == Status.PENDING
-            and fail_unsent(request, expected=[Status.PENDING], **expired)
-        ) or fail(request, **expired):
-            report.expired.append(str(request.pk))
+    for request in _unsent_past_deadline(now):
+        _isolated(report, request.pk, _expire_unsent, request, report)
 
     stale_pending = now - timedelta(seconds=get_setting("REQUEUE_PENDING_AFTER_SECONDS"))
     for pk in TryOnRequest.objects.filter(
@@ -1084,14 +1319,30 @@ def reap(*, now=None, enqueue=True) -> ReapReport:
     # Waiting for a slot (see wake_waiting): one probe per provider and run, once due.
     due = _waiting_for_slot().filter(next_check_at__lte=now).order_by()
     for provider in sorted(set(due.values_list("provider", flat=True).distinct())):
-        woken = wake_waiting(provider, due_before=now) if enqueue else None
+        woken = (
+            _isolated(report, provider, wake_waiting, provider, due_before=now) if enqueue else None
+        )
         if woken:
             report.woken.append(woken)
 
     stuck = now - timedelta(seconds=get_setting("SUBMITTING_STUCK_AFTER_SECONDS"))
     for request in TryOnRequest.objects.filter(status=Status.SUBMITTING, updated_at__lt=stuck):
-        if resolve_stuck_submission(request, enqueue=enqueue):
+        if _isolated(
+            report, request.pk, resolve_stuck_submission, request, enqueue=enqueue, now=now
+        ):
             report.resolved.append(str(request.pk))
+
+    for request in _at_provider_past_retention(now):
+        if _isolated(
+            report,
+            request.pk,
+            fail,
+            request,
+            expected=list(AT_PROVIDER),
+            detail="past the provider's retention of its tasks",
+            **EXPIRED_AT_PROVIDER,
+        ):
+            report.expired.append(str(request.pk))
 
     # Poll what is due. Pushing next_check_at forward first is the claim: two reapers
     # running at once do not both enqueue the same refresh.
@@ -1110,8 +1361,62 @@ def reap(*, now=None, enqueue=True) -> ReapReport:
     return report
 
 
-def resolve_stuck_submission(request: TryOnRequest, *, enqueue=True) -> bool:
-    """A worker died (or timed out) between claiming and recording the provider's answer."""
+def _isolated(report: ReapReport, key, step, *args, **kwargs):
+    """Run one request's step of the reaper; an error is logged and counted, not raised."""
+    try:
+        with transaction.atomic():
+            return step(*args, **kwargs)
+    except Exception:
+        log.exception("reaper: %s of %s failed; carrying on", step.__name__, key)
+        report.errors.append(str(key))
+        return None
+
+
+def _unsent_past_deadline(now):
+    shopper = now - timedelta(seconds=get_setting("DEADLINE_SECONDS"))
+    catalogue = now - timedelta(seconds=get_setting("CATALOGUE_DEADLINE_SECONDS"))
+    return TryOnRequest.objects.filter(status=Status.PENDING).filter(
+        Q(source__in=SHOPPER_SOURCES, created_at__lt=shopper)
+        | (~Q(source__in=SHOPPER_SOURCES) & Q(created_at__lt=catalogue))
+    )
+
+
+def _expire_unsent(request: TryOnRequest, report: ReapReport) -> None:
+    limit = (
+        "DEADLINE_SECONDS" if request.source in SHOPPER_SOURCES else "CATALOGUE_DEADLINE_SECONDS"
+    )
+    detail = f"not sent to the provider within TRYON['{limit}'] = {get_setting(limit)} s"
+    # Never sent: nothing was paid, so its quota is given back.
+    if fail_unsent(request, expected=[Status.PENDING], detail=detail, **EXPIRED_UNSENT):
+        report.expired.append(str(request.pk))
+
+
+def _at_provider_past_retention(now):
+    """Requests at a provider that has long since deleted their task (never found again)."""
+    rows = TryOnRequest.objects.none()
+    for name in set(
+        TryOnRequest.objects.filter(status__in=AT_PROVIDER).values_list("provider", flat=True)
+    ):
+        try:
+            retention = get_provider(name).task_retention_seconds
+        except ImproperlyConfigured:
+            continue
+        rows |= TryOnRequest.objects.filter(
+            status__in=AT_PROVIDER,
+            provider=name,
+            submitted_at__lt=now - timedelta(seconds=retention),
+        )
+    return list(rows)
+
+
+def resolve_stuck_submission(request: TryOnRequest, *, enqueue=True, now=None) -> bool:
+    """A worker died (or timed out) between claiming and recording the provider's answer.
+
+    Where tasks can be looked up by our id (Kling), the provider says whether it exists.
+    Elsewhere (PiAPI) the request waits for the provider's webhook to name its task
+    (``UNCONFIRMED_SUBMIT_WAIT_SECONDS``), and only then fails as ``submit_unknown``:
+    it is never sent again, so it is never paid twice.
+    """
     adapter = get_provider(request.provider)
     if adapter.supports_find:
         task = adapter.find(str(request.pk))
@@ -1123,11 +1428,16 @@ def resolve_stuck_submission(request: TryOnRequest, *, enqueue=True) -> bool:
         if moved and enqueue:
             _enqueue_on_commit("submit", request.pk)
         return moved
+    now = now or timezone.now()
+    waited = now - timedelta(seconds=get_setting("UNCONFIRMED_SUBMIT_WAIT_SECONDS"))
+    if request.updated_at >= waited:
+        return False  # its webhook may still come
     return fail(
         request,
         code="submit_unknown",
         message="We could not confirm this try-on with the provider. Please try again.",
-        detail="no answer to the create call; not resubmitted so that it is never paid twice",
+        detail="no answer to the create call and no webhook naming the task; not resubmitted "
+        "so that it is never paid twice",
         expected=[Status.SUBMITTING],
     )
 
@@ -1137,6 +1447,7 @@ class PurgeReport:
     person_photos: int = 0
     results: int = 0
     files: int = 0
+    callback_receipts: int = 0
 
 
 def purge(*, now=None) -> PurgeReport:
@@ -1168,6 +1479,10 @@ def purge(*, now=None) -> PurgeReport:
             result.delete()
             report.results += 1
             report.files += 1
+    receipts_cutoff = now - timedelta(days=get_setting("CALLBACK_RECEIPT_RETENTION_DAYS"))
+    report.callback_receipts, _ = CallbackReceipt.objects.filter(
+        received_at__lt=receipts_cutoff
+    ).delete()
     return report
 
 
@@ -1199,14 +1514,21 @@ def callback_token(request: TryOnRequest) -> str:
     return signing.b64_encode(mac.digest()).decode()
 
 
-def callback_secret(request: TryOnRequest) -> str:
-    """Per-request secret PiAPI echoes back in x-webhook-secret."""
+def callback_secret(request: TryOnRequest, *, key: str | None = None) -> str:
+    """Per-request secret PiAPI echoes back in x-webhook-secret (from SECRET_KEY, or ``key``)."""
     mac = hmac.new(
-        settings.SECRET_KEY.encode(),
+        (key or settings.SECRET_KEY).encode(),
         f"django_tryon.webhook-secret:{request.pk}:{request.callback_salt}".encode(),
         hashlib.sha256,
     )
     return mac.hexdigest()
+
+
+def callback_secrets(request: TryOnRequest) -> list[str]:
+    """Every secret a genuine callback may carry: SECRET_KEY's, then each of
+    SECRET_KEY_FALLBACKS' (a task created before the key was rotated still calls back)."""
+    keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    return [callback_secret(request, key=key) for key in keys]
 
 
 def hash_token(token: str) -> str:

@@ -23,11 +23,22 @@ log = logging.getLogger("django_tryon")
 TASK_OPTIONS = {
     "bind": True,
     "acks_late": True,
+    # A task whose worker process died is not delivered again by Celery: it may be the
+    # task that killed it. Nothing is lost: the reaper finds every request left behind
+    # (pending, submitting, or at the provider) and queues its next step.
+    "reject_on_worker_lost": False,
     "ignore_result": True,
     "max_retries": None,  # bounded by TRYON['MAX_RETRIES'] in _retry_later
     "soft_time_limit": 120,
     "time_limit": 150,
 }
+#: The refresh task downloads results: its hard limit stays below PERSIST_LEASE_SECONDS
+#: (checked by tryon.E016), so a worker killed mid-download never holds results longer.
+REFRESH_SOFT_TIME_LIMIT = 60
+REFRESH_TIME_LIMIT = 75
+#: Kept below the broker's visibility timeout: a message that waits longer than that in
+#: Redis is delivered a second time.
+DEFAULT_VISIBILITY_TIMEOUT = 3600
 
 
 def send(task, request_id: str, **options):
@@ -51,7 +62,7 @@ def submit_tryon(self, request_id: str) -> None:
             # Still pending: the provider never created it, so the quota is given back.
             services.fail_unsent(
                 request,
-                code=services._error_code(exc),
+                code=exc.error_code,
                 message=exc.user_message,
                 detail=str(exc),
                 expected=[Status.PENDING],
@@ -60,7 +71,14 @@ def submit_tryon(self, request_id: str) -> None:
         log.warning("submit of %s hit its time limit; the reaper will resolve it", request_id)
 
 
-@shared_task(name="django_tryon.refresh", **TASK_OPTIONS)
+@shared_task(
+    name="django_tryon.refresh",
+    **{
+        **TASK_OPTIONS,
+        "soft_time_limit": REFRESH_SOFT_TIME_LIMIT,
+        "time_limit": REFRESH_TIME_LIMIT,
+    },
+)
 def refresh_tryon(self, request_id: str, callback_task_id: str = "", early: bool = False) -> None:
     """Fetch a request's task from its provider and save results when it has finished."""
     try:
@@ -72,6 +90,18 @@ def refresh_tryon(self, request_id: str, callback_task_id: str = "", early: bool
             log.warning("refresh of %s gave up for now: %s", request_id, exc)
     except SoftTimeLimitExceeded:
         log.warning("refresh of %s hit its time limit; the reaper will try again", request_id)
+
+
+@shared_task(name="django_tryon.cancel", **TASK_OPTIONS)
+def cancel_tryon(self, request_id: str) -> None:
+    """Tell the provider a cancelled request's task is no longer wanted (best effort)."""
+    try:
+        services.cancel_at_provider(request_id)
+    except TryOnRequest.DoesNotExist:
+        return
+    except RetryableProviderError as exc:
+        if not _retry_later(self, exc):
+            log.warning("cancel of %s at its provider gave up: %s", request_id, exc)
 
 
 @shared_task(
@@ -112,8 +142,16 @@ def _retry_later(task, exc: Exception) -> bool:
     retry_after = getattr(exc, "retry_after", None)
     if retry_after:
         delay = max(delay, retry_after)
+    delay = min(delay, longest_countdown(task.app))
     log.info("retrying %s in %.1fs after %s", task.name, delay, _safe(exc))
     raise task.retry(countdown=delay, exc=exc)
+
+
+def longest_countdown(app) -> float:
+    """The longest retry countdown the broker keeps safely: under its visibility timeout."""
+    options = app.conf.broker_transport_options or {}
+    visibility = float(options.get("visibility_timeout", DEFAULT_VISIBILITY_TIMEOUT))
+    return max(visibility - 60.0, 1.0)
 
 
 def _safe(exc: Exception) -> str:

@@ -36,7 +36,7 @@ class CheckedImageField(forms.FileField):
         if upload is None:
             return None
         try:
-            images.verify_image(upload)
+            images.check_sendable(images.verify_image(upload))
         except images.ImageError as exc:
             raise ValidationError(exc.message, code=exc.code) from None
         return upload

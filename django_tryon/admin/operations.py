@@ -92,6 +92,23 @@ def refresh(requests: Iterable[TryOnRequest]) -> Outcome:
     return outcome
 
 
+def recover(requests: Iterable[TryOnRequest]) -> Outcome:
+    """Fetch results again for try-ons that failed on our side after the provider
+    finished (``services.recover_results``): no new task, no new charge."""
+    outcome = Outcome()
+    for request in requests:
+        if request.status != Status.FAILED or request.error_code not in services.RECOVERABLE_CODES:
+            outcome.skipped += 1
+            continue
+        recovery = services.recover_results(request)
+        if recovery.recovered:
+            outcome.done += 1
+        else:
+            outcome.skipped += 1
+            outcome.problems.append(f"{request.pk}: {recovery.message}")
+    return outcome
+
+
 def cancel(requests: Iterable[TryOnRequest]) -> Outcome:
     """Cancel unfinished requests (the provider task too, where the provider allows)."""
     outcome = Outcome()

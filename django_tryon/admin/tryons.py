@@ -114,7 +114,7 @@ class TryOnRequestAdmin(ReadOnlyAdmin):
     ]
     search_fields = ["garment__name", "garment__sku", "model_photo__name", "provider_task_id"]
     list_select_related = ["garment", "lower_garment", "model_photo", "batch"]
-    actions = ["retry_selected", "refresh_selected", "cancel_selected"]
+    actions = ["retry_selected", "recover_selected", "refresh_selected", "cancel_selected"]
     fieldsets = [
         (
             None,
@@ -374,6 +374,17 @@ class TryOnRequestAdmin(ReadOnlyAdmin):
             outcome,
             done="Retried {n} try-on(s): the copies are queued.",
             skipped="{n} left alone: only failed or cancelled try-ons are retried, once each.",
+        )
+
+    @admin.action(description=_("Fetch results again (no new charge)"), permissions=["change"])
+    def recover_selected(self, request, queryset):
+        outcome = operations.recover(queryset)
+        self._report(
+            request,
+            outcome,
+            done="Fetched the results of {n} try-on(s) again, without a new charge.",
+            skipped="{n} not fetched again: only try-ons whose finished images could not be "
+            "stored can be (the others need Retry, which is charged again).",
         )
 
     @admin.action(description=_("Refresh from the provider"), permissions=["change"])

@@ -175,15 +175,15 @@ class TryOnRequestViewSet(TryOnAPIMixin, viewsets.GenericViewSet):
                 consent_version=get_setting("CONSENT_VERSION") if person is not None else "",
                 enforce_shopper_quota=not is_staff(user),
             )
+        except services.IdempotencyConflict as exc:
+            raise Conflict(
+                "This Idempotency-Key was already used for a different try-on.",
+                code="idempotency_key_reused",
+            ) from exc
         except services.TryOnValidationError as exc:
             raise exceptions.ValidationError(exc.errors) from exc
         except quotas.QuotaExceeded as exc:
             raise LimitReached(exc) from exc
-        if idempotency_key and not created and not _same_inputs(tryon, values):
-            raise Conflict(
-                "This Idempotency-Key was already used for a different try-on.",
-                code="idempotency_key_reused",
-            )
         return Response(
             self.get_serializer(tryon).data,
             status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK,
@@ -408,19 +408,3 @@ def _idempotency_key(request) -> str:
             {"Idempotency-Key": ["Use 1 to 255 printable ASCII characters."]}
         )
     return value
-
-
-def _same_inputs(tryon: TryOnRequest, values: dict) -> bool:
-    """Whether a replayed Idempotency-Key came with the same garments, model and options."""
-
-    def pk(name):
-        obj = values.get(name)
-        return obj.pk if obj is not None else None
-
-    return (
-        tryon.garment_id == pk("garment")
-        and tryon.lower_garment_id == pk("lower_garment")
-        and tryon.model_photo_id == pk("model_photo")
-        and tryon.batch_size == values["batch_size"]
-        and (not values.get("provider") or tryon.provider == values["provider"])
-    )

@@ -94,6 +94,8 @@ class ProviderError(Exception):
     """
 
     retryable: ClassVar[bool] = False
+    #: Stable code recorded on a request this error failed (subclasses inherit theirs).
+    error_code: ClassVar[str] = "provider_error"
     default_user_message: ClassVar[str] = "The try-on service could not process this request."
 
     def __init__(
@@ -133,10 +135,12 @@ class RetryableProviderError(ProviderError):
 
 
 class RateLimited(RetryableProviderError):
+    error_code = "rate_limited"
     default_user_message = "The try-on service is busy right now. We will keep trying."
 
 
 class ProviderUnavailable(RetryableProviderError):
+    error_code = "provider_unavailable"
     default_user_message = "The try-on service is temporarily unavailable. We will keep trying."
 
 
@@ -145,26 +149,31 @@ class PermanentProviderError(ProviderError):
 
 
 class InvalidInput(PermanentProviderError):
+    error_code = "invalid_input"
     default_user_message = "The try-on service could not use these images."
 
 
 class ContentRefused(PermanentProviderError):
+    error_code = "content_refused"
     default_user_message = (
         "The try-on service refused this image under its content policy. Please try another photo."
     )
 
 
 class ProviderAuthError(PermanentProviderError):
+    error_code = "provider_auth"
     default_user_message = "Try-on is not available right now."
 
 
 class ProviderAccountError(PermanentProviderError):
     """Arrears, exhausted resource pack, no access: the shop must act, not the shopper."""
 
+    error_code = "provider_account"
     default_user_message = "Try-on is not available right now."
 
 
 class TaskNotFound(PermanentProviderError):
+    error_code = "task_not_found"
     default_user_message = "The try-on service lost track of this request."
 
 
@@ -193,6 +202,9 @@ class Provider:
     supports_find: ClassVar[bool] = False
     #: Hosts result images may be downloaded from (the safe downloader enforces it).
     default_result_hosts: ClassVar[tuple[str, ...]] = ()
+    #: How long the provider keeps a task and its results: a task we are following is
+    #: given up (``provider_expired``) only past this, never on our own clock.
+    task_retention_seconds: ClassVar[int] = 24 * 3600
 
     common_options: ClassVar[frozenset[str]] = frozenset(
         {"BASE_URL", "TIMEOUT_SECONDS", "RESULT_HOSTS"}
@@ -228,6 +240,11 @@ class Provider:
         if configured:
             return tuple(configured)
         return (*self.default_result_hosts, httpx.URL(self.base_url).host)
+
+    @property
+    def model_name(self) -> str:
+        """The provider model new tasks use: recorded on each request, part of its dedupe key."""
+        return ""
 
     # -- the interface ---------------------------------------------------------------
 

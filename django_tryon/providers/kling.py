@@ -113,6 +113,8 @@ class KlingProvider(Provider):
     default_result_hosts: ClassVar[tuple[str, ...]] = KLING_CDN_HOSTS
     default_base_url = "https://api-singapore.klingai.com"
     status_map = STATES
+    # Kling deletes a task's results 30 days after it ends.
+    task_retention_seconds = 30 * 24 * 3600
 
     def __init__(self, options: Mapping[str, Any], *, client: httpx.Client | None = None):
         super().__init__(options, client=client)
@@ -126,6 +128,10 @@ class KlingProvider(Provider):
         self._token_expires_at = 0.0
         self._token_lock = threading.Lock()
         self._clock: Callable[[], float] = time.time
+
+    @property
+    def model_name(self) -> str:
+        return self.model
 
     # -- the interface ---------------------------------------------------------------
 

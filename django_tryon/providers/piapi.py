@@ -79,6 +79,8 @@ class PiAPIProvider(Provider):
     default_result_hosts: ClassVar[tuple[str, ...]] = ("storage.theapi.app", *KLING_CDN_HOSTS)
     default_base_url = "https://api.piapi.ai"
     status_map = STATES
+    # PiAPI deletes "after a period" it does not publish: follow a task three days at most.
+    task_retention_seconds = 3 * 24 * 3600
 
     def __init__(self, options: Mapping[str, Any], *, client: httpx.Client | None = None):
         super().__init__(options, client=client)
@@ -92,6 +94,11 @@ class PiAPIProvider(Provider):
                 f"TRYON['PROVIDERS']['{self.name}']['SERVICE_MODE'] must be 'public', "
                 f"'private' or '' (the workspace default), not {self.service_mode!r}"
             )
+
+    @property
+    def model_name(self) -> str:
+        # PiAPI runs Kling's try-on; the service mode decides whose Kling account pays.
+        return f"kling:{self.service_mode or 'default'}"
 
     # -- the interface ---------------------------------------------------------------
 

@@ -3,6 +3,7 @@ catalogue, try-ons in every state, and a record of what would be queued to Celer
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -164,7 +165,7 @@ def make_request(result_image):
             garment=garment,
             model_photo=model_photo,
             status=status,
-            input_digest="x",
+            input_digest=uuid.uuid4().hex,
             **fields,
         )
         for index in range(results):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -158,7 +159,7 @@ def test_a_retried_request_is_counted_once(running_batch, merchandiser):
         retry_of=failed,
         source=failed.source,
         provider="kling",
-        input_digest="x",
+        input_digest=uuid.uuid4().hex,
     )
     data = batch_progress(running_batch)
     assert data["total"] == 6 and data["counts"]["failed"] == 0 and data["counts"]["pending"] == 2

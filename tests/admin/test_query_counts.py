@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -134,7 +135,7 @@ class Rows:
                     batch=batch,
                     status=status,
                     provider="kling",
-                    input_digest="b",
+                    input_digest=uuid.uuid4().hex,
                 )
                 for batch in batches
                 for status in (Status.SUCCEEDED, Status.FAILED)
@@ -150,7 +151,7 @@ class Rows:
                     batch_id=r.batch_id,
                     retry_of=r,
                     provider="kling",
-                    input_digest="b",
+                    input_digest=uuid.uuid4().hex,
                 )
                 for r in requests
                 if r.status == Status.FAILED

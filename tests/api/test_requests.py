@@ -134,12 +134,20 @@ def test_identical_request_in_flight_is_returned_not_paid_again(alice, garment, 
 def test_idempotency_key_returns_the_same_request(anonymous, garment, sent):
     key = {"Idempotency-Key": "widget-123"}
     first = anonymous.create(garment, headers=key)
-    # A retry of the same upload (another photo encoding, say): still the same request.
-    again = anonymous.create(garment, person=imagegen.make_person(width=800), headers=key)
+    again = anonymous.create(garment, headers=key)  # the widget sending its upload again
     assert (first.status_code, again.status_code) == (202, 200)
     assert again.json()["id"] == first.json()["id"]
     tryon = TryOnRequest.objects.get()
     assert tryon.idempotency_key == "widget-123"
+
+
+def test_idempotency_key_reused_with_another_photo_is_409(anonymous, garment, sent):
+    key = {"Idempotency-Key": "widget-123"}
+    assert anonymous.create(garment, headers=key).status_code == 202
+    other = anonymous.create(garment, person=imagegen.make_person(width=800), headers=key)
+    assert other.status_code == 409
+    assert other.json()["code"] == "idempotency_key_reused"
+    assert TryOnRequest.objects.count() == 1
 
 
 def test_idempotency_key_is_per_owner(alice, bob, garment, sent):

@@ -26,7 +26,10 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def result(make_garment):
     request = TryOnRequest.objects.create(
-        garment=make_garment(), provider="kling", status=Status.SUCCEEDED, input_digest="x"
+        garment=make_garment(),
+        provider="kling",
+        status=Status.SUCCEEDED,
+        input_digest=uuid.uuid4().hex,
     )
     name = tryon_storage().save(
         "tryon/results/2025/01/r.png", ContentFile(imagegen.make_png(320, 400))

@@ -6,6 +6,7 @@ import base64
 import json
 import secrets
 import time
+import uuid
 
 import httpx
 import pytest
@@ -60,7 +61,7 @@ def make_request(make_garment):
             status=status,
             provider_task_id=task_id,
             provider_status="submitted" if task_id else "",
-            input_digest="0" * 64,
+            input_digest=uuid.uuid4().hex,
             callback_salt=secrets.token_hex(16),
         )
         request.callback_token_hash = services.hash_token(services.callback_token(request))
@@ -203,7 +204,7 @@ def test_unknown_token_and_other_providers_token_get_identical_404s(make_request
 def test_token_of_a_request_before_submission_is_unknown(make_garment, post, sent):
     """A request that never got a salt has no token hash: no token matches it."""
     request = TryOnRequest.objects.create(
-        provider="kling", garment=make_garment(), input_digest="0" * 64
+        provider="kling", garment=make_garment(), input_digest=uuid.uuid4().hex
     )
     assert request.callback_token_hash == ""
     response = post(f"/tryon/callbacks/kling/{services.callback_token(request)}/", {})

@@ -211,10 +211,10 @@ def test_failed_request_is_not_a_dedupe_target(fake, make_garment, sent):
 def test_idempotency_key_returns_existing_request(fake, make_garment, sent):
     garment = make_garment()
     first, _ = create(garment, owner_key="user:1", idempotency_key="k1")
-    again, created = create(
-        garment, imagegen.make_person(width=800), owner_key="user:1", idempotency_key="k1"
-    )
+    again, created = create(garment, owner_key="user:1", idempotency_key="k1")
     assert not created and again.pk == first.pk
+    with pytest.raises(services.IdempotencyConflict):
+        create(garment, imagegen.make_person(width=800), owner_key="user:1", idempotency_key="k1")
     assert TryOnRequest.objects.count() == 1
 
 

@@ -1,3 +1,5 @@
+import uuid
+
 import pytest
 
 from django_tryon.status import (
@@ -70,7 +72,9 @@ def test_transition_is_compare_and_set(make_garment):
     from django_tryon.services import transition
 
     garment = make_garment()
-    req = TryOnRequest.objects.create(provider="kling", garment=garment, input_digest="x")
+    req = TryOnRequest.objects.create(
+        provider="kling", garment=garment, input_digest=uuid.uuid4().hex
+    )
     stale = TryOnRequest.objects.get(pk=req.pk)
     assert transition(req, Status.SUBMITTING, expected=[Status.PENDING])
     # A second worker holding the stale copy cannot claim it again.
@@ -85,7 +89,10 @@ def test_transition_refuses_moves_outside_the_table(make_garment):
     from django_tryon.services import transition
 
     req = TryOnRequest.objects.create(
-        provider="kling", garment=make_garment(), input_digest="x", status=Status.SUCCEEDED
+        provider="kling",
+        garment=make_garment(),
+        input_digest=uuid.uuid4().hex,
+        status=Status.SUCCEEDED,
     )
     with pytest.raises(InvalidTransition):
         transition(req, Status.PROCESSING, expected=[Status.SUCCEEDED])

@@ -19,6 +19,7 @@ def test_missing_request_is_skipped_not_an_error():
 
 class FakeTask:
     name = "django_tryon.submit"
+    app = tasks.submit_tryon.app
 
     def __init__(self, retries):
         self.request = type("R", (), {"retries": retries})()
@@ -85,3 +86,18 @@ def test_permanent_errors_are_not_retried(monkeypatch):
     with pytest.raises(ContentRefused):
         tasks.refresh_tryon.apply(args=["x"]).get()
     assert calls == ["x"]
+
+
+def test_retry_countdown_stays_below_the_brokers_visibility_timeout(settings):
+    """A countdown past Redis' visibility timeout would deliver the message twice."""
+    settings.TRYON = {**settings.TRYON, "RETRY_BASE_SECONDS": 2.0, "RETRY_MAX_SECONDS": 300.0}
+    app = tasks.submit_tryon.app
+    saved = app.conf.broker_transport_options
+    app.conf.broker_transport_options = {"visibility_timeout": 120}
+    try:
+        task = FakeTask(0)
+        with pytest.raises(Retry):
+            tasks._retry_later(task, RateLimited("x", retry_after=900))
+    finally:
+        app.conf.broker_transport_options = saved
+    assert task.countdowns == [60.0]

@@ -6,6 +6,7 @@ import hashlib
 import time
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand, CommandError
 
@@ -23,8 +24,8 @@ class Command(BaseCommand):
     help = "Try a garment image on a person photo and wait until the result is in storage."
 
     def add_arguments(self, parser):
-        parser.add_argument("--person", required=True, help="Path of the person photo.")
-        parser.add_argument("--garment", required=True, help="Path of the garment image.")
+        parser.add_argument("--person", help="Path of the person photo.")
+        parser.add_argument("--garment", help="Path of the garment image.")
         parser.add_argument("--lower", help="Path of a lower-body garment, for an outfit.")
         parser.add_argument(
             "--category",
@@ -42,8 +43,23 @@ class Command(BaseCommand):
         parser.add_argument(
             "--timeout", type=float, default=300.0, help="Seconds to wait (default: 300)."
         )
+        parser.add_argument(
+            "--recover",
+            metavar="REQUEST_ID",
+            help="Fetch the results of a try-on that failed on our side after the provider "
+            "finished (download refused, storage down) again, without a new charge.",
+        )
 
     def handle(self, *args, **opts):
+        if opts["recover"]:
+            return self._recover(opts["recover"])
+        missing = [f"--{name}" for name in ("person", "garment") if not opts[name]]
+        if missing:
+            raise CommandError(
+                f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} needed "
+                "(or --recover REQUEST_ID)",
+                returncode=BAD_INPUT,
+            )
         provider = opts["provider"] or get_setting("DEFAULT_PROVIDER")
         if provider not in provider_names():
             raise CommandError(
@@ -82,6 +98,18 @@ class Command(BaseCommand):
             request = self._wait(request, opts["timeout"])
         return self._report(request)
 
+    def _recover(self, request_id: str):
+        try:
+            request = TryOnRequest.objects.get(pk=request_id)
+        except (TryOnRequest.DoesNotExist, ValueError, ValidationError):
+            raise CommandError(f"--recover: no try-on {request_id}", returncode=BAD_INPUT) from None
+        recovery = services.recover_results(request)
+        if not recovery.recovered:
+            raise CommandError(f"try-on {request.pk}: {recovery.message}", returncode=1)
+        self.stdout.write(f"try-on {request.pk}: {recovery.message}")
+        request.refresh_from_db()
+        return self._report(request)
+
     # -- inputs ---------------------------------------------------------------------------
 
     def _read_image(self, path: str, flag: str) -> bytes:
@@ -94,7 +122,7 @@ class Command(BaseCommand):
                 f"{flag}: cannot read {path}: {exc.strerror}", returncode=BAD_INPUT
             ) from None
         try:
-            images.verify_image(data)
+            images.check_sendable(images.verify_image(data))
         except images.ImageError as exc:
             raise CommandError(f"{flag}: {exc.message}", returncode=BAD_INPUT) from exc
         return data

@@ -1,0 +1,41 @@
+"""Callback receipts, read-only: every delivery a provider made, and what became of it.
+
+A refused callback (bad secret after a key change, a proxy that strips a header) shows
+here instead of only in a log, next to the try-on it was for.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from ..models import CallbackReceipt
+
+
+@admin.register(CallbackReceipt)
+class CallbackReceiptAdmin(admin.ModelAdmin):
+    list_display = ["received_at", "provider", "outcome", "request", "status_hint", "reason"]
+    list_filter = ["provider", "outcome"]
+    list_select_related = ["request"]
+    date_hierarchy = "received_at"
+    search_fields = ["=request__id", "=task_id_hint"]
+    fields = [
+        "received_at",
+        "provider",
+        "request",
+        "outcome",
+        "reason",
+        "task_id_hint",
+        "status_hint",
+        "body_bytes",
+        "processed_at",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

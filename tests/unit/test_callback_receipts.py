@@ -1,0 +1,96 @@
+"""Callbacks under faults: SECRET_KEY rotation, hostile bodies, and the receipt of
+every delivery (what arrived, for which try-on, refused or not, and why)."""
+
+from __future__ import annotations
+
+import pytest
+
+from django_tryon import services
+from django_tryon.models import CallbackReceipt
+from tests.unit.test_callbacks import (  # noqa: F401 (fixtures)
+    body_for,
+    client,
+    make_request,
+    no_http,
+    piapi_body,
+    post,
+    refreshes,
+    sent,
+    url_for,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_piapi_callback_signed_before_a_secret_key_rotation_is_accepted(
+    make_request, post, sent, settings
+):
+    request = make_request("piapi")
+    # What the provider was handed at create, before the rotation: the URL and the secret.
+    url, old_secret = url_for(request), services.callback_secret(request)
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = (
+        "a-brand-new-key-" * 4,
+        [settings.SECRET_KEY],
+    )
+    assert services.callback_secret(request) != old_secret
+    response = post(url, piapi_body(request), **{"x-webhook-secret": old_secret})
+    assert response.status_code == 200
+    assert sent == refreshes(request)
+
+
+def test_piapi_callback_with_a_retired_key_no_longer_in_the_fallbacks_is_refused(
+    make_request, post, sent, settings
+):
+    request = make_request("piapi")
+    url, old_secret = url_for(request), services.callback_secret(request)
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = "a-brand-new-key-" * 4, []
+    response = post(url, piapi_body(request), **{"x-webhook-secret": old_secret})
+    assert response.status_code == 400 and sent == []
+
+
+@pytest.mark.parametrize("provider", ["kling", "piapi"])
+def test_a_deeply_nested_body_is_400_not_500(make_request, post, sent, provider):
+    request = make_request(provider)
+    body = b'{"data": ' * 5000 + b"1" + b"}" * 5000
+    response = post(request, body)
+    assert response.status_code == 400 and sent == []
+    receipt = CallbackReceipt.objects.get()
+    assert receipt.outcome == "refused" and "unreadable" in receipt.reason
+
+
+def test_every_delivery_leaves_a_receipt(make_request, post, sent):
+    request = make_request("kling")
+    post(request, body_for(request, "succeed"))
+    post(request, body_for(request, "processing"))
+    post(url_for(request, token="not-a-token"), body_for(request, "succeed"))
+    piapi = make_request("piapi", task_id="task-2")
+    post(piapi, piapi_body(piapi), secret=False, **{"x-webhook-secret": "wrong"})
+
+    receipts = list(CallbackReceipt.objects.order_by("received_at", "pk"))
+    assert [(r.provider, r.outcome) for r in receipts] == [
+        ("kling", "fetch_queued"),
+        ("kling", "ignored"),
+        ("kling", "unknown"),
+        ("piapi", "refused"),
+    ]
+    assert [r.request_id for r in receipts] == [request.pk, request.pk, None, piapi.pk]
+    assert receipts[0].task_id_hint == request.provider_task_id
+    assert receipts[1].status_hint == "processing"
+    assert "verification" in receipts[3].reason
+    assert all(r.processed_at is not None and r.body_bytes > 0 for r in receipts)
+    # The token never lands in the receipt.
+    token = services.callback_token(request)
+    assert not any(token in f"{r.reason}{r.task_id_hint}" for r in receipts)
+
+
+def test_receipts_are_purged_after_their_retention(make_request, post, sent, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    request = make_request("kling")
+    post(request, body_for(request, "succeed"))
+    CallbackReceipt.objects.update(received_at=timezone.now() - timedelta(days=15))
+    post(request, body_for(request, "succeed"))
+    assert services.purge().callback_receipts == 1
+    assert CallbackReceipt.objects.count() == 1
