@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the fixtures imported from sibling modules are used as parameters)
 """Callbacks under faults: SECRET_KEY rotation, hostile bodies, and the receipt of
 every delivery (what arrived, for which try-on, refused or not, and why)."""
 

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the fixtures imported from sibling modules are used as parameters)
 """Never pay twice, never lose a paid result: the services layer under faults.
 
 Each test here is one way a busy shop's try-on used to be charged twice, or paid for and
