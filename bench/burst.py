@@ -1,7 +1,7 @@
 """7. Many at once: 1,000 try-ons in a burst against 20 provider slots.
 
 Ours: 1,000 try-ons created as fast as the runner can (``services.create_tryon``), one
-worker (``--pool threads --concurrency 8``), the sandbox with Kling's concurrency limit
+worker (``--pool prefork --concurrency 8``), the sandbox with Kling's concurrency limit
 at 20 slots and a 2-second generation: every create beyond 20 running tasks is refused
 with 429 / code 1303, and the app's policy for busy providers decides what happens next
 (requests wait for a free slot: ``services.wake_waiting``). Callbacks work.
@@ -141,7 +141,7 @@ def run(env: BenchEnv, quick: bool) -> Result:
     ]
     result.notes += [
         f"{count} try-ons created in {created:.1f} s; {SLOTS} slots, {GENERATION_SECONDS:g} s "
-        f"generations; worker --pool threads --concurrency {CONCURRENCY}",
+        f"generations; worker --pool prefork --concurrency {CONCURRENCY}",
         f"statuses: {dict(statuses)}"
         + ("" if finished else f" (stopped waiting after {limit:.0f} s)"),
         f"sandbox: {len(tasks)} tasks for {len(per_request)} requests; {len(creates)} create calls, "

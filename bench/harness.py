@@ -402,7 +402,7 @@ class Worker:
         cmd = [
             sys.executable, "-m", "celery", "-A", "bench.celeryapp", "worker", "--beat",
             "--schedule", str(self.var / f"beat-{name}"),
-            "--pool", "threads", "--concurrency", str(self.concurrency),
+            "--pool", "prefork", "--concurrency", str(self.concurrency),
             "--loglevel", "WARNING", "--without-gossip", "--without-mingle",
             "--without-heartbeat", "--hostname", f"{name}@%h",
         ]  # fmt: skip

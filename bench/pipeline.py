@@ -1,7 +1,7 @@
 """2. Pipeline overhead: 200 try-ons end to end through one worker.
 
 Ours: ``services.create_tryon`` in the runner (what every entry point calls: checks,
-dedupe, storage, INSERT, enqueue), then one ``celery worker --pool threads
+dedupe, storage, INSERT, enqueue), then one ``celery worker --pool prefork
 --concurrency 4`` process (the work is mostly waiting on HTTP and the database) submits
 to the sandbox, the sandbox calls back the shop's web server, the worker fetches the
 task, downloads the result, checks it and stores it. The sandbox runs with zero queue and
@@ -125,7 +125,7 @@ def run(env: BenchEnv, quick: bool) -> Result:
     ]
     calls = Counter(ours["call_kinds"])
     result.notes += [
-        f"{n} try-ons, {ours['succeeded']} succeeded; worker: celery --pool threads "
+        f"{n} try-ons, {ours['succeeded']} succeeded; worker: celery --pool prefork "
         f"--concurrency {CONCURRENCY}, one process",
         "CPU per try-on: worker {:.1f} ms + web (callbacks) {:.1f} ms + create {:.1f} ms; "
         "the sandbox (provider) used {:.1f} ms more".format(

@@ -70,7 +70,7 @@ class Worker:
         }
         cmd = [
             sys.executable, "-m", "celery", "-A", "shop_project", "worker", "--beat",
-            "--schedule", str(var / f"beat-{name}"), "--pool", "threads", "--concurrency", "4",
+            "--schedule", str(var / f"beat-{name}"), "--pool", "prefork", "--concurrency", "4",
             "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
             "--hostname", f"{name}@%h",
         ]  # fmt: skip

@@ -112,6 +112,15 @@ SPECS: dict[str, FaultSpec] = {
             "PiAPI answers HTTP 500 {code: 500}; nothing is created.",
         ),
         FaultSpec(
+            "gateway_timeout_after_create",
+            "request",
+            "piapi",
+            "create",
+            ("create",),
+            "The gateway answers HTTP 504 (an HTML page) after PiAPI created the task: it "
+            "exists, and is charged.",
+        ),
+        FaultSpec(
             "piapi_rate_limit",
             "request",
             "piapi",

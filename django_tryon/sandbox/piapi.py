@@ -147,7 +147,18 @@ class PiApi:
                 hold_callbacks=hold,
             )
             sandbox.register(task)
-            return ok(self.task_data(task))
+            data = self.task_data(task)
+            late = sandbox.faults_switchboard.take(
+                "gateway_timeout_after_create", kind="create", provider="piapi"
+            )
+        if late:
+            # The gateway in front gave up after PiAPI created (and charged) the task.
+            return ApiResponse(
+                504,
+                body=b"<html><body><h1>504 Gateway Time-out</h1></body></html>",
+                content_type="text/html",
+            )
+        return ok(data)
 
     def query(self, task_ref: str) -> ApiResponse:
         sandbox = self.sandbox

@@ -162,13 +162,29 @@ def test_retryable_errors_then_success(pipeline, make_garment, faults, expected_
     assert len(provider_tasks(sandbox, "kling")) == 1
 
 
-def test_piapi_500_then_success(pipeline, make_garment):
+def test_piapi_500_on_create_is_never_sent_again(pipeline, make_garment):
+    """PiAPI cannot be asked whether a create that answered 500 made a task: sending it
+    again could pay twice. It waits for a webhook naming the task, then fails unpaid."""
     sandbox = pipeline["sandbox"]
     sandbox.set_faults(piapi_server_error=1)
     request = start(make_garment, "piapi")
+    wait_for_status(request, Status.FAILED, timeout=60, worker=pipeline["worker"])
+    assert request.error_code == "submit_unknown"
+    assert len(creates(sandbox, "piapi")) == 1
+    assert len(provider_tasks(sandbox, "piapi")) == 0
+
+
+def test_piapi_504_after_the_task_was_created_is_paid_once_and_delivered(
+    pipeline, make_garment
+):
+    sandbox = pipeline["sandbox"]
+    sandbox.set_faults(gateway_timeout_after_create=1)
+    request = start(make_garment, "piapi")
     wait_for_status(request, Status.SUCCEEDED, timeout=60, worker=pipeline["worker"])
-    assert len(creates(sandbox, "piapi")) == 2
+    # The task's own webhook named it: adopted, not created again.
+    assert len(creates(sandbox, "piapi")) == 1
     assert len(provider_tasks(sandbox, "piapi")) == 1
+    assert request.results.count() == 1
 
 
 @pytest.mark.parametrize("provider", ["kling", "piapi"])
@@ -181,15 +197,24 @@ def test_moderation_failure_is_readable(pipeline, make_garment, provider):
     assert request.results.count() == 0
 
 
-def test_deadline_passed(pipeline, make_garment):
+def test_past_the_deadline_a_request_at_the_provider_is_still_delivered(pipeline, make_garment):
     sandbox = pipeline["sandbox"]
-    sandbox.configure(generation_seconds=60)
+    sandbox.configure(generation_seconds=4)
     request = start(make_garment, "kling")
     wait_for_status(request, [Status.SUBMITTED, Status.PROCESSING], worker=pipeline["worker"])
+    TryOnRequest.objects.filter(pk=request.pk).update(created_at=timezone.now() - timedelta(days=1))
+    wait_for_status(request, Status.SUCCEEDED, worker=pipeline["worker"])
+    assert request.results.count() == 1
+
+
+def test_unsent_work_past_the_deadline_fails_unpaid(pipeline, make_garment):
+    pipeline["worker"]  # the reaper runs in the worker's beat
+    request = start(make_garment, "kling", enqueue=False)
     TryOnRequest.objects.filter(pk=request.pk).update(created_at=timezone.now() - timedelta(days=1))
     wait_for_status(request, Status.FAILED, worker=pipeline["worker"])
     assert request.error_code == "deadline"
     assert "took too long" in request.error_message
+    assert provider_tasks(pipeline["sandbox"], "kling") == []
 
 
 def test_purge_task_removes_files(pipeline, make_garment):
