@@ -791,10 +791,9 @@ def _normalise_person(request: TryOnRequest) -> None:
     old = request.person_image.name
     with storage.open(old, "rb") as fh:
         prepared = images.prepare_for_provider(fh.read())
-    new = storage.save(
-        request.person_image.field.generate_filename(request, "person.jpg"),
-        ContentFile(prepared.data),
-    )
+    # Named after the upload (as unguessable), so a worker killed right after this save
+    # leaves a file the next run replaces instead of an orphan.
+    new = storage.save(_fresh_name(storage, _normalised_name(old)), ContentFile(prepared.data))
     updated = TryOnRequest.objects.filter(pk=request.pk, person_image=old).update(
         person_image=new, person_prepared=True
     )
@@ -806,6 +805,11 @@ def _normalise_person(request: TryOnRequest) -> None:
     else:  # someone else normalised it first
         storage.delete(new)
         request.refresh_from_db(fields=["person_image", "person_prepared"])
+
+
+def _normalised_name(upload_name: str) -> str:
+    stem = upload_name.rsplit(".", 1)[0]
+    return f"{stem.removesuffix('-n')}-n.jpg"
 
 
 def _prepared_copy(image_field, key: str) -> str:
@@ -1090,7 +1094,8 @@ def _store_images(request: TryOnRequest, adapter: Provider, task: ProviderTask):
         data = download(url, allowed_hosts=adapter.result_hosts)
         info = images.verify_image(data, min_side=1, max_bytes=get_setting("DOWNLOAD_MAX_BYTES"))
         ext = {"PNG": "png", "WEBP": "webp"}.get(info.format, "jpg")
-        name = storage.save(result_upload_to(None, f"result.{ext}"), ContentFile(data))
+        name = _fresh_name(storage, _result_name(request, index, ext))
+        name = storage.save(name, ContentFile(data))
         try:
             with transaction.atomic():
                 stored[index] = TryOnResult.objects.create(
@@ -1100,6 +1105,21 @@ def _store_images(request: TryOnRequest, adapter: Provider, task: ProviderTask):
             storage.delete(name)  # a parallel persist stored this index first
             raced = True
     return stored, raced, True
+
+
+def _result_name(request: TryOnRequest, index: int, ext: str) -> str:
+    """The same unguessable name every time for one request's image ``index``: a worker
+    killed between storing the file and writing its row leaves a file the next run
+    replaces, never an orphan. ``callback_salt`` is random and never leaves the server."""
+    key = hashlib.sha256(f"{request.pk}:{request.callback_salt}:{index}".encode()).hexdigest()
+    return result_upload_to(None, "x").rsplit("/", 1)[0] + f"/{key[:32]}.{ext}"
+
+
+def _fresh_name(storage, name: str) -> str:
+    """``name``, after removing what a killed worker left there (no row references it)."""
+    if storage.exists(name):
+        storage.delete(name)
+    return name
 
 
 def _fail_on_our_side(request, *, code, message, detail, recovering) -> None:

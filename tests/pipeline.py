@@ -170,3 +170,19 @@ def wait_for_status(request, statuses, timeout: float = 30.0, worker=None):
         f"request {request.pk} is {request.status} ({request.error_code}: {request.error_detail}),"
         f" not {sorted(statuses)} after {timeout}s\n--- worker log ---\n{log}"
     )
+
+
+def wait_until_quiet(sandbox, timeout: float = 30.0) -> None:
+    """A positive end to wait for before counting: every sandbox task has ended, every
+    callback it sent has been received and handled by the app (one receipt each)."""
+    from django_tryon.models import CallbackReceipt
+
+    sandbox.wait_idle(timeout=timeout)
+    deadline = time.monotonic() + timeout
+    while CallbackReceipt.objects.count() < len(sandbox.callbacks_sent):
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"{CallbackReceipt.objects.count()} callback receipts, "
+                f"{len(sandbox.callbacks_sent)} callbacks sent after {timeout}s"
+            )
+        time.sleep(0.05)

@@ -30,7 +30,7 @@ class FaultSpec:
     """What one fault switch means and what it may be aimed at."""
 
     name: str
-    group: str  # "request", "task", "callback" or "number"
+    group: str  # "request", "task", "result", "callback" or "number"
     provider: str  # the provider it belongs to, or "any"
     default_on: str  # default request kind (request faults only)
     allowed_on: tuple[str, ...]
@@ -119,6 +119,22 @@ SPECS: dict[str, FaultSpec] = {
             ("create",),
             "The gateway answers HTTP 504 (an HTML page) after PiAPI created the task: it "
             "exists, and is charged.",
+        ),
+        FaultSpec(
+            "result_error",
+            "result",
+            "any",
+            "any",
+            (),
+            "The next result image downloads answer HTTP 503 (the task itself is fine).",
+        ),
+        FaultSpec(
+            "result_stall",
+            "result",
+            "any",
+            "any",
+            (),
+            "The next result image downloads stall for hang_seconds before answering.",
         ),
         FaultSpec(
             "piapi_rate_limit",

@@ -616,6 +616,13 @@ class Sandbox:
             if ttl is not None and time.time() >= task.ended + ttl:
                 return ApiResponse(404, {"error": "result expired"})
             task.result_downloads += 1
+            failing = self.faults_switchboard.take("result_error", provider=task.provider)
+            stalling = self.faults_switchboard.take("result_stall", provider=task.provider)
+        if failing:
+            return ApiResponse(503, {"error": "result storage unavailable"})
+        if stalling:
+            hang = self.faults_switchboard.number("hang_seconds")
+            self._stopping.wait(MAX_HANG_SECONDS if hang is None else hang)
         with task.result_lock:  # render once, outside the global lock
             png = task.results.get((index, watermarked))
             if png is None:

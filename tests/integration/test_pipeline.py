@@ -16,6 +16,7 @@ from django_tryon.models import TryOnRequest, tryon_storage
 from django_tryon.status import Status
 from tests import imagegen
 from tests.integration.conftest import wait_for_status
+from tests.pipeline import wait_until_quiet
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -102,8 +103,7 @@ def test_duplicated_and_reordered_callbacks_store_once(pipeline, make_garment):
     sandbox.set_faults(callbacks_duplicate=True, callbacks_reorder=True)
     request = start(make_garment, "kling")
     wait_for_status(request, Status.SUCCEEDED, worker=pipeline["worker"])
-    sandbox.wait_idle(timeout=10)
-    time.sleep(1.0)  # let the late refreshes the stale callbacks caused run
+    wait_until_quiet(sandbox)  # every duplicate and stale callback has been handled
     request.refresh_from_db()
     assert request.status == Status.SUCCEEDED
     assert request.results.count() == 1
@@ -174,9 +174,7 @@ def test_piapi_500_on_create_is_never_sent_again(pipeline, make_garment):
     assert len(provider_tasks(sandbox, "piapi")) == 0
 
 
-def test_piapi_504_after_the_task_was_created_is_paid_once_and_delivered(
-    pipeline, make_garment
-):
+def test_piapi_504_after_the_task_was_created_is_paid_once_and_delivered(pipeline, make_garment):
     sandbox = pipeline["sandbox"]
     sandbox.set_faults(gateway_timeout_after_create=1)
     request = start(make_garment, "piapi")
@@ -265,5 +263,6 @@ def test_piapi_lost_create_answer_without_webhook_fails_safely(pipeline, make_ga
     request = start(make_garment, "piapi")
     wait_for_status(request, Status.FAILED, timeout=30, worker=pipeline["worker"])
     assert request.error_code == "submit_unknown"
-    time.sleep(2)
+    wait_until_quiet(sandbox)  # the hung create has ended and its task with it
     assert len(provider_tasks(sandbox, "piapi")) == 1
+    assert len(creates(sandbox, "piapi")) == 1
