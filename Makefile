@@ -10,13 +10,15 @@ DEMO_PORT ?= 8000
 SANDBOX_PORT ?= 8765
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+CHAOS_ARGS ?=
 
-.PHONY: help venv demo test lint format bench clean
+.PHONY: help venv demo test lint format bench chaos clean
 
 help:
 	@echo "make demo   - install, migrate, seed, start the sandbox, a Celery worker and the shop on http://127.0.0.1:$(DEMO_PORT)/"
 	@echo "make test   - lint and run the whole test suite"
 	@echo "make bench  - run the benchmarks (BENCH_ARGS=--quick for a smoke run), table in docs/performance.md"
+	@echo "make chaos  - the chaos run: 520 try-ons under faults, then the money invariants (CHAOS_ARGS=--short: about 100)"
 	@echo "make clean  - remove the virtualenv and local data"
 
 $(BIN)/.installed: setup.cfg pyproject.toml
@@ -45,6 +47,9 @@ demo: venv
 
 bench: venv
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+chaos: venv
+	$(BIN)/python -m bench.chaos $(CHAOS_ARGS)
 
 clean:
 	rm -rf $(VENV) var build dist *.egg-info

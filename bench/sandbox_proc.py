@@ -110,6 +110,8 @@ class Driver:
                     "created",
                     "ended",
                     "result_downloads",
+                    "callback_url",
+                    "batch_size",
                 )
             }
             for t in self.sb.tasks

@@ -8,6 +8,7 @@ The TRYON timing settings (polls, reaper, retries) stay at the shipped defaults:
 is what the benchmarks measure.
 """
 
+import json
 import os
 import tempfile
 
@@ -71,3 +72,16 @@ LOGGING = {
 # shop's 0 would add a new PostgreSQL connection to every request and every task, which
 # is deployment, not the app. BENCH_CONN_MAX_AGE=0 measures it that way.
 DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("BENCH_CONN_MAX_AGE", "60"))  # noqa: F405
+
+# The chaos run (bench/chaos.py) tightens the pipeline's clocks, shortens the providers'
+# timeouts and rotates SECRET_KEY (keeping the old one as a fallback) mid-run.
+if os.environ.get("BENCH_TRYON"):
+    TRYON.update(json.loads(os.environ["BENCH_TRYON"]))
+if os.environ.get("BENCH_PROVIDER_TIMEOUT"):
+    for options in TRYON["PROVIDERS"].values():
+        options["TIMEOUT_SECONDS"] = float(os.environ["BENCH_PROVIDER_TIMEOUT"])
+if os.environ.get("BENCH_SECRET_KEY"):
+    SECRET_KEY = os.environ["BENCH_SECRET_KEY"]
+    SECRET_KEY_FALLBACKS = [
+        k for k in os.environ.get("BENCH_SECRET_KEY_FALLBACKS", "").split(",") if k
+    ]

@@ -1,0 +1,211 @@
+"""What the chaos run counts once everything has ended: the money invariants.
+
+Each row is one promise of the README, counted from the sandbox's own log (what the
+provider created, finished and served) and from the shop's database and storage.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlsplit
+
+#: Codes that mean "our clock gave up": never allowed on a request the provider holds.
+OUR_CLOCK = {"deadline", "provider_expired"}
+
+
+def check(env, run) -> list[dict]:
+    from django.conf import settings
+    from django.db.models import Count
+
+    from django_tryon.models import TryOnRequest, TryOnResult
+    from django_tryon.status import TERMINAL
+
+    summary = env.sandbox.call("summary")
+    requests = {str(r.pk): r for r in TryOnRequest.objects.annotate(stored=Count("results"))}
+    owner_of = _task_owners(summary["tasks"])
+    tasks_of: dict[str, list[dict]] = defaultdict(list)
+    strangers = []
+    for task in summary["tasks"]:
+        owner = owner_of.get(task["task_id"])
+        (tasks_of[owner].append(task) if owner in requests else strangers.append(task))
+
+    rows = []
+    active = [pk for pk, r in requests.items() if r.status not in TERMINAL]
+    rows.append(_row("every request is in a final state", not active, f"{len(active)} active"))
+
+    twice = {pk: len(t) for pk, t in tasks_of.items() if len(t) > 1}
+    reached = len(tasks_of)
+    rows.append(
+        _row(
+            "one provider task per request that reached the provider",
+            not twice and not strangers,
+            f"{reached} reached it; {len(twice)} with more than one task; "
+            f"{len(strangers)} tasks of no request",
+        )
+    )
+
+    lost_answers, missing, clock_failed = [], [], []
+    for pk, tasks in tasks_of.items():
+        request, task = requests[pk], tasks[0]
+        if not request.provider_task_id and request.error_code == "submit_unknown":
+            lost_answers.append(pk)  # the honest exception: counted and printed below
+            continue
+        if request.error_code in OUR_CLOCK:
+            clock_failed.append(pk)
+        if task["state"] == "succeeded" and not (
+            request.status == "succeeded" and request.stored == task["batch_size"]
+        ):
+            missing.append(f"{pk} ({request.status} {request.error_code}, {request.stored} stored)")
+    rows.append(
+        _row(
+            "every finished provider task has all its images stored, once",
+            not missing,
+            f"{sum(t[0]['state'] == 'succeeded' for t in tasks_of.values())} finished; "
+            f"{len(missing)} not stored" + (f": {', '.join(missing[:5])}" if missing else ""),
+        )
+    )
+    rows.append(
+        _row(
+            "no request at the provider failed by our own clock",
+            not clock_failed,
+            f"{len(clock_failed)} failed so"
+            + (
+                f"; {len(lost_answers)} PiAPI create answers lost with every webhook "
+                f"dropped: {', '.join(lost_answers)}"
+                if lost_answers
+                else ""
+            ),
+        )
+    )
+
+    rows.append(_counters_row(requests.values()))
+    rows.append(_storage_row(Path(settings.MEDIA_ROOT), requests.values(), TryOnResult))
+    duplicates = (
+        TryOnResult.objects.values("request", "index").annotate(n=Count("id")).filter(n__gt=1)
+    )
+    rows.append(_row("no image stored twice", not duplicates.exists(), ""))
+    _note_outcomes(rows, requests.values(), summary, run)
+    return rows
+
+
+def _task_owners(tasks: list[dict]) -> dict[str, str]:
+    """Task id -> our request id: Kling carries it as external_task_id; a PiAPI task is
+    named by the callback token in its webhook URL (only its hash is stored)."""
+    from django_tryon import services
+
+    owners = {}
+    for task in tasks:
+        if task.get("external_task_id"):
+            owners[task["task_id"]] = task["external_task_id"]
+        elif task.get("callback_url"):
+            token = urlsplit(task["callback_url"]).path.rstrip("/").rsplit("/", 1)[-1]
+            request = services.request_for_callback_token(token)
+            if request is not None:
+                owners[task["task_id"]] = str(request.pk)
+    return owners
+
+
+def _released(request) -> bool:
+    """Given its reservation back: never reached the provider, by our own record."""
+    return (
+        request.submitted_at is None
+        and request.status in ("failed", "cancelled")
+        and request.error_code != "submit_unknown"
+    )
+
+
+def _counters_row(requests) -> dict:
+    from django_tryon.models import UsageCounter
+
+    generations, spend = 0, defaultdict(Decimal)
+    for r in requests:
+        if _released(r):
+            continue
+        generations += r.batch_size
+        settled = r.cost is not None and r.cost_currency == r.reserved_currency
+        spend[r.reserved_currency] += r.cost if settled else r.reserved_amount
+    counted = sum(
+        UsageCounter.objects.filter(scope="shop", period__startswith="day:").values_list(
+            "generations", flat=True
+        )
+    )
+    counted_spend = {
+        currency: sum(
+            UsageCounter.objects.filter(
+                scope=f"shop:{currency}", period__startswith="day:"
+            ).values_list("spend", flat=True),
+            Decimal("0"),
+        )
+        for currency in spend
+        if currency
+    }
+    ok = counted == generations and all(
+        abs(counted_spend[c] - spend[c]) < Decimal("0.0001") for c in counted_spend
+    )
+    detail = f"generations {counted} counted, {generations} charged; " + ", ".join(
+        f"{c}: {counted_spend[c]} counted, {spend[c]} charged" for c in sorted(counted_spend)
+    )
+    return _row("usage counters equal the charges recorded on the requests", ok, detail)
+
+
+def _storage_row(media: Path, requests, result_model) -> dict:
+    referenced = {r.image.name for r in result_model.objects.all()}
+    referenced |= {r.person_image.name for r in requests if r.person_image}
+    on_disk = {
+        str(path.relative_to(media))
+        for folder in ("tryon/results", "tryon/persons")
+        for path in (media / folder).rglob("*")
+        if path.is_file()
+    }
+    orphans, missing = on_disk - referenced, referenced - on_disk
+    return _row(
+        "storage holds no unreferenced file, and every row's file exists",
+        not orphans and not missing,
+        f"{len(on_disk)} files; {len(orphans)} unreferenced; {len(missing)} rows without a file"
+        + (f": {sorted(orphans | missing)[:3]}" if orphans or missing else ""),
+    )
+
+
+def _note_outcomes(rows, requests, summary, run) -> None:
+    """What happened, for the reader: not invariants, so they never fail the run."""
+    outcomes = Counter(f"{r.status}:{r.error_code}" if r.error_code else r.status for r in requests)
+    rows.append(
+        {
+            "invariant": "outcomes (for the record)",
+            "ok": True,
+            "detail": ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())),
+        }
+    )
+    dropped = summary.get("dropped", 0)
+    rows.append(
+        {
+            "invariant": "faults met (for the record)",
+            "ok": True,
+            "detail": f"{run.kills} SIGKILLs, {dropped} callbacks dropped; "
+            + "; ".join(run.events),
+        }
+    )
+
+
+def _row(name: str, ok: bool, detail: str) -> dict:
+    return {"invariant": name, "ok": bool(ok), "detail": detail}
+
+
+def render(rows, run, machine: dict, seed: int, seconds: float) -> str:
+    lines = [
+        "",
+        f"chaos run: {run.count} try-ons, seed {seed}, {seconds:.0f} s, "
+        f"{machine.get('cpu', '')} {machine.get('cores', '')}".rstrip(),
+        "",
+        "| invariant | holds | detail |",
+        "|---|---|---|",
+    ]
+    for row in rows:
+        mark = "yes" if row["ok"] else "**NO**"
+        lines.append(f"| {row['invariant']} | {mark} | {row['detail']} |")
+    failed = [r["invariant"] for r in rows if not r["ok"]]
+    lines.append("")
+    lines.append(f"FAILED: {', '.join(failed)}" if failed else "every invariant holds")
+    return "\n".join(lines)
