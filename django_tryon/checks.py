@@ -21,8 +21,11 @@ OPTIONAL_NUMERIC_KEYS = frozenset(
         "SHOPPER_DAILY_GENERATION_LIMIT",
         "SHOP_DAILY_GENERATION_LIMIT",
         "SHOP_MONTHLY_GENERATION_LIMIT",
+        "ANONYMOUS_DAILY_GENERATION_LIMIT_PER_CLIENT",
     }
 )
+#: Numeric settings for which 0 is a meaningful value.
+ZERO_ALLOWED_KEYS = frozenset({"TRUSTED_PROXY_COUNT"})
 NUMERIC_KEYS = [
     key
     for key, value in DEFAULTS.items()
@@ -155,10 +158,12 @@ def _check_numbers(values) -> list:
         value = values[key]
         if value is None and key in OPTIONAL_NUMERIC_KEYS:
             continue
-        if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+        least = 0 if key in ZERO_ALLOWED_KEYS else 1e-9
+        if not isinstance(value, int | float) or isinstance(value, bool) or value < least:
             errors.append(
                 Error(
-                    f"TRYON['{key}'] must be a positive number, not {value!r}.",
+                    f"TRYON['{key}'] must be a {'non-negative' if least == 0 else 'positive'} "
+                    f"number, not {value!r}.",
                     id="django_tryon.E008",
                 )
             )
@@ -182,20 +187,18 @@ def _check_numbers(values) -> list:
 
 
 def _check_time_limits(values) -> list:
-    from .services import PERSIST_TIME_BUDGET_SECONDS
-    from .tasks import REFRESH_SOFT_TIME_LIMIT, REFRESH_TIME_LIMIT
-
     errors = []
-    if values["PERSIST_LEASE_SECONDS"] <= REFRESH_TIME_LIMIT:
+    hard = values["REFRESH_TIME_LIMIT_SECONDS"]
+    if values["PERSIST_LEASE_SECONDS"] <= hard:
         errors.append(
             Error(
-                f"TRYON['PERSIST_LEASE_SECONDS'] must be above the refresh task's hard time "
-                f"limit ({REFRESH_TIME_LIMIT} s), not {values['PERSIST_LEASE_SECONDS']!r}: "
-                "two workers could download the same results at once.",
+                f"TRYON['PERSIST_LEASE_SECONDS'] ({values['PERSIST_LEASE_SECONDS']!r}) must be "
+                f"above TRYON['REFRESH_TIME_LIMIT_SECONDS'] ({hard!r}): two workers could "
+                "download the same results at once.",
                 id="django_tryon.E016",
             )
         )
-    room = REFRESH_SOFT_TIME_LIMIT - PERSIST_TIME_BUDGET_SECONDS
+    room = round(hard * 0.8 - hard * 0.4, 1)  # the soft limit, less the download budget
     if values["DOWNLOAD_TIMEOUT_SECONDS"] > room:
         errors.append(
             Warning(
@@ -355,6 +358,18 @@ def _check_api(values) -> list:
                 f"TRYON['CONSENT_VERSION'] must be a non-empty string of at most 32 "
                 f"characters, not {consent!r}.",
                 id="django_tryon.E015",
+            )
+        )
+    if values["API_ALLOW_ANONYMOUS"] and not any(
+        values[key] for key in ("SHOP_DAILY_GENERATION_LIMIT", "SHOP_DAILY_BUDGET")
+    ):
+        errors.append(
+            Warning(
+                "TRYON['API_ALLOW_ANONYMOUS'] is on with no shop-wide daily limit: anonymous "
+                "shoppers' spend has no ceiling.",
+                hint="Set SHOP_DAILY_GENERATION_LIMIT or SHOP_DAILY_BUDGET (or turn "
+                "API_ALLOW_ANONYMOUS off).",
+                id="django_tryon.W007",
             )
         )
     if values["API_ALLOW_ANONYMOUS"] and not any(

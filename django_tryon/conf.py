@@ -69,8 +69,11 @@ DEFAULTS: dict[str, Any] = {
     "UNCONFIRMED_SUBMIT_WAIT_SECONDS": 3600,
     # Seconds one worker may hold the right to download a request's results; a worker
     # killed mid-download delays the results by at most this. Keep it above the refresh
-    # task's hard time limit (tasks.REFRESH_TIME_LIMIT).
+    # task's hard time limit (REFRESH_TIME_LIMIT_SECONDS).
     "PERSIST_LEASE_SECONDS": 90,
+    # Hard time limit of one refresh task run (it downloads results), in seconds; its soft
+    # limit is four fifths of it. A run stores what fits and hands the rest on.
+    "REFRESH_TIME_LIMIT_SECONDS": 75,
     # How many times a retryable provider error is retried before the request fails.
     "MAX_RETRIES": 8,
     # Seconds a signed input-image URL (served to PiAPI) stays valid.
@@ -97,8 +100,16 @@ DEFAULTS: dict[str, Any] = {
     "API_ALLOW_ANONYMOUS": True,
     # Output images one shopper (user or session) may generate per day (None: no limit).
     "SHOPPER_DAILY_GENERATION_LIMIT": 10,
-    # Output images the whole shop may generate per day (None: no limit).
-    "SHOP_DAILY_GENERATION_LIMIT": None,
+    # Output images anonymous shoppers from one client address may generate per day, all
+    # their sessions together (None: no limit). See TRUSTED_PROXY_COUNT.
+    "ANONYMOUS_DAILY_GENERATION_LIMIT_PER_CLIENT": 20,
+    # Proxies in front of the shop that append to X-Forwarded-For (0: use REMOTE_ADDR).
+    # The client address is the one the last trusted proxy saw; a header the client
+    # wrote itself is never trusted.
+    "TRUSTED_PROXY_COUNT": 0,
+    # Output images the whole shop may generate per day (None: no limit). On by default
+    # so that spend is bounded out of the box; raise it (or set None) for a busy shop.
+    "SHOP_DAILY_GENERATION_LIMIT": 500,
     # Output images the whole shop may generate per calendar month (None: no limit).
     "SHOP_MONTHLY_GENERATION_LIMIT": None,
     # Estimated spend allowed per day, per currency: {"USD": "20.00", "units": 200}.

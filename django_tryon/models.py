@@ -224,6 +224,9 @@ class TryOnRequest(models.Model):
     # What create_tryon counted against the budgets: given back or settled as counted.
     reserved_amount = models.DecimalField(max_digits=10, decimal_places=4, default=0)
     reserved_currency = models.CharField(max_length=8, blank=True)
+    # An anonymous shopper's client address, as a hash (quotas.client_key): counted
+    # against ANONYMOUS_DAILY_GENERATION_LIMIT_PER_CLIENT, and given back with the rest.
+    client_key = models.CharField(max_length=40, blank=True, editable=False)
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(default=timezone.now)

@@ -19,6 +19,7 @@ A generation is one output image: a request with ``batch_size=4`` counts 4.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -92,7 +93,21 @@ class Allowance:
 # -- entry points ---------------------------------------------------------------------------
 
 
-def reserve(charge: Charge, *, owner_key: str = "", enforce_shopper: bool = True, now=None) -> None:
+def client_key(address: str) -> str:
+    """An anonymous client's address as a counter scope: hashed, never stored as is."""
+    if not address:
+        return ""
+    return "client:" + hashlib.sha256(f"django_tryon.client:{address}".encode()).hexdigest()[:32]
+
+
+def reserve(
+    charge: Charge,
+    *,
+    owner_key: str = "",
+    client_key: str = "",
+    enforce_shopper: bool = True,
+    now=None,
+) -> None:
     """Count ``charge`` against every limit, or raise QuotaExceeded and count nothing.
 
     The shopper's own row is counted whenever there is an owner key; its limit is only
@@ -102,18 +117,18 @@ def reserve(charge: Charge, *, owner_key: str = "", enforce_shopper: bool = True
     if not get_setting("ENABLED"):
         raise TryOnDisabled()
     with transaction.atomic():
-        for step in _steps(charge, owner_key, enforce_shopper, now or timezone.now()):
+        for step in _steps(charge, owner_key, enforce_shopper, now or timezone.now(), client_key):
             if not _take(step):
                 raise step.exceeded()
 
 
-def release(charge: Charge, *, owner_key: str = "", when=None) -> None:
+def release(charge: Charge, *, owner_key: str = "", client_key: str = "", when=None) -> None:
     """Give back what ``reserve`` counted for a request that never reached the provider.
 
     ``when`` is the time the charge was reserved (the request's ``created_at``), so the
     right day and month get it back. Never goes below zero.
     """
-    for step in _steps(charge, owner_key, False, when or timezone.now()):
+    for step in _steps(charge, owner_key, False, when or timezone.now(), client_key):
         UsageCounter.objects.filter(scope=step.scope, period=step.period).update(
             generations=Greatest(F("generations") - step.generations, Value(0)),
             spend=Greatest(
@@ -218,6 +233,13 @@ class _Step:
         )
 
     def exceeded(self) -> QuotaExceeded:
+        if self.kind == "client_daily":
+            return QuotaExceeded(
+                "Too many try-ons have come from your network today. Please try again "
+                "tomorrow, or sign in.",
+                _seconds_until(self.resets_at, self.now),
+                "client_daily",
+            )
         if self.kind == "shopper_daily":
             return _shopper_exceeded(self.generation_limit, self.resets_at, self.now)
         when = "today" if "daily" in self.kind else "this month"
@@ -237,11 +259,18 @@ def _shopper_exceeded(limit: int, resets_at: datetime, now: datetime) -> QuotaEx
     )
 
 
-def _steps(charge: Charge, owner_key: str, enforce_shopper: bool, now) -> list[_Step]:
+def _steps(
+    charge: Charge, owner_key: str, enforce_shopper: bool, now, client: str = ""
+) -> list[_Step]:
     """Every row a charge counts on, in one fixed order (so concurrent writers never deadlock)."""
     day, month, day_end, month_end = _periods(now)
     n, amount = int(charge.generations), Decimal(charge.amount or 0)
     steps = []
+    if client:
+        # One address's anonymous sessions together: a script that throws its cookies away
+        # (a new session, so a new shopper, each time) still meets this limit.
+        limit = get_setting("ANONYMOUS_DAILY_GENERATION_LIMIT_PER_CLIENT")
+        steps.append(_Step(client, day, n, Decimal("0"), limit, None, "client_daily", day_end, now))
     if owner_key:
         limit = get_setting("SHOPPER_DAILY_GENERATION_LIMIT") if enforce_shopper else None
         steps.append(

@@ -146,6 +146,8 @@ def create_tryon(
     enqueue: bool = True,
     require_active: bool = True,
     enforce_shopper_quota: bool | None = None,
+    client_key: str = "",
+    reserved: bool = False,
 ) -> tuple[TryOnRequest, bool]:
     """Validate, dedupe, count against the quotas and save a try-on, and queue its
     submission once committed.
@@ -156,6 +158,9 @@ def create_tryon(
     and ``QuotaExceeded`` (``TryOnDisabled`` for the kill switch) when a limit would be
     passed; either way nothing is created. ``enforce_shopper_quota`` defaults to True for
     widget and API requests (staff callers pass False); the shop's budgets always apply.
+    ``client_key`` names an anonymous shopper's client address (``quotas.client_key``),
+    whose own daily limit applies too. ``reserved``: the caller already counted this
+    request's charge (an admin batch reserves all of its requests at once).
     """
     provider_name = provider or get_setting("DEFAULT_PROVIDER")
     errors = _Errors()
@@ -229,13 +234,16 @@ def create_tryon(
             request.person_prepared = retry_of.person_prepared
         charge = _charge(adapter, batch_size)
         request.reserved_amount, request.reserved_currency = charge.amount, charge.currency
+        request.client_key = client_key
         with transaction.atomic():
-            quotas.reserve(
-                charge,
-                owner_key=owner_key,
-                enforce_shopper=enforce_shopper_quota,
-                now=request.created_at,
-            )
+            if not reserved:
+                quotas.reserve(
+                    charge,
+                    owner_key=owner_key,
+                    client_key=client_key,
+                    enforce_shopper=enforce_shopper_quota,
+                    now=request.created_at,
+                )
             request.save(force_insert=True)
             if enqueue:
                 _enqueue_on_commit("submit", request.pk)
@@ -283,7 +291,12 @@ def _charge(adapter: Provider | None, batch_size: int) -> quotas.Charge:
 
 def _release(request: TryOnRequest) -> None:
     """Give back a request's reservation: it failed before anything was paid."""
-    quotas.release(reserved_charge(request), owner_key=request.owner_key, when=request.created_at)
+    quotas.release(
+        reserved_charge(request),
+        owner_key=request.owner_key,
+        client_key=request.client_key,
+        when=request.created_at,
+    )
 
 
 def fail_unsent(
@@ -1071,9 +1084,11 @@ def persist_results(
     return moved
 
 
-#: Seconds of downloading one refresh run may start; the refresh task's soft time limit
-#: (tasks.REFRESH_SOFT_TIME_LIMIT) leaves room for one more image past it.
-PERSIST_TIME_BUDGET_SECONDS = 30
+def persist_time_budget() -> float:
+    """Seconds after which one refresh run starts no more downloads: half its soft time
+    limit, so the one under way (at most DOWNLOAD_TIMEOUT_SECONDS, check W006) still
+    fits. Should it not, the soft limit gives the lease back and the next poll goes on."""
+    return get_setting("REFRESH_TIME_LIMIT_SECONDS") * 0.4
 
 
 def _store_images(request: TryOnRequest, adapter: Provider, task: ProviderTask):
@@ -1082,13 +1097,12 @@ def _store_images(request: TryOnRequest, adapter: Provider, task: ProviderTask):
     stored = {result.index: result for result in request.results.all()}
     raced = False
     started = time.monotonic()
-    timeout = get_setting("DOWNLOAD_TIMEOUT_SECONDS")
     fetched = 0
     for index, url in enumerate(task.image_urls):
         if index in stored:
             continue
         spent = time.monotonic() - started
-        if fetched and spent + timeout > PERSIST_TIME_BUDGET_SECONDS:
+        if fetched and spent > persist_time_budget():
             return stored, raced, False  # hand the rest on rather than hit the time limit
         fetched += 1
         data = download(url, allowed_hosts=adapter.result_hosts)

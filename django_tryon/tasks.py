@@ -32,10 +32,6 @@ TASK_OPTIONS = {
     "soft_time_limit": 120,
     "time_limit": 150,
 }
-#: The refresh task downloads results: its hard limit stays below PERSIST_LEASE_SECONDS
-#: (checked by tryon.E016), so a worker killed mid-download never holds results longer.
-REFRESH_SOFT_TIME_LIMIT = 60
-REFRESH_TIME_LIMIT = 75
 #: Kept below the broker's visibility timeout: a message that waits longer than that in
 #: Redis is delivered a second time.
 DEFAULT_VISIBILITY_TIMEOUT = 3600
@@ -46,7 +42,19 @@ def send(task, request_id: str, **options):
     queue = get_setting("CELERY_QUEUE")
     if queue:
         options.setdefault("queue", queue)
+    if task.name == refresh_tryon.name:
+        hard, soft = refresh_time_limits()
+        options.setdefault("time_limit", hard)
+        options.setdefault("soft_time_limit", soft)
     return task.apply_async(args=[request_id], **options)
+
+
+def refresh_time_limits() -> tuple[float, float]:
+    """The refresh task's (hard, soft) time limits: it downloads results, so its hard
+    limit stays below PERSIST_LEASE_SECONDS (check E016) and a worker killed
+    mid-download never holds a request's results longer than the lease."""
+    hard = float(get_setting("REFRESH_TIME_LIMIT_SECONDS"))
+    return hard, hard * 0.8
 
 
 @shared_task(name="django_tryon.submit", **TASK_OPTIONS)
@@ -73,11 +81,8 @@ def submit_tryon(self, request_id: str) -> None:
 
 @shared_task(
     name="django_tryon.refresh",
-    **{
-        **TASK_OPTIONS,
-        "soft_time_limit": REFRESH_SOFT_TIME_LIMIT,
-        "time_limit": REFRESH_TIME_LIMIT,
-    },
+    # Defaults for a message sent without them; send() passes the configured limits.
+    **{**TASK_OPTIONS, "soft_time_limit": 60, "time_limit": 75},
 )
 def refresh_tryon(self, request_id: str, callback_task_id: str = "", early: bool = False) -> None:
     """Fetch a request's task from its provider and save results when it has finished."""

@@ -66,6 +66,10 @@ TRYON = {
     "SUBMITTING_STUCK_AFTER_SECONDS": 6,
     "REQUEUE_PENDING_AFTER_SECONDS": 5,
     "UNCONFIRMED_SUBMIT_WAIT_SECONDS": 8,
+    # Short enough that a test can watch a refresh hit its soft time limit in a real
+    # prefork worker, and the next run finish the job.
+    "REFRESH_TIME_LIMIT_SECONDS": 10,
+    "PERSIST_LEASE_SECONDS": 12,
     "ALLOW_HTTP_DOWNLOADS": True,
     "ALLOW_PRIVATE_DOWNLOADS": True,
 }

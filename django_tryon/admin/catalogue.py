@@ -11,7 +11,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .. import services
+from .. import quotas, services
 from ..models import Garment, ModelPhoto, Source, TryOnBatch
 from ..quotas import QuotaExceeded
 from .display import placeholder, thumbnail
@@ -88,13 +88,19 @@ def start_batch(user, garments, data) -> tuple[TryOnBatch, int, int]:
     Returns ``(batch, created, reused)``: pairs that already have a result (or one in
     progress) are not paid for again. Submissions are queued once everything is committed.
     """
-    with transaction.atomic():
-        batch = TryOnBatch.objects.create(
-            created_by=user, provider=data["provider"], note=data.get("note", "")
-        )
-        created = reused = 0
-        for garment in garments:
-            for photo in data["model_photos"]:
+    pairs = [(garment, photo) for garment in garments for photo in data["model_photos"]]
+    each = services.estimated_charge(data["provider"], data["batch_size"])
+    # The whole batch is counted against the shop's limits first, in one short
+    # transaction: the shop's counter rows are never held locked while a thousand
+    # requests are written, so shoppers' creates do not wait for the batch.
+    quotas.reserve(_times(each, len(pairs)), enforce_shopper=False)
+    created = 0
+    try:
+        with transaction.atomic():
+            batch = TryOnBatch.objects.create(
+                created_by=user, provider=data["provider"], note=data.get("note", "")
+            )
+            for garment, photo in pairs:
                 _request, new = services.create_tryon(
                     garment=garment,
                     model_photo=photo,
@@ -103,12 +109,22 @@ def start_batch(user, garments, data) -> tuple[TryOnBatch, int, int]:
                     batch_size=data["batch_size"],
                     source=Source.ADMIN,
                     batch=batch,
+                    reserved=True,
                 )
                 created += new
-                reused += not new
-        if not created:
-            raise NothingToRun()
+            if not created:
+                raise NothingToRun()
+    except BaseException:
+        quotas.release(_times(each, len(pairs)))
+        raise
+    reused = len(pairs) - created
+    if reused:  # already had a result or one in progress: nothing new is paid for
+        quotas.release(_times(each, reused))
     return batch, created, reused
+
+
+def _times(charge: quotas.Charge, n: int) -> quotas.Charge:
+    return quotas.Charge(charge.generations * n, charge.amount * n, charge.currency)
 
 
 @admin.register(Garment)

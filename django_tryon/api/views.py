@@ -40,7 +40,7 @@ from .serializers import (
     TryOnCreateSerializer,
     TryOnRequestSerializer,
 )
-from .throttles import CreateThrottle, ReadThrottle
+from .throttles import CreateThrottle, ReadThrottle, client_address
 
 #: Session entry holding an anonymous shopper's random owner token (see ``owner_key``).
 SESSION_OWNER = "django_tryon_owner"
@@ -174,6 +174,9 @@ class TryOnRequestViewSet(TryOnAPIMixin, viewsets.GenericViewSet):
                 idempotency_key=idempotency_key,
                 consent_version=get_setting("CONSENT_VERSION") if person is not None else "",
                 enforce_shopper_quota=not is_staff(user),
+                client_key=""
+                if user.is_authenticated
+                else quotas.client_key(client_address(request)),
             )
         except services.IdempotencyConflict as exc:
             raise Conflict(

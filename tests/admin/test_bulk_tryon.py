@@ -318,3 +318,54 @@ def test_anonymous_users_are_sent_to_the_login_page(client, catalogue, sent):
     response = confirm(client, [catalogue.shirt], [catalogue.alex])
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
     assert not TryOnRequest.objects.exists()
+
+
+# -- a big batch never holds the shop's counters -------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_does_not_hold_the_shops_counters_while_it_writes(
+    merch_client, catalogue, monkeypatch
+):
+    """While a batch writes its requests, a shopper's create (another connection) counts
+    against the same shop rows at once: the batch reserved up front and let go of them."""
+    import threading
+
+    from django.db import connection
+    from django.db import connections as all_connections
+
+    from django_tryon import quotas
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite locks the whole database for any write; PostgreSQL locks rows")
+    real_create = services.create_tryon
+    waited = []
+
+    def create_while_a_shopper_creates(**kwargs):
+        done = threading.Event()
+
+        def shopper():
+            quotas.reserve(quotas.Charge(1), owner_key="session:shopper")
+            all_connections.close_all()
+            done.set()
+
+        thread = threading.Thread(target=shopper)
+        thread.start()
+        waited.append(done.wait(5))
+        thread.join(30)
+        return real_create(**kwargs)
+
+    monkeypatch.setattr(services, "create_tryon", create_while_a_shopper_creates)
+    response = confirm(merch_client, [catalogue.shirt, catalogue.tee], [catalogue.alex])
+    assert response.status_code == 302
+    assert waited == [True, True]
+    day = UsageCounter.objects.get(scope="shop", period__startswith="day:")
+    assert day.generations == 2 + 2  # the batch's two and the shopper's two
+
+
+def test_reused_pairs_of_a_batch_give_their_reservation_back(merch_client, catalogue):
+    confirm(merch_client, [catalogue.shirt], [catalogue.alex])
+    confirm(merch_client, [catalogue.shirt, catalogue.tee], [catalogue.alex])
+    assert TryOnRequest.objects.count() == 2
+    day = UsageCounter.objects.get(scope="shop", period__startswith="day:")
+    assert day.generations == 2

@@ -402,6 +402,7 @@ def test_cost_summary(merch_client, make_request, catalogue, settings):
         **settings.TRYON,
         "SHOP_DAILY_BUDGET": {"USD": "1.00", "units": 10},
         "SHOP_MONTHLY_GENERATION_LIMIT": 500,
+        "SHOP_DAILY_GENERATION_LIMIT": None,
     }
     now = timezone.now()
     make_request(catalogue.shirt, status=Status.SUCCEEDED, cost=Decimal("1"), submitted_at=now)

@@ -185,6 +185,20 @@ def test_piapi_504_after_the_task_was_created_is_paid_once_and_delivered(pipelin
     assert request.results.count() == 1
 
 
+def test_a_refresh_cut_off_by_its_soft_time_limit_is_finished_by_the_next(pipeline, make_garment):
+    """A result host that stalls past the refresh task's soft limit (a real prefork
+    worker: the threads pool ignores time limits): the lease is given back, the next poll
+    downloads the images, once."""
+    sandbox, worker = pipeline["sandbox"], pipeline["worker"]
+    sandbox.set_faults(result_stall=1, hang_seconds=15)
+    request = start(make_garment, "kling")
+    wait_for_status(request, Status.SUCCEEDED, timeout=60, worker=worker)
+    assert "hit its time limit" in worker.log()
+    [task] = provider_tasks(sandbox, "kling")
+    assert task["result_downloads"] == 2
+    assert_results_stored(request)
+
+
 @pytest.mark.parametrize("provider", ["kling", "piapi"])
 def test_moderation_failure_is_readable(pipeline, make_garment, provider):
     pipeline["sandbox"].set_faults(content_refused=1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.checks import Error, Warning, run_checks
 
-from django_tryon.checks import NUMERIC_KEYS
+from django_tryon.checks import NUMERIC_KEYS, ZERO_ALLOWED_KEYS
 
 SANDBOX_WARNINGS = [
     # Test settings run with DEBUG off against the local sandbox over http.
@@ -14,6 +14,9 @@ SANDBOX_WARNINGS = [
     "django_tryon.W002",  # ALLOW_PRIVATE_DOWNLOADS
     "django_tryon.W003",  # kling BASE_URL is the sandbox
     "django_tryon.W003",  # piapi BASE_URL is the sandbox
+    # REFRESH_TIME_LIMIT_SECONDS is cut to 10 so a test can watch a refresh hit its soft
+    # limit in a real worker; the 20 s download timeout no longer fits inside it.
+    "django_tryon.W006",
 ]
 
 
@@ -63,6 +66,8 @@ def production(settings, tryon):
         PUBLIC_BASE_URL="https://shop.example",
         ALLOW_HTTP_DOWNLOADS=False,
         ALLOW_PRIVATE_DOWNLOADS=False,
+        REFRESH_TIME_LIMIT_SECONDS=75,
+        PERSIST_LEASE_SECONDS=90,
     )
 
 
@@ -80,8 +85,9 @@ def test_production_configuration_is_clean(production):
     assert ids() == []
 
 
-def test_debug_on_silences_the_warnings(settings):
+def test_debug_on_silences_the_sandbox_warnings(settings, tryon):
     settings.DEBUG = True
+    tryon(REFRESH_TIME_LIMIT_SECONDS=75, PERSIST_LEASE_SECONDS=90)  # W006 is not a sandbox one
     assert ids() == []
 
 
@@ -184,7 +190,7 @@ def test_e007_public_base_url_not_absolute_http(tryon, production, url):
     assert ids() == ["django_tryon.E007"]
 
 
-@pytest.mark.parametrize("key", NUMERIC_KEYS)
+@pytest.mark.parametrize("key", [k for k in NUMERIC_KEYS if k not in ZERO_ALLOWED_KEYS])
 def test_e008_every_numeric_setting_must_be_positive(tryon, production, key):
     tryon(**{key: 0})
     assert "django_tryon.E008" in ids()
@@ -270,3 +276,29 @@ def test_errors_are_errors_and_warnings_are_warnings(settings, tryon, production
     tryon(STORAGE="nope", ALLOW_HTTP_DOWNLOADS=True)
     kinds = {m.id: type(m) for m in messages()}
     assert kinds == {"django_tryon.E011": Error, "django_tryon.W002": Warning}
+
+
+def test_e016_the_persist_lease_must_outlast_the_refresh_time_limit(production, tryon):
+    tryon(REFRESH_TIME_LIMIT_SECONDS=100, PERSIST_LEASE_SECONDS=90)
+    assert errors() == ["django_tryon.E016"]
+
+
+def test_w006_a_download_timeout_that_does_not_fit_the_refresh_budget(production, tryon):
+    tryon(DOWNLOAD_TIMEOUT_SECONDS=45)
+    assert ids() == ["django_tryon.W006"]
+
+
+def test_w007_anonymous_try_ons_with_no_shop_wide_daily_limit(production, tryon):
+    tryon(SHOP_DAILY_GENERATION_LIMIT=None, SHOP_DAILY_BUDGET=None)
+    assert ids() == ["django_tryon.W007"]
+    tryon(SHOP_DAILY_GENERATION_LIMIT=None, SHOP_DAILY_BUDGET={"USD": "20"})
+    assert "django_tryon.W007" not in ids()
+    tryon(SHOP_DAILY_GENERATION_LIMIT=None, API_ALLOW_ANONYMOUS=False)
+    assert "django_tryon.W007" not in ids()
+
+
+def test_trusted_proxy_count_may_be_zero_but_not_negative(production, tryon):
+    tryon(TRUSTED_PROXY_COUNT=0)
+    assert ids() == []
+    tryon(TRUSTED_PROXY_COUNT=-1)
+    assert errors() == ["django_tryon.E008"]

@@ -196,6 +196,8 @@ def test_a_refusal_on_create_is_sent_again(no_find, make_garment, sent):
 def test_an_unconfirmed_create_waits_for_its_webhook_then_fails_unpaid_twice(
     no_find, make_garment, sent, settings
 ):
+    settings.TRYON = {**settings.TRYON, "UNCONFIRMED_SUBMIT_WAIT_SECONDS": 3600}
+    no_find = get_provider("fake")  # the settings change built a new adapter
     request, _ = create(make_garment())
     no_find.submit_effects = [ProviderUnavailable("timeout", provider="fake")]
     services.submit(request.pk)
