@@ -107,16 +107,20 @@ def reserve(
     client_key: str = "",
     enforce_shopper: bool = True,
     now=None,
+    savepoint: bool = True,
 ) -> None:
     """Count ``charge`` against every limit, or raise QuotaExceeded and count nothing.
 
     The shopper's own row is counted whenever there is an owner key; its limit is only
     checked when ``enforce_shopper`` (staff, admin and terminal runs are exempt from the
     per-shopper quota, never from the shop's budget or the kill switch).
+
+    ``savepoint=False`` (``create_tryon``, whose own transaction a refusal always leaves
+    and rolls back) saves the two queries of a savepoint on every try-on.
     """
     if not get_setting("ENABLED"):
         raise TryOnDisabled()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=savepoint):
         for step in _steps(charge, owner_key, enforce_shopper, now or timezone.now(), client_key):
             if not _take(step):
                 raise step.exceeded()

@@ -243,6 +243,7 @@ def create_tryon(
                     client_key=client_key,
                     enforce_shopper=enforce_shopper_quota,
                     now=request.created_at,
+                    savepoint=False,  # a refusal leaves (and rolls back) this transaction
                 )
             request.save(force_insert=True)
             if enqueue:

@@ -344,6 +344,26 @@ def test_cancel_refused_when_finished_or_in_flight(alice, garment, sent, status,
     assert TryOnRequest.objects.get(pk=ident).status == status
 
 
+def test_cancel_answers_at_once_whatever_the_provider_does(alice, garment, sent):
+    """PiAPI's DELETE answering 500, a gateway's HTML 502, or a stalled connection used to
+    hold the shopper's cancel for 30 s and then answer 500: the view no longer calls the
+    provider at all (a worker does, from django_tryon.cancel)."""
+    import httpx
+
+    ident = alice.create(garment, provider="piapi").json()["id"]
+    TryOnRequest.objects.filter(pk=ident).update(
+        status=Status.SUBMITTED, provider_task_id="task-down"
+    )
+
+    def down(self, request, **kwargs):
+        raise AssertionError("the cancel view called the provider")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(httpx.Client, "send", down)
+        response = alice.post(f"requests/{ident}/cancel/")
+    assert response.status_code == 200 and response.json()["status"] == "cancelled"
+
+
 def test_create_path_does_not_decode_or_normalise(alice, garment, sent, monkeypatch):
     """The create call checks headers only; decoding is the worker's job."""
     from django_tryon import images

@@ -408,3 +408,29 @@ def test_a_long_narrow_photo_is_refused_at_create(fake, make_garment, sent):
         create(make_garment(), imagegen.make_jpeg(300, 4000))
     assert "too long and narrow" in info.value.errors["person_image"][0]
     assert TryOnRequest.objects.count() == 0 and fake.calls == []
+
+
+# -- what a create costs the database --------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_shoppers_create_takes_at_most_eight_queries(fake, make_garment, sent):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def statements(queries):
+        sql = [q["sql"] for q in queries.captured_queries]
+        return [q for q in sql if q not in ("BEGIN", "COMMIT")]  # transaction control
+
+    garment = make_garment()
+    shopper = {"owner_key": "session:q", "client_key": "client:q", "source": Source.WIDGET}
+    create(garment, imagegen.make_person(width=700), **shopper)  # digests and rows exist
+    with CaptureQueriesContext(connection) as queries:
+        _, created = create(garment, imagegen.make_person(width=720), **shopper)
+    assert created
+    # The duplicate check, six counter rows (client, shopper, shop day and month, spend
+    # day and month) and the INSERT.
+    assert len(statements(queries)) <= 8, "\n".join(statements(queries))
+    with CaptureQueriesContext(connection) as queries:
+        create(garment, imagegen.make_person(width=740), idempotency_key="k-1", **shopper)
+    assert len(statements(queries)) <= 9  # and the Idempotency-Key's lookup
