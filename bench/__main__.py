@@ -116,7 +116,7 @@ def setup_notes() -> list[str]:
     from django.conf import settings
 
     notes = [
-        "one process each: runner, sandbox, web server, Celery worker (threads pool), "
+        "one process each: runner, sandbox, web server, Celery worker (prefork pool), "
         "PostgreSQL/Redis; all on 127.0.0.1",
         "web server: Django's threaded WSGI server (runserver's) with TCP_NODELAY, and the "
         "sandbox's connections with TCP_NODELAY too: with Nagle's algorithm on, every "

@@ -94,6 +94,9 @@ DEFAULTS: dict[str, Any] = {
     "ALLOW_PRIVATE_DOWNLOADS": False,
     # Celery queue the try-on tasks are sent to (None: Celery's default queue).
     "CELERY_QUEUE": None,
+    # Celery queue for refreshes (polls and result downloads), if not CELERY_QUEUE: a
+    # worker of its own there means slow result hosts never hold up new submissions.
+    "REFRESH_QUEUE": None,
     # Kill switch: False refuses every new try-on and stops submitting queued ones.
     "ENABLED": True,
     # Let anonymous shoppers (bound to their session) use the REST API.

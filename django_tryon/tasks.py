@@ -40,6 +40,8 @@ DEFAULT_VISIBILITY_TIMEOUT = 3600
 def send(task, request_id: str, **options):
     """Queue ``task`` for a request on the configured queue."""
     queue = get_setting("CELERY_QUEUE")
+    if task.name == refresh_tryon.name:
+        queue = get_setting("REFRESH_QUEUE") or queue
     if queue:
         options.setdefault("queue", queue)
     if task.name == refresh_tryon.name:

@@ -101,3 +101,16 @@ def test_retry_countdown_stays_below_the_brokers_visibility_timeout(settings):
     finally:
         app.conf.broker_transport_options = saved
     assert task.countdowns == [60.0]
+
+
+def test_refreshes_can_have_a_queue_of_their_own(settings, monkeypatch):
+    """Downloads from a slow host must not hold the workers that submit new try-ons."""
+    settings.TRYON = {**settings.TRYON, "CELERY_QUEUE": "tryon", "REFRESH_QUEUE": "tryon-refresh"}
+    sent = []
+    for task in (tasks.submit_tryon, tasks.refresh_tryon):
+        monkeypatch.setattr(task, "apply_async", lambda args, **kw: sent.append(kw))
+    tasks.send(tasks.submit_tryon, "r1")
+    tasks.send(tasks.refresh_tryon, "r1")
+    assert sent[0]["queue"] == "tryon"
+    assert sent[1]["queue"] == "tryon-refresh"
+    assert (sent[1]["time_limit"], sent[1]["soft_time_limit"]) == (10.0, 8.0)
