@@ -310,6 +310,33 @@ def fail_unsent(
     return moved
 
 
+def give_up_pending(request: TryOnRequest, *, code: str, message: str, detail: str = "") -> bool:
+    """Fail a pending request for good (its deadline passed, its retries are used up),
+    unless an earlier attempt reached the provider after all.
+
+    A pending request that was tried before, with an answer that did not prove nothing
+    was created (a timeout, Kling's 5002 "server timeout" after creating the task), may
+    hold a paid task. Where the provider can be asked by our id, it is asked first, and a
+    task found is followed instead. Returns True when the request failed.
+    """
+    adapter = get_provider(request.provider)
+    if not (request.attempts and not _refused_last_time(request) and adapter.supports_find):
+        return fail_unsent(
+            request, code=code, message=message, detail=detail, expected=[Status.PENDING]
+        )
+    # The claim, as for a submission: committed before the HTTP call, no lock held. Should
+    # the lookup raise, the request stays "submitting" and the reaper resolves it.
+    if not transition(request, Status.SUBMITTING, expected=[Status.PENDING]):
+        return False
+    task = adapter.find(str(request.pk))
+    if task is not None:
+        _accept_task(request, adapter, task)
+        return False
+    return fail_unsent(
+        request, code=code, message=message, detail=detail, expected=[Status.SUBMITTING]
+    )
+
+
 def _validated_provider(name: str, errors: _Errors) -> Provider | None:
     if name not in provider_names():
         errors.add(
@@ -1397,10 +1424,13 @@ def reap(*, now=None, enqueue=True) -> ReapReport:
 
 
 def _isolated(report: ReapReport, key, step, *args, **kwargs):
-    """Run one request's step of the reaper; an error is logged and counted, not raised."""
+    """Run one request's step of the reaper; an error is logged and counted, not raised.
+
+    No transaction around it: a step may call the provider, and no row lock is ever held
+    across an HTTP call. Each of its writes is a compare-and-set to a consistent state.
+    """
     try:
-        with transaction.atomic():
-            return step(*args, **kwargs)
+        return step(*args, **kwargs)
     except Exception:
         log.exception("reaper: %s of %s failed; carrying on", step.__name__, key)
         report.errors.append(str(key))
@@ -1421,8 +1451,9 @@ def _expire_unsent(request: TryOnRequest, report: ReapReport) -> None:
         "DEADLINE_SECONDS" if request.source in SHOPPER_SOURCES else "CATALOGUE_DEADLINE_SECONDS"
     )
     detail = f"not sent to the provider within TRYON['{limit}'] = {get_setting(limit)} s"
-    # Never sent: nothing was paid, so its quota is given back.
-    if fail_unsent(request, expected=[Status.PENDING], detail=detail, **EXPIRED_UNSENT):
+    # Never sent (the provider is asked where an earlier attempt may have reached it):
+    # nothing was paid, so its quota is given back.
+    if give_up_pending(request, detail=detail, **EXPIRED_UNSENT):
         report.expired.append(str(request.pk))
 
 

@@ -69,14 +69,12 @@ def submit_tryon(self, request_id: str) -> None:
     except RetryableProviderError as exc:
         if not _retry_later(self, exc):
             request = TryOnRequest.objects.get(pk=request_id)
-            # Still pending: the provider never created it, so the quota is given back.
-            services.fail_unsent(
-                request,
-                code=exc.error_code,
-                message=exc.user_message,
-                detail=str(exc),
-                expected=[Status.PENDING],
-            )
+            if request.status == Status.PENDING:
+                # Retries used up. An earlier attempt may still have created the task:
+                # give_up_pending asks the provider before failing it unpaid.
+                services.give_up_pending(
+                    request, code=exc.error_code, message=exc.user_message, detail=str(exc)
+                )
     except SoftTimeLimitExceeded:
         log.warning("submit of %s hit its time limit; the reaper will resolve it", request_id)
 

@@ -197,6 +197,42 @@ def test_retry_action(
     assert TryOnRequest.objects.filter(retry_of=failed).count() == 1
 
 
+def test_fetch_results_again_action(merch_client, make_request, catalogue, sent, monkeypatch):
+    """A finished task whose images we could not store is fetched again, not retried (a
+    retry would be a second paid task); a provider's own failure is left alone."""
+    from django_tryon import services
+
+    refused = make_request(
+        catalogue.shirt,
+        model_photo=catalogue.alex,
+        status=Status.FAILED,
+        error_code="result_unavailable",
+        provider_task_id="task-paid",
+    )
+    refused_by_provider = make_request(
+        catalogue.tee,
+        model_photo=catalogue.alex,
+        status=Status.FAILED,
+        error_code="provider_failed",
+    )
+    asked = []
+
+    def recover(request):
+        asked.append(request.pk)
+        return services.Recovery(True, "Stored 1 image.")
+
+    monkeypatch.setattr(services, "recover_results", recover)
+    response = merch_client.post(
+        REQUESTS,
+        {"action": "recover_selected", "_selected_action": [refused.pk, refused_by_provider.pk]},
+    )
+    assert asked == [refused.pk]
+    text = messages_of(response)
+    assert "Fetched the results of 1 try-on(s) again, without a new charge." in text
+    assert any(m.startswith("1 not fetched again") for m in text)
+    assert not TryOnRequest.objects.filter(retry_of__isnull=False).exists()
+
+
 def test_retry_of_a_purged_shopper_photo_explains_why_not(
     merch_client, make_request, catalogue, sent
 ):

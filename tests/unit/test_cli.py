@@ -176,3 +176,31 @@ def test_several_errors_still_make_one_line(person, files):
         "--batch-size", "9",
     )  # fmt: skip
     assert message.startswith("--lower: ")
+
+
+def test_recover_of_an_unknown_try_on_is_one_line_and_exit_2():
+    with pytest.raises(CommandError) as info:
+        call_command("tryon", "--recover", "not-a-uuid")
+    assert info.value.returncode == 2 and str(info.value) == "--recover: no try-on not-a-uuid"
+
+
+def test_recover_of_a_try_on_that_needs_a_retry_says_so(make_garment):
+    from django_tryon.status import Status
+
+    request = TryOnRequest.objects.create(
+        provider="kling",
+        garment=make_garment(),
+        input_digest="x" * 64,
+        status=Status.FAILED,
+        error_code="content_refused",
+    )
+    with pytest.raises(CommandError) as info:
+        call_command("tryon", "--recover", str(request.pk))
+    assert info.value.returncode == 1 and "Use Retry instead" in str(info.value)
+
+
+def test_person_and_garment_are_needed_without_recover():
+    with pytest.raises(CommandError) as info:
+        call_command("tryon", "--person", "p.jpg")
+    assert info.value.returncode == 2
+    assert str(info.value) == "--garment is needed (or --recover REQUEST_ID)"

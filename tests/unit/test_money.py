@@ -104,6 +104,59 @@ def test_a_request_in_flight_at_the_provider_is_not_failed_while_its_create_call
     assert request.status == Status.SUBMITTED and request.provider_task_id
 
 
+def created_then_timed_out(fake):
+    """The create reaches the provider, and its answer is lost (Kling's 5002, a timeout)."""
+
+    def submit(job):
+        type(fake).submit(fake, job)
+        raise ProviderUnavailable("server timeout", provider="fake", http_status=500, code=5002)
+
+    fake.submit = submit
+
+
+def test_a_pending_request_whose_last_create_was_lost_is_looked_up_before_it_expires(
+    fake, make_garment, sent
+):
+    """Found by the chaos run: the create timed out after the provider made the task, the
+    request went back to pending for a retry, and the deadline failed it: paid, lost."""
+    request, _ = create(make_garment(), source=Source.WIDGET)
+    created_then_timed_out(fake)
+    with pytest.raises(ProviderUnavailable):
+        services.submit(request.pk)
+    request.refresh_from_db()
+    assert request.status == Status.PENDING and len(fake.tasks) == 1
+    age(request, created_at=timezone.now() - timedelta(hours=1))
+    report = services.reap(enqueue=False)
+    request.refresh_from_db()
+    assert report.expired == []
+    assert request.status == Status.SUBMITTED
+    assert request.provider_task_id == next(iter(fake.tasks))
+
+
+def test_a_pending_request_that_never_reached_the_provider_still_expires(fake, make_garment, sent):
+    request, _ = create(make_garment(), source=Source.WIDGET)
+    fake.submit_effects = [ProviderUnavailable("down", provider="fake", http_status=503)]
+    with pytest.raises(ProviderUnavailable):
+        services.submit(request.pk)
+    age(request, created_at=timezone.now() - timedelta(hours=1))
+    assert services.reap(enqueue=False).expired == [str(request.pk)]
+    request.refresh_from_db()
+    assert request.status == Status.FAILED and request.error_code == "deadline"
+    assert fake.calls_of("find")  # asked first: the last answer proved nothing
+
+
+def test_retries_used_up_after_a_lost_create_adopt_the_task(fake, make_garment, sent, settings):
+    from django_tryon import tasks
+
+    settings.TRYON = {**settings.TRYON, "MAX_RETRIES": 0}
+    fake = get_provider("fake")  # the settings change built a new adapter
+    request, _ = create(make_garment())
+    created_then_timed_out(fake)
+    tasks.submit_tryon.apply(args=[str(request.pk)]).get()  # no retry left: gives up
+    request.refresh_from_db()
+    assert request.status == Status.SUBMITTED and len(fake.tasks) == 1
+
+
 def test_a_task_past_the_providers_retention_fails_with_its_own_reason(fake, make_garment, sent):
     request = submitted(fake, make_garment)
     long_ago = timezone.now() - timedelta(seconds=fake.task_retention_seconds + 60)
