@@ -590,28 +590,28 @@ def submit(request_id) -> TryOnRequest:
     )
     if request.status != Status.PENDING:
         return request
+    # Every way out below asks the provider first (give_up_pending) when an earlier
+    # attempt may have created the task.
     if not get_setting("ENABLED"):
-        fail_unsent(
+        give_up_pending(
             request,
             code="disabled",
             message=TryOnDisabled().message,
             detail="TRYON['ENABLED'] is False: not sent to the provider",
-            expected=[Status.PENDING],
         )
         return request
     adapter = get_provider(request.provider)
     try:
         job = _prepare_inputs(request, adapter)
     except images.ImageError as exc:
-        fail_unsent(request, code=exc.code, message=exc.message, expected=[Status.PENDING])
+        give_up_pending(request, code=exc.code, message=exc.message)
         return request
     except (OSError, ValueError) as exc:
-        fail_unsent(
+        give_up_pending(
             request,
             code="input_unavailable",
             message="The photo for this try-on could not be read. Please upload it again.",
             detail=str(exc),
-            expected=[Status.PENDING],
         )
         return request
     if request.queue_ahead and request.attempts == 0 and not request.error_code:
@@ -1186,7 +1186,8 @@ def cancel(request: TryOnRequest) -> bool:
     """Cancel an unfinished request; the provider task is cancelled where it can be.
 
     A request cancelled before it was sent gives its quota back; once at the provider it
-    may still be charged, so it keeps counting.
+    may still be charged, so it keeps counting, as does a pending one whose earlier create
+    went unanswered (the provider may hold a task for it).
     """
     if request.status == Status.PENDING:
         if transition(
@@ -1196,7 +1197,8 @@ def cancel(request: TryOnRequest) -> bool:
             error_code="cancelled",
             error_message="This try-on was cancelled.",
         ):
-            _release(request)
+            if not (request.attempts and not _refused_last_time(request)):
+                _release(request)
             return True
         request.refresh_from_db(fields=["status", "provider_task_id"])
     moved = transition(

@@ -487,3 +487,31 @@ def test_a_shoppers_create_takes_at_most_eight_queries(fake, make_garment, sent)
     with CaptureQueriesContext(connection) as queries:
         create(garment, imagegen.make_person(width=740), idempotency_key="k-1", **shopper)
     assert len(statements(queries)) <= 9  # and the Idempotency-Key's lookup
+
+
+def test_cancelling_a_pending_request_whose_create_went_unanswered_keeps_counting(
+    fake, make_garment, sent
+):
+    request, _ = create(make_garment())
+    created_then_timed_out(fake)
+    with pytest.raises(ProviderUnavailable):
+        services.submit(request.pk)
+    request.refresh_from_db()
+    assert services.cancel(request)
+    # The provider may have charged for it: its reservation is not given back.
+    assert UsageCounter.objects.get(scope="shop", period__startswith="day:").generations == 1
+
+
+def test_the_kill_switch_asks_the_provider_before_failing_a_retried_request(
+    fake, make_garment, sent, settings
+):
+    request, _ = create(make_garment())
+    created_then_timed_out(fake)
+    with pytest.raises(ProviderUnavailable):
+        services.submit(request.pk)
+    settings.TRYON = {**settings.TRYON, "ENABLED": False}
+    fake = get_provider("fake")  # a new adapter, whose provider holds nothing
+    services.submit(request.pk)
+    request.refresh_from_db()
+    assert request.status == Status.FAILED and request.error_code == "disabled"
+    assert fake.calls_of("find") == [("find", str(request.pk))]
