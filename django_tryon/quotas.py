@@ -27,7 +27,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import F, Value
+from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -35,6 +35,7 @@ from .conf import get_setting
 from .models import UsageCounter
 
 SHOP = "shop"
+_MONEY = models.DecimalField(max_digits=12, decimal_places=4)
 # Counters keep 4 decimal places; comparing with half a unit of the last place keeps
 # SQLite (which stores decimals as floats) from refusing 0.07 + 0.07 + 0.07 <= 0.21.
 _HALF_LAST_PLACE = Decimal("0.00005")
@@ -120,10 +121,9 @@ def reserve(
     """
     if not get_setting("ENABLED"):
         raise TryOnDisabled()
+    steps = _steps(charge, owner_key, enforce_shopper, now or timezone.now(), client_key)
     with transaction.atomic(savepoint=savepoint):
-        for step in _steps(charge, owner_key, enforce_shopper, now or timezone.now(), client_key):
-            if not _take(step):
-                raise step.exceeded()
+        _take_all(steps)
 
 
 def release(charge: Charge, *, owner_key: str = "", client_key: str = "", when=None) -> None:
@@ -316,26 +316,29 @@ def _steps(
     return sorted(steps, key=lambda s: (s.scope, s.period))
 
 
-def _take(step: _Step) -> bool:
-    """One conditional UPDATE; the row is created (race-safely) the first time. True if counted."""
-    rows = UsageCounter.objects.filter(scope=step.scope, period=step.period)
-    if step.generation_limit is not None:
-        rows = rows.filter(generations__lte=step.generation_limit - step.generations)
-    if step.spend_limit is not None:
-        rows = rows.filter(spend__lte=step.spend_limit - step.amount + _HALF_LAST_PLACE)
-    values = {
-        "generations": F("generations") + step.generations,
-        "spend": F("spend") + step.amount,
-        "updated_at": timezone.now(),
-    }
-    if rows.update(**values):
-        return True
-    # No row yet for this period, or the limit is reached. INSERT ... ON CONFLICT DO
-    # NOTHING waits for a concurrent insert of the same row, then the UPDATE sees it.
+def _take_all(steps: list[_Step]) -> None:
+    """Count every step, or raise the first one's QuotaExceeded: three statements, however
+    many rows. The rows are made if missing (INSERT ... ON CONFLICT DO NOTHING), locked
+    in one fixed order (SELECT ... FOR UPDATE ORDER BY scope, period: concurrent creates
+    never deadlock), checked, and all counted by one UPDATE while still locked, so the
+    limits hold when many requests arrive at once."""
     UsageCounter.objects.bulk_create(
-        [UsageCounter(scope=step.scope, period=step.period)], ignore_conflicts=True
+        [UsageCounter(scope=s.scope, period=s.period) for s in steps], ignore_conflicts=True
     )
-    return bool(rows.update(**values))
+    these = Q()
+    for step in steps:
+        these |= Q(scope=step.scope, period=step.period)
+    rows = UsageCounter.objects.filter(these)
+    locked = {(r.scope, r.period): r for r in rows.select_for_update().order_by("scope", "period")}
+    for step in steps:
+        if not step.fits(locked.get((step.scope, step.period))):
+            raise step.exceeded()
+    spent = [When(scope=s.scope, then=Value(s.amount)) for s in steps if s.amount]
+    rows.update(
+        generations=F("generations") + steps[0].generations,
+        spend=F("spend") + Case(*spent, default=Value(Decimal("0")), output_field=_MONEY),
+        updated_at=timezone.now(),
+    )
 
 
 def _budget(setting: str, charge: Charge) -> Decimal | None:

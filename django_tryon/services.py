@@ -841,7 +841,8 @@ def _normalise_person(request: TryOnRequest) -> None:
     if updated:
         request.person_image.name = new
         request.person_prepared = True
-        if not TryOnRequest.objects.filter(person_image=old).exists():
+        # Only a retry shares its original's upload; nothing else can still point at it.
+        if not request.retry_of_id or not TryOnRequest.objects.filter(person_image=old).exists():
             storage.delete(old)
     else:  # someone else normalised it first
         storage.delete(new)
