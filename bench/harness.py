@@ -102,6 +102,22 @@ def proc_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def group_cpu(pgid: int) -> float:
+    """CPU seconds of every live process in a process group, plus what its leader has
+    reaped: a prefork worker does its work in pool processes, not in its main one."""
+    total = 0.0
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            with open(stat) as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            if int(fields[2]) != pgid:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / CLK_TCK
+            if int(stat.split("/")[2]) == pgid:  # the leader: its reaped children too
+                total += (int(fields[13]) + int(fields[14])) / CLK_TCK
+    return total
+
+
 def machine_cpu() -> tuple[float, float]:
     """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
     with open("/proc/stat") as fh:
@@ -429,7 +445,7 @@ class Worker:
         return self.proc.pid
 
     def cpu(self) -> float:
-        return proc_cpu(self.proc.pid)
+        return group_cpu(self.proc.pid)  # the pool processes do the work
 
     def stop(self) -> None:
         _kill_group(self.proc, timeout=20)
