@@ -56,6 +56,8 @@ TRYON = {
     "API_CREATE_RATE": None,
     "API_READ_RATE": None,
     "SHOPPER_DAILY_GENERATION_LIMIT": None,
+    # Benchmark 7 alone makes 1,000 try-ons: the shop's default daily limit would stop it.
+    "SHOP_DAILY_GENERATION_LIMIT": None,
 }
 
 LOGGING = {

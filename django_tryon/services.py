@@ -932,7 +932,14 @@ def refresh(request_id, *, callback_task_id: str = "", early: bool = False) -> T
     that said "still running" before the create call's answer was saved: once that
     answer is saved, a fetch would learn nothing.
     """
-    request = TryOnRequest.objects.get(pk=request_id)
+    # Two facts for later, read with the row instead of by two more queries: whether
+    # any image is stored already, and whether anyone waits for a slot at this provider.
+    request = (
+        TryOnRequest.objects.annotate(
+            has_results=Exists(TryOnResult.objects.filter(request=OuterRef("pk"))),
+            slot_waiters=Exists(_waiting_for_slot().filter(provider=OuterRef("provider"))),
+        )
+    ).get(pk=request_id)
     if request.status not in AT_PROVIDER and request.status != Status.SUBMITTING:
         return request
     if early and request.provider_task_id:
@@ -1019,7 +1026,7 @@ def _apply_task(request: TryOnRequest, adapter: Provider, task: ProviderTask) ->
                     reserved_charge(request), task.cost, task.cost_currency or request.cost_currency,
                     when=request.created_at,
                 )  # fmt: skip
-            wake_waiting(request.provider)  # its slot at the provider is free
+            _hand_on_slot(request)
 
 
 def persist_results(
@@ -1049,7 +1056,7 @@ def persist_results(
     ours = TryOnRequest.objects.filter(pk=request.pk, persist_claimed_at=now)
     if not recovering:
         # The task has ended, so its slot at the provider is free: hand it on first.
-        wake_waiting(request.provider)
+        _hand_on_slot(request)
     try:
         stored, raced, finished = _store_images(request, adapter, task)
     except DownloadError as exc:
@@ -1120,10 +1127,20 @@ def persist_time_budget() -> float:
     return get_setting("REFRESH_TIME_LIMIT_SECONDS") * 0.4
 
 
+def _hand_on_slot(request: TryOnRequest) -> None:
+    """A task ended, so its slot at the provider is free: submit the oldest waiting
+    request into it. ``slot_waiters`` (read by refresh) spares the query when nobody
+    waits; one who starts waiting meanwhile is woken by the reaper's probe."""
+    if getattr(request, "slot_waiters", True):
+        wake_waiting(request.provider)
+
+
 def _store_images(request: TryOnRequest, adapter: Provider, task: ProviderTask):
     """Store the images not stored yet: ``(stored by index, raced, finished)``."""
     storage = tryon_storage()
-    stored = {result.index: result for result in request.results.all()}
+    stored = {}
+    if getattr(request, "has_results", True):  # known from refresh's read, else ask
+        stored = {result.index: result for result in request.results.all()}
     raced = False
     started = time.monotonic()
     fetched = 0
