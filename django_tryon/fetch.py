@@ -136,6 +136,9 @@ def _is_ip_literal(host: str) -> bool:
     return True
 
 
+_IPV4_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")
+
+
 def _valid_hostname(host: str) -> bool:
     if _is_ip_literal(host):
         return True
@@ -146,6 +149,10 @@ def _valid_hostname(host: str) -> bool:
 def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     if ip.ipv4_mapped is not None:
         return ip.ipv4_mapped
+    if int(ip) >> 32 == 0 or ip in _IPV4_TRANSLATED:
+        # IPv4-compatible (::a.b.c.d, deprecated) and IPv4-translated (::ffff:0:a.b.c.d):
+        # Python counts both as global, yet the kernel may route them to the IPv4 host.
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     if ip.sixtofour is not None:
         return ip.sixtofour
     if any(ip in net for net in _NAT64):

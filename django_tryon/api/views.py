@@ -105,6 +105,16 @@ class TryOnAPIMixin:
             _refuse_oversized_body(request)
         super().initial(request, *args, **kwargs)
 
+    def get_authenticate_header(self, request):
+        # DRF asks only the first authentication class for a WWW-Authenticate header;
+        # with SessionAuthentication first that is none, and a bad token answered 403.
+        # Any class that names a scheme makes it the 401 it is.
+        for authenticator in self.get_authenticators():
+            header = authenticator.authenticate_header(request)
+            if header:
+                return header
+        return None
+
     def perform_authentication(self, request):
         super().perform_authentication(request)
         if needs_csrf(request):
@@ -130,10 +140,17 @@ class TryOnRequestViewSet(TryOnAPIMixin, viewsets.GenericViewSet):
 
     def get_queryset(self):
         requests = TryOnRequest.objects.prefetch_related("results").order_by("-created_at", "id")
-        if is_staff(self.request.user):
-            return requests
         key = owner_key(self.request, bind=False)
-        return requests.filter(owner_key=key) if key else requests.none()
+        visible = Q(owner_key=key) if key else Q(pk__in=[])
+        user = self.request.user
+        if is_staff(user) and user.has_perm("django_tryon.view_tryonrequest"):
+            # Staff see others' try-ons as the admin shows them: catalogue work always,
+            # shoppers' (their photos, the results made from them) only when the shop
+            # lets staff see shoppers' photos at all.
+            visible |= ~Q(source__in=services.SHOPPER_SOURCES)
+            if get_setting("ADMIN_SHOW_SHOPPER_PHOTOS"):
+                visible |= Q(source__in=services.SHOPPER_SOURCES)
+        return requests.filter(visible)
 
     @docs.REQUESTS_LIST
     def list(self, request):
@@ -197,6 +214,10 @@ class TryOnRequestViewSet(TryOnAPIMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         tryon = self.get_object()
+        if tryon.owner_key != owner_key(request, bind=False) and not request.user.has_perm(
+            "django_tryon.change_tryonrequest"
+        ):
+            raise exceptions.PermissionDenied("You may not cancel other people's try-ons.")
         if tryon.status != Status.CANCELLED and not services.cancel(tryon):
             tryon.refresh_from_db()
             if tryon.status != Status.CANCELLED:

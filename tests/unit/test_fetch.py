@@ -701,3 +701,18 @@ def test_the_shared_tls_context_verifies_certificates_and_hostnames():
     assert context.verify_mode == ssl.CERT_REQUIRED
     assert context.check_hostname is True
     assert fetch._tls_context() is context
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["::127.0.0.1", "::ffff:0:127.0.0.1", "::10.0.0.1", "::ffff:0:169.254.169.254"],
+    ids=["compatible-loopback", "translated-loopback", "compatible-private", "translated-metadata"],
+)
+def test_ipv6_forms_that_embed_a_private_ipv4_address_are_refused(address):
+    """IPv4-compatible (::a.b.c.d) and IPv4-translated (::ffff:0:a.b.c.d) addresses count
+    as global to Python, but can reach the IPv4 host they embed."""
+    assert is_public_address(address) is False
+
+
+def test_ipv6_forms_that_embed_a_public_ipv4_address_follow_it():
+    assert is_public_address("2606:4700:4700::1111") is True

@@ -494,7 +494,7 @@
         this._fail(mapped.code, "upload", { serverMessage: mapped.message, values: mapped.values });
         return;
       }
-      if (status === 403) {
+      if (status === 401 || status === 403) {
         this._fail("forbidden", "upload");
         return;
       }
