@@ -307,6 +307,7 @@ def fail_unsent(
     moved = fail(request, code=code, message=message, detail=detail, expected=expected)
     if moved:
         _release(request)
+        _discard_raw_upload(request)
     return moved
 
 
@@ -808,7 +809,8 @@ def _prepare_inputs(request: TryOnRequest, adapter: Provider) -> TryOnInput:
     def image_input(name: str) -> InputImage:
         with storage.open(name, "rb") as fh:
             data = fh.read()
-        url = signed_input_url(name) if adapter.needs_input_urls else None
+        # The URL dies with the try-on: once it ends, the provider has no more use for it.
+        url = signed_input_url(name, request.pk) if adapter.needs_input_urls else None
         return InputImage(data=data, content_type="image/jpeg", url=url)
 
     if not request.callback_salt:
@@ -1217,6 +1219,7 @@ def cancel(request: TryOnRequest) -> bool:
         ):
             if not (request.attempts and not _refused_last_time(request)):
                 _release(request)
+            _discard_raw_upload(request)
             return True
         request.refresh_from_db(fields=["status", "provider_task_id"])
     moved = transition(
@@ -1233,6 +1236,21 @@ def cancel(request: TryOnRequest) -> bool:
         # failing provider never holds (or breaks) the shopper's cancel.
         _enqueue_on_commit("cancel", request.pk)
     return moved
+
+
+def _discard_raw_upload(request: TryOnRequest) -> None:
+    """Delete a photo still stored as it was uploaded (GPS and all) once nothing will
+    normalise it: the shopper cancelled before a worker got to it (SAFETY rule 13)."""
+    name = request.person_image.name if request.person_image else ""
+    if not name or request.person_prepared:
+        return
+    if (
+        TryOnRequest.objects.filter(pk=request.pk, person_image=name).update(
+            person_image="", person_purged_at=timezone.now()
+        )
+        and not TryOnRequest.objects.filter(person_image=name).exists()
+    ):
+        tryon_storage().delete(name)
 
 
 def cancel_at_provider(request_id) -> None:
@@ -1641,9 +1659,11 @@ def request_for_callback_token(token: str) -> TryOnRequest | None:
     return request
 
 
-def signed_input_url(name: str) -> str:
-    """An expiring, unguessable URL under PUBLIC_BASE_URL that serves one prepared input image."""
-    value = signing.dumps(name, salt=INPUT_URL_SALT, compress=True)
+def signed_input_url(name: str, request_id=None) -> str:
+    """An expiring, unguessable URL under PUBLIC_BASE_URL that serves one prepared input
+    image; with ``request_id``, only while that try-on is unfinished."""
+    payload = [name, str(request_id)] if request_id is not None else name
+    value = signing.dumps(payload, salt=INPUT_URL_SALT, compress=True)
     path = reverse("django_tryon:input-image", kwargs={"signed": value})
     return get_setting("PUBLIC_BASE_URL").rstrip("/") + path
 
@@ -1688,10 +1708,19 @@ def _storage_signs_urls(storage) -> bool:
 
 
 def storage_name_from_signed(value: str) -> str | None:
-    """The storage name inside a signed input URL, or None when bad or expired."""
+    """The storage name inside a signed input URL, or None when bad, expired, or when the
+    try-on it was made for has ended."""
     try:
-        return signing.loads(
+        payload = signing.loads(
             value, salt=INPUT_URL_SALT, max_age=get_setting("INPUT_URL_MAX_AGE_SECONDS")
         )
     except signing.BadSignature:
         return None
+    if not isinstance(payload, list):
+        return payload  # a URL made for no particular try-on (or before this check existed)
+    name, request_id = [*payload, "", ""][:2]
+    try:
+        unfinished = TryOnRequest.objects.filter(pk=request_id, status__in=ACTIVE).exists()
+    except (ValueError, ValidationError):
+        return None
+    return name if unfinished else None

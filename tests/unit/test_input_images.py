@@ -153,3 +153,19 @@ def test_other_methods_are_405(stored, method):
 def test_post_from_a_csrf_enforcing_client_is_refused_before_the_view(client, stored):
     """Not exempt from CSRF: a cross-site POST is stopped by the middleware (403)."""
     assert client.post(path_of(stored)).status_code == 403
+
+
+@pytest.mark.django_db
+def test_an_input_url_stops_working_when_its_try_on_ends(client, stored, make_garment):
+    """PiAPI's URL for a shopper's photo used to serve it for an hour after the try-on
+    succeeded; it now dies with the try-on."""
+    from django_tryon.models import TryOnRequest
+    from django_tryon.status import Status
+
+    request = TryOnRequest.objects.create(
+        provider="piapi", garment=make_garment(), input_digest="i" * 64, status=Status.SUBMITTED
+    )
+    path = urlsplit(services.signed_input_url(stored, request.pk)).path
+    assert client.get(path).status_code == 200
+    TryOnRequest.objects.filter(pk=request.pk).update(status=Status.SUCCEEDED)
+    assert client.get(path).status_code == 404

@@ -516,3 +516,27 @@ def test_the_kill_switch_asks_the_provider_before_failing_a_retried_request(
     request.refresh_from_db()
     assert request.status == Status.FAILED and request.error_code == "disabled"
     assert fake.calls_of("find") == [("find", str(request.pk))]
+
+
+def test_a_try_on_cancelled_before_a_worker_saw_it_leaves_no_raw_upload(fake, make_garment, sent):
+    """The upload, GPS and all, used to stay in storage until the purge, 24 h after."""
+    from django_tryon.models import tryon_storage
+
+    request, _ = create(make_garment(), imagegen.make_jpeg(900, 1200, with_gps=True))
+    raw = request.person_image.name
+    assert tryon_storage().exists(raw)
+    assert services.cancel(request)
+    request.refresh_from_db()
+    assert not tryon_storage().exists(raw)
+    assert request.person_image.name == "" and request.person_purged_at is not None
+
+
+def test_unsent_work_past_its_deadline_leaves_no_raw_upload(fake, make_garment, sent):
+    from django_tryon.models import tryon_storage
+
+    request, _ = create(make_garment(), imagegen.make_jpeg(900, 1200, with_gps=True))
+    raw = request.person_image.name
+    age(request, created_at=timezone.now() - timedelta(hours=1))
+    services.reap(enqueue=False)
+    request.refresh_from_db()
+    assert request.error_code == "deadline" and not tryon_storage().exists(raw)
