@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
-from .conf import DEFAULTS
+from .conf import DEFAULTS, refresh_limits
 
 #: Numeric settings that may also be None ("no limit", "forever").
 OPTIONAL_NUMERIC_KEYS = frozenset(
@@ -198,7 +198,7 @@ def _check_time_limits(values) -> list:
                 id="django_tryon.E016",
             )
         )
-    room = round(hard * 0.8 - hard * 0.4, 1)  # the soft limit, less the download budget
+    room = refresh_limits(hard).download_room
     if values["DOWNLOAD_TIMEOUT_SECONDS"] > room:
         errors.append(
             Warning(

@@ -6,6 +6,7 @@ Every key here is documented in ``docs/settings.md``; a test keeps the two in st
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -134,6 +135,29 @@ DEFAULTS: dict[str, Any] = {
     # The shop's privacy notice, linked next to the widget's consent box (URL or URL name).
     "PRIVACY_URL": None,
 }
+
+
+@dataclass(frozen=True)
+class RefreshLimits:
+    """What one refresh task run may take, in seconds, from REFRESH_TIME_LIMIT_SECONDS."""
+
+    hard: float
+    #: Celery's soft limit: the run is interrupted (and gives its lease back) here.
+    soft: float
+    #: No download is started after this: the one under way still fits the soft limit.
+    download_budget: float
+
+    @property
+    def download_room(self) -> float:
+        """The longest a download started just inside the budget may take."""
+        return round(self.soft - self.download_budget, 1)
+
+
+def refresh_limits(hard: float) -> RefreshLimits:
+    """The refresh task's limits: the soft one at four fifths, the download budget at
+    two fifths of the hard limit (the tasks, the pipeline and check W006 use these)."""
+    hard = float(hard)
+    return RefreshLimits(hard=hard, soft=hard * 0.8, download_budget=hard * 0.4)
 
 
 def tryon_settings() -> dict[str, Any]:

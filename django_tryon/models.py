@@ -69,6 +69,12 @@ def result_upload_to(instance, filename):
     return _random_name(f"results/{timezone.now():%Y/%m}", filename)
 
 
+def result_name(request, key: str, ext: str) -> str:
+    """A result's storage name from a key the caller makes unguessable, in the folder of
+    the month its request was created: the same name every time for the same key."""
+    return f"tryon/results/{request.created_at:%Y/%m}/{key}.{ext}"
+
+
 class Category(models.TextChoices):
     UPPER = "upper", _("Upper body")
     LOWER = "lower", _("Lower body")

@@ -29,7 +29,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from . import images, quotas
-from .conf import get_setting
+from .conf import get_setting, refresh_limits
 from .fetch import DownloadError, download
 from .models import (
     CallbackReceipt,
@@ -39,7 +39,7 @@ from .models import (
     TryOnBatch,
     TryOnRequest,
     TryOnResult,
-    result_upload_to,
+    result_name,
     tryon_storage,
 )
 from .providers import get_provider, provider_names
@@ -66,7 +66,7 @@ log = logging.getLogger("django_tryon")
 
 #: Failures on our side, after the provider finished: the results can be fetched again
 #: (``recover_results``) while the provider keeps them, without paying for a new task.
-RECOVERABLE_CODES = frozenset({"result_unavailable", "result_invalid", "result_storage"})
+RECOVERABLE_CODES = frozenset({"result_unavailable", "result_invalid"})
 #: error_code of a request waiting for a free slot: its provider answered "busy" (429).
 WAITING_FOR_SLOT = "rate_limited"
 INPUT_URL_SALT = "django_tryon.input-url"
@@ -1024,10 +1024,10 @@ def _apply_task(request: TryOnRequest, adapter: Provider, task: ProviderTask) ->
             **reported,
         ):
             if reported:
+                currency = task.cost_currency or request.cost_currency
                 quotas.settle(
-                    reserved_charge(request), task.cost, task.cost_currency or request.cost_currency,
-                    when=request.created_at,
-                )  # fmt: skip
+                    reserved_charge(request), task.cost, currency, when=request.created_at
+                )
             _hand_on_slot(request)
 
 
@@ -1093,7 +1093,6 @@ def persist_results(
         enqueue_refresh(request.pk)
         return False
     done = {
-        "status": Status.SUCCEEDED,
         "persist_claimed_at": None,
         "provider_status": task.raw_status[:32],
         "cost": task.cost if task.cost is not None else request.cost,
@@ -1104,15 +1103,15 @@ def persist_results(
         "next_check_at": None,
     }
     if recovering:
-        done.update(updated_at=timezone.now(), completed_at=timezone.now())
+        # Not a move the status table allows (failed is final): only this claim, on a
+        # failure of ours, takes it.
+        done.update(status=Status.SUCCEEDED, updated_at=timezone.now(), completed_at=timezone.now())
         moved = bool(ours.filter(status=Status.FAILED).update(**done))
         if moved:
             for key, value in done.items():
                 setattr(request, key, value)
     else:
-        moved = transition(
-            request, Status.SUCCEEDED, expected=list(AT_PROVIDER), **_without(done, "status")
-        )
+        moved = transition(request, Status.SUCCEEDED, expected=list(AT_PROVIDER), **done)
     if moved:
         quotas.settle(
             reserved_charge(request), request.cost, request.cost_currency, when=request.created_at
@@ -1123,10 +1122,10 @@ def persist_results(
 
 
 def persist_time_budget() -> float:
-    """Seconds after which one refresh run starts no more downloads: half its soft time
-    limit, so the one under way (at most DOWNLOAD_TIMEOUT_SECONDS, check W006) still
-    fits. Should it not, the soft limit gives the lease back and the next poll goes on."""
-    return get_setting("REFRESH_TIME_LIMIT_SECONDS") * 0.4
+    """Seconds after which one refresh run starts no more downloads (``refresh_limits``).
+    Should the one under way not fit, the soft limit gives the lease back and the next
+    poll goes on."""
+    return refresh_limits(get_setting("REFRESH_TIME_LIMIT_SECONDS")).download_budget
 
 
 def _hand_on_slot(request: TryOnRequest) -> None:
@@ -1174,7 +1173,7 @@ def _result_name(request: TryOnRequest, index: int, ext: str) -> str:
     killed between storing the file and writing its row leaves a file the next run
     replaces, never an orphan. ``callback_salt`` is random and never leaves the server."""
     key = hashlib.sha256(f"{request.pk}:{request.callback_salt}:{index}".encode()).hexdigest()
-    return result_upload_to(None, "x").rsplit("/", 1)[0] + f"/{key[:32]}.{ext}"
+    return result_name(request, key[:32], ext)
 
 
 def _fresh_name(storage, name: str) -> str:
@@ -1193,10 +1192,6 @@ def _fail_on_our_side(request, *, code, message, detail, recovering) -> None:
         )
         return
     fail(request, code=code, message=message, detail=detail, expected=list(AT_PROVIDER))
-
-
-def _without(values: dict, *names: str) -> dict:
-    return {k: v for k, v in values.items() if k not in names}
 
 
 # -- cancel, retry -----------------------------------------------------------------------
@@ -1241,16 +1236,21 @@ def cancel(request: TryOnRequest) -> bool:
 def _discard_raw_upload(request: TryOnRequest) -> None:
     """Delete a photo still stored as it was uploaded (GPS and all) once nothing will
     normalise it: the shopper cancelled before a worker got to it (SAFETY rule 13)."""
-    name = request.person_image.name if request.person_image else ""
-    if not name or request.person_prepared:
-        return
-    if (
-        TryOnRequest.objects.filter(pk=request.pk, person_image=name).update(
-            person_image="", person_purged_at=timezone.now()
-        )
-        and not TryOnRequest.objects.filter(person_image=name).exists()
+    if request.person_image and not request.person_prepared:
+        _drop_person_photo(request.pk, request.person_image.name, timezone.now())
+
+
+def _drop_person_photo(pk, name: str, now) -> tuple[bool, bool]:
+    """Unlink a request from its person photo (compare-and-set on the name), and delete
+    the file unless another request (a retry) still uses it: ``(unlinked, deleted)``."""
+    if not TryOnRequest.objects.filter(pk=pk, person_image=name).update(
+        person_image="", person_purged_at=now
     ):
-        tryon_storage().delete(name)
+        return False, False
+    if TryOnRequest.objects.filter(person_image=name).exists():
+        return True, False
+    tryon_storage().delete(name)
+    return True, True
 
 
 def cancel_at_provider(request_id) -> None:
@@ -1295,10 +1295,7 @@ def retry(request: TryOnRequest, *, source: str | None = None) -> TryOnRequest:
         consent_version=request.consent_version,
         consent_at=request.consent_at,
     )
-    try:
-        charge = _charge(get_provider(clone.provider), clone.batch_size)
-    except ImproperlyConfigured:
-        charge = quotas.Charge(clone.batch_size)  # no longer configured: count its images
+    charge = estimated_charge(clone.provider, clone.batch_size)
     clone.reserved_amount, clone.reserved_currency = charge.amount, charge.currency
     try:
         with transaction.atomic():
@@ -1329,20 +1326,27 @@ class Recovery:
     message: str
 
 
+def is_recoverable(request: TryOnRequest) -> bool:
+    """Failed on our side after the provider finished a task we know: ``recover_results``
+    can store its images without a new task."""
+    return (
+        request.status == Status.FAILED
+        and request.error_code in RECOVERABLE_CODES
+        and bool(request.provider_task_id)
+    )
+
+
 def recover_results(request: TryOnRequest) -> Recovery:
     """Fetch a finished task's images again after a failure on our side (the download
-    was refused, the image check failed, storage was down): no new task, no new charge.
+    was refused, the image check failed): no new task, no new charge. (Storage being
+    down fails nothing: the next poll tries again.)
 
     Works while the provider still keeps the task (Kling: 30 days).
     """
     request.refresh_from_db()
     if request.status == Status.SUCCEEDED:
         return Recovery(True, "This try-on already has its results.")
-    if (
-        request.status != Status.FAILED
-        or request.error_code not in RECOVERABLE_CODES
-        or not request.provider_task_id
-    ):
+    if not is_recoverable(request):
         return Recovery(
             False,
             "Only a try-on the provider finished, but whose images could not be stored, "
@@ -1498,9 +1502,8 @@ def _expire_unsent(request: TryOnRequest, report: ReapReport) -> None:
 def _at_provider_past_retention(now):
     """Requests at a provider that has long since deleted their task (never found again)."""
     rows = TryOnRequest.objects.none()
-    for name in set(
-        TryOnRequest.objects.filter(status__in=AT_PROVIDER).values_list("provider", flat=True)
-    ):
+    at_provider = TryOnRequest.objects.filter(status__in=AT_PROVIDER).order_by()
+    for name in at_provider.values_list("provider", flat=True).distinct():
         try:
             retention = get_provider(name).task_retention_seconds
         except ImproperlyConfigured:
@@ -1564,14 +1567,9 @@ def purge(*, now=None) -> PurgeReport:
         person_image=""
     )
     for request in done.only("pk", "person_image"):
-        name = request.person_image.name
-        if TryOnRequest.objects.filter(pk=request.pk, person_image=name).update(
-            person_image="", person_purged_at=now
-        ):
-            report.person_photos += 1
-            if not TryOnRequest.objects.filter(person_image=name).exists():
-                storage.delete(name)
-                report.files += 1
+        unlinked, deleted = _drop_person_photo(request.pk, request.person_image.name, now)
+        report.person_photos += unlinked
+        report.files += deleted
     days = get_setting("RESULT_RETENTION_DAYS")
     if days is not None:
         old = TryOnResult.objects.filter(

@@ -12,7 +12,7 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from . import services
-from .conf import get_setting
+from .conf import get_setting, refresh_limits
 from .fetch import DownloadError
 from .models import TryOnRequest
 from .providers.base import ProviderError, RetryableProviderError, backoff_seconds
@@ -42,21 +42,14 @@ def send(task, request_id: str, **options):
     queue = get_setting("CELERY_QUEUE")
     if task.name == refresh_tryon.name:
         queue = get_setting("REFRESH_QUEUE") or queue
+        # It downloads results: its hard limit stays below PERSIST_LEASE_SECONDS (check
+        # E016), so a worker killed mid-download never holds results longer than the lease.
+        limits = refresh_limits(get_setting("REFRESH_TIME_LIMIT_SECONDS"))
+        options.setdefault("time_limit", limits.hard)
+        options.setdefault("soft_time_limit", limits.soft)
     if queue:
         options.setdefault("queue", queue)
-    if task.name == refresh_tryon.name:
-        hard, soft = refresh_time_limits()
-        options.setdefault("time_limit", hard)
-        options.setdefault("soft_time_limit", soft)
     return task.apply_async(args=[request_id], **options)
-
-
-def refresh_time_limits() -> tuple[float, float]:
-    """The refresh task's (hard, soft) time limits: it downloads results, so its hard
-    limit stays below PERSIST_LEASE_SECONDS (check E016) and a worker killed
-    mid-download never holds a request's results longer than the lease."""
-    hard = float(get_setting("REFRESH_TIME_LIMIT_SECONDS"))
-    return hard, hard * 0.8
 
 
 @shared_task(name="django_tryon.submit", **TASK_OPTIONS)

@@ -97,7 +97,7 @@ def recover(requests: Iterable[TryOnRequest]) -> Outcome:
     finished (``services.recover_results``): no new task, no new charge."""
     outcome = Outcome()
     for request in requests:
-        if request.status != Status.FAILED or request.error_code not in services.RECOVERABLE_CODES:
+        if not services.is_recoverable(request):
             outcome.skipped += 1
             continue
         recovery = services.recover_results(request)
