@@ -223,12 +223,14 @@ def create_tryon(
         # The upload is stored before the transaction, so the usage-counter rows are
         # locked only for the few statements below, never across a (possibly remote) write.
         if person_bytes is not None:
-            # An upload Django spooled to disk is moved into storage, not written again.
-            content = person_image if isinstance(person_image, File) else ContentFile(person_bytes)
+            # Re-encoded here, in the request that received it: the uploaded bytes (GPS,
+            # camera, orientation tag) never reach storage, not even for a moment.
             saved_name = tryon_storage().save(
-                request.person_image.field.generate_filename(request, "upload.jpg"), content
+                request.person_image.field.generate_filename(request, "upload.jpg"),
+                ContentFile(_normalised_upload(person_bytes)),
             )
             request.person_image.name = saved_name
+            request.person_prepared = True
         elif retry_of is not None and retry_of.person_image:
             request.person_image.name = retry_of.person_image.name
             request.person_prepared = retry_of.person_prepared
@@ -307,7 +309,7 @@ def fail_unsent(
     moved = fail(request, code=code, message=message, detail=detail, expected=expected)
     if moved:
         _release(request)
-        _discard_raw_upload(request)
+        _discard_unused_photo(request)
     return moved
 
 
@@ -399,6 +401,14 @@ def _validated_person(person_image, model_photo, errors: _Errors) -> bytes | Non
         errors.add("person_image", exc.message)
         return None
     return data
+
+
+def _normalised_upload(data: bytes) -> bytes:
+    """The provider-ready re-encoding of a validated upload: upright RGB JPEG, no metadata."""
+    try:
+        return images.prepare_for_provider(data).data
+    except images.ImageError as exc:
+        raise TryOnValidationError({"person_image": [exc.message]}) from None
 
 
 def _validate_batch_size(batch_size, adapter: Provider, errors: _Errors) -> None:
@@ -789,7 +799,7 @@ def _prepare_inputs(request: TryOnRequest, adapter: Provider) -> TryOnInput:
             raise images.ImageError(
                 "input_unavailable", "The photo for this try-on is no longer stored."
             )
-        if not request.person_prepared:
+        if not request.person_prepared:  # stored by a version that kept the upload as-is
             _normalise_person(request)
         person = request.person_image.name
     garment_name = _prepared_copy(request.garment.image, f"garment-{_file_digest(request.garment)}")
@@ -1214,7 +1224,7 @@ def cancel(request: TryOnRequest) -> bool:
         ):
             if not (request.attempts and not _refused_last_time(request)):
                 _release(request)
-            _discard_raw_upload(request)
+            _discard_unused_photo(request)
             return True
         request.refresh_from_db(fields=["status", "provider_task_id"])
     moved = transition(
@@ -1233,10 +1243,10 @@ def cancel(request: TryOnRequest) -> bool:
     return moved
 
 
-def _discard_raw_upload(request: TryOnRequest) -> None:
-    """Delete a photo still stored as it was uploaded (GPS and all) once nothing will
-    normalise it: the shopper cancelled before a worker got to it (SAFETY rule 13)."""
-    if request.person_image and not request.person_prepared:
+def _discard_unused_photo(request: TryOnRequest) -> None:
+    """Delete the photo of a try-on that ended before any worker sent it (cancelled while
+    queued, past its deadline): nothing will ever use it, so it is not kept for the purge."""
+    if request.person_image and not request.attempts:
         _drop_person_photo(request.pk, request.person_image.name, timezone.now())
 
 

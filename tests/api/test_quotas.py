@@ -205,12 +205,13 @@ def test_retry_counts_against_the_shop_budget(fake, make_garment, sent, tryon_se
 
 
 def test_worker_validation_failure_gives_the_quota_back(fake, make_garment, sent):
-    request, _ = create(make_garment(), owner_key="session:a", source=Source.API)
-    assert usage("session:a") == (1, 0) and usage("shop:USD") == (1, Decimal("0.07"))
     from django_tryon.models import tryon_storage
 
-    with tryon_storage().open(request.person_image.name, "wb") as fh:
+    garment = make_garment()
+    with tryon_storage().open(garment.image.name, "wb") as fh:
         fh.write(imagegen.truncated_jpeg())
+    request, _ = create(garment, owner_key="session:a", source=Source.API)
+    assert usage("session:a") == (1, 0) and usage("shop:USD") == (1, Decimal("0.07"))
     services.submit(request.pk)
     request.refresh_from_db()
     assert request.status == Status.FAILED and request.error_code == "truncated"

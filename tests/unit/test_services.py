@@ -7,6 +7,7 @@ import os
 from datetime import timedelta
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image
@@ -101,27 +102,28 @@ def test_forty_megabyte_upload_refused_before_decoding(fake, make_garment, monke
     assert TryOnRequest.objects.count() == 0
 
 
-def test_an_upload_spooled_to_disk_is_moved_into_storage_not_copied(fake, make_garment, sent):
+def test_an_upload_spooled_to_disk_is_stored_as_its_re_encoding(fake, make_garment, sent):
     from django.core.files.uploadedfile import TemporaryUploadedFile
 
-    data = imagegen.make_jpeg(900, 1200, textured=True)
+    data = imagegen.make_jpeg(900, 1200, textured=True, with_gps=True)
     upload = TemporaryUploadedFile("photo.jpg", "image/jpeg", len(data), None)
     upload.write(data)
     upload.seek(0)
-    spooled = upload.temporary_file_path()
     request, created = create(make_garment(), upload)
     assert created
     with tryon_storage().open(request.person_image.name, "rb") as fh:
-        assert fh.read() == data
-    assert not os.path.exists(spooled)  # renamed into storage: no second write of the bytes
+        stored = fh.read()
+    assert stored != data and not Image.open(io.BytesIO(stored)).getexif()
     upload.close()
 
 
-def test_an_upload_held_in_memory_is_stored_too(fake, make_garment, sent):
-    data = imagegen.make_jpeg(900, 1200, textured=True)
+def test_an_upload_held_in_memory_is_stored_as_its_re_encoding(fake, make_garment, sent):
+    data = imagegen.make_jpeg(900, 1200, textured=True, with_gps=True)
     request, _ = create(make_garment(), SimpleUploadedFile("photo.jpg", data, "image/jpeg"))
     with tryon_storage().open(request.person_image.name, "rb") as fh:
-        assert fh.read() == data
+        stored = fh.read()
+    assert stored != data and Image.open(io.BytesIO(stored)).size == (900, 1200)
+    assert not Image.open(io.BytesIO(stored)).getexif()
 
 
 @pytest.mark.parametrize(
@@ -254,20 +256,47 @@ def test_submit_twice_calls_the_provider_once(fake, make_garment, sent):
     assert len(fake.calls_of("submit")) == 1
 
 
-def test_person_photo_is_normalised_before_submit(fake, make_garment, sent):
+def test_person_photo_is_normalised_before_it_is_stored(fake, make_garment, sent, monkeypatch):
+    """SAFETY rule 13: the upload used to be stored as it came (GPS and all) until a worker
+    re-encoded it; a try-on cancelled or stuck in the queue kept it for a day."""
+    storage = tryon_storage()
+    written = []
+    backend = storage.__class__  # the lazy storage's real class
+    real_save = backend._save
+
+    def recording_save(self, name, content):
+        written.append(content.read())
+        content.seek(0)
+        return real_save(self, name, content)
+
+    monkeypatch.setattr(backend, "_save", recording_save)
     raw = imagegen.make_jpeg(1200, 1600, with_gps=True, exif_orientation=6)
     request, _ = create(make_garment(), raw)
-    original = request.person_image.name
-    services.submit(request.pk)
-    request.refresh_from_db()
-    assert request.person_prepared and request.person_image.name != original
-    assert not tryon_storage().exists(original)
-    with tryon_storage().open(request.person_image.name) as fh:
+    assert request.person_prepared
+    assert written and not any(Image.open(io.BytesIO(data)).getexif() for data in written)
+    with storage.open(request.person_image.name) as fh:
         im = Image.open(io.BytesIO(fh.read()))
         assert not im.getexif()
         assert im.height < im.width  # orientation 6 applied: stored 1200x1600 shows landscape
+    stored = request.person_image.name
+    services.submit(request.pk)
+    request.refresh_from_db()
+    assert request.person_image.name == stored  # nothing left for the worker to redo
     job = fake.calls_of("submit")[0][1]
     assert Image.open(io.BytesIO(job.person.data)).format == "JPEG"
+
+
+def test_a_photo_stored_as_uploaded_by_an_older_version_is_normalised_before_submit(
+    fake, make_garment, sent
+):
+    request, _ = create(make_garment())
+    legacy = ContentFile(imagegen.make_jpeg(900, 1200, with_gps=True))
+    raw = tryon_storage().save("tryon/persons/legacy.jpg", legacy)
+    TryOnRequest.objects.filter(pk=request.pk).update(person_image=raw, person_prepared=False)
+    services.submit(request.pk)
+    request.refresh_from_db()
+    assert request.person_prepared and request.person_image.name != raw
+    assert not tryon_storage().exists(raw)
 
 
 def busy():
@@ -411,10 +440,11 @@ def test_content_refusal_fails_with_readable_message(
     assert failed == ["content_refused"]
 
 
-def test_unreadable_stored_photo_fails_without_provider_call(fake, make_garment, sent):
-    request, _ = create(make_garment())
-    with tryon_storage().open(request.person_image.name, "wb") as fh:
+def test_unreadable_stored_image_fails_without_provider_call(fake, make_garment, sent):
+    garment = make_garment()
+    with tryon_storage().open(garment.image.name, "wb") as fh:
         fh.write(imagegen.truncated_jpeg())
+    request, _ = create(garment)
     services.submit(request.pk)
     request.refresh_from_db()
     assert request.status == Status.FAILED and request.error_code == "truncated"
