@@ -9,4 +9,6 @@ class TryOnConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import checks  # noqa: F401  (registers the system checks)
+        from . import checks, files  # noqa: F401  (checks registers the system checks)
+
+        files.connect()

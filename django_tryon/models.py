@@ -132,6 +132,7 @@ class ModelPhoto(models.Model):
         help_text=_("Shoppers may try garments on this model instead of their own photo."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]

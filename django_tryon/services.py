@@ -28,7 +28,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from . import images, quotas
+from . import files, images, quotas
 from .conf import get_setting, refresh_limits
 from .fetch import DownloadError, download
 from .models import (
@@ -792,7 +792,7 @@ def _prepare_inputs(request: TryOnRequest, adapter: Provider) -> TryOnInput:
     storage = tryon_storage()
     if request.model_photo_id:
         person = _prepared_copy(
-            request.model_photo.image, f"model-{_file_digest(request.model_photo)}"
+            request.model_photo.image, "model", _file_digest(request.model_photo)
         )
     else:
         if not request.person_image:
@@ -802,12 +802,12 @@ def _prepare_inputs(request: TryOnRequest, adapter: Provider) -> TryOnInput:
         if not request.person_prepared:  # stored by a version that kept the upload as-is
             _normalise_person(request)
         person = request.person_image.name
-    garment_name = _prepared_copy(request.garment.image, f"garment-{_file_digest(request.garment)}")
+    garment_name = _prepared_copy(request.garment.image, "garment", _file_digest(request.garment))
     lower_name = None
     category = request.garment.category
     if request.lower_garment_id:
         lower_name = _prepared_copy(
-            request.lower_garment.image, f"garment-{_file_digest(request.lower_garment)}"
+            request.lower_garment.image, "garment", _file_digest(request.lower_garment)
         )
         if adapter.composes_outfits:
             upper, lower = (garment_name, lower_name)
@@ -866,10 +866,10 @@ def _normalised_name(upload_name: str) -> str:
     return f"{stem.removesuffix('-n')}-n.jpg"
 
 
-def _prepared_copy(image_field, key: str) -> str:
+def _prepared_copy(image_field, kind: str, digest: str) -> str:
     """Storage name of a provider-ready copy of a shop image, made once and reused."""
     storage = tryon_storage()
-    name = f"tryon/prepared/{key}.jpg"
+    name = files.prepared_name(kind, digest)
     if not storage.exists(name):
         with image_field.open("rb") as fh:
             prepared = images.prepare_for_provider(fh.read())
@@ -879,8 +879,7 @@ def _prepared_copy(image_field, key: str) -> str:
 
 def _composed_outfit(upper_name: str, lower_name: str) -> str:
     storage = tryon_storage()
-    key = hashlib.sha256(f"{upper_name}|{lower_name}".encode()).hexdigest()[:32]
-    name = f"tryon/prepared/outfit-{key}.jpg"
+    name = files.outfit_name(upper_name, lower_name)
     if not storage.exists(name):
         with storage.open(upper_name, "rb") as up, storage.open(lower_name, "rb") as low:
             composed = images.compose_outfit(up.read(), low.read())
@@ -1568,10 +1567,10 @@ class PurgeReport:
 
 
 def purge(*, now=None) -> PurgeReport:
-    """Delete shoppers' photos past their retention, and old shopper results, files included."""
+    """Delete shoppers' photos past their retention, old shopper results and callback
+    receipts, and every stored file no row owns any more (``files.sweep``)."""
     now = now or timezone.now()
     report = PurgeReport()
-    storage = tryon_storage()
     cutoff = now - timedelta(hours=get_setting("PERSON_PHOTO_RETENTION_HOURS"))
     done = TryOnRequest.objects.filter(status__in=TERMINAL, completed_at__lt=cutoff).exclude(
         person_image=""
@@ -1587,30 +1586,24 @@ def purge(*, now=None) -> PurgeReport:
             created_at__lt=now - timedelta(days=days),
         )
         for result in old:
-            storage.delete(result.image.name)
-            result.delete()
+            result.delete()  # its file goes with it (files.py)
             report.results += 1
             report.files += 1
     receipts_cutoff = now - timedelta(days=get_setting("CALLBACK_RECEIPT_RETENTION_DAYS"))
     report.callback_receipts, _ = CallbackReceipt.objects.filter(
         received_at__lt=receipts_cutoff
     ).delete()
+    report.files += files.sweep(now=now)
     return report
 
 
 def erase_shopper(owner_key: str) -> int:
-    """Delete every request of one shopper, with their photos and results. Returns a count."""
+    """Delete every request of one shopper; their photos and results go with the rows
+    once the deletion is committed (files.py). Returns how many requests."""
     if not owner_key:
         raise ValueError("erase_shopper needs an owner key")
-    storage = tryon_storage()
-    requests = list(TryOnRequest.objects.filter(owner_key=owner_key).prefetch_related("results"))
-    for request in requests:
-        for result in request.results.all():
-            storage.delete(result.image.name)
-        if request.person_image:
-            storage.delete(request.person_image.name)
-    TryOnRequest.objects.filter(owner_key=owner_key).delete()
-    return len(requests)
+    _, by_model = TryOnRequest.objects.filter(owner_key=owner_key).delete()
+    return by_model.get(TryOnRequest._meta.label, 0)
 
 
 # -- callback tokens and signed input URLs ----------------------------------------------

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ImproperlyConfigured, ValidationError
-from django.core.files.base import ContentFile
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
-from .. import images, quotas
+from .. import files, images, quotas
 from ..conf import get_setting
 from ..models import Garment, ModelPhoto
 from ..providers import get_provider, provider_names
@@ -58,10 +56,7 @@ class CatalogueImageForm(forms.ModelForm):
         if "image" in self.changed_data:
             upload = self.cleaned_data["image"]
             upload.seek(0)
-            clean = images.strip_and_reencode(upload.read())
-            obj.image.save("image.jpg", ContentFile(clean.data), save=False)
-            # The digest names the provider-ready copy: a new image needs a new one.
-            obj.image_digest = hashlib.sha256(clean.data).hexdigest()
+            files.attach_image(obj, files.catalogue_image(upload.read()))
         if commit:
             obj.save()
             self._save_m2m()

@@ -642,10 +642,13 @@ def test_purge_deletes_person_photos_and_old_results(fake, make_garment, sent, d
     assert not TryOnResult.objects.filter(pk=result.pk).exists()
 
 
-def test_erase_shopper_removes_rows_and_files(fake, make_garment, sent):
+def test_erase_shopper_removes_rows_and_files(
+    fake, make_garment, sent, django_capture_on_commit_callbacks
+):
     request, _ = create(make_garment(), owner_key="session:zz")
     name = request.person_image.name
-    assert services.erase_shopper("session:zz") == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.erase_shopper("session:zz") == 1
     assert not TryOnRequest.objects.exists()
     assert not tryon_storage().exists(name)
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand, CommandError
 
-from django_tryon import images, services
+from django_tryon import files, images, services
 from django_tryon.conf import get_setting
 from django_tryon.models import Category, Garment, Source, TryOnRequest, tryon_storage
 from django_tryon.providers import provider_names
@@ -129,17 +127,17 @@ class Command(BaseCommand):
 
     def _garment(self, path: str, category: str, flag: str) -> Garment:
         """A hidden garment for a terminal image, reused when the same image comes again."""
-        data = self._read_image(path, flag)
-        digest = hashlib.sha256(data).hexdigest()
-        garment = Garment.objects.filter(image_digest=digest, category=category).first()
+        # Stored re-encoded, like an admin upload: the file's metadata is not kept.
+        image = files.catalogue_image(self._read_image(path, flag))
+        garment = Garment.objects.filter(image_digest=image.digest, category=category).first()
         if garment is None:
             garment = Garment(
                 name=f"Terminal: {Path(path).name}"[:200],
                 category=category,
                 active=False,  # not offered to shoppers
-                image_digest=digest,
             )
-            garment.image.save(Path(path).name, ContentFile(data), save=True)
+            files.attach_image(garment, image)
+            garment.save()
         return garment
 
     # -- waiting --------------------------------------------------------------------------
