@@ -221,6 +221,23 @@ def _check_storage(values) -> list:
                 id="django_tryon.E011",
             )
         ]
+    from django.core.files.storage import storages
+
+    from .files import storage_signs_urls, url_takes_expire
+
+    storage = storages[alias]
+    if url_takes_expire(storage) and not storage_signs_urls(storage):
+        return [
+            Warning(
+                f"The try-on storage '{alias}' takes expire= but hands out permanent links "
+                "(django-storages S3 with custom_domain and no CloudFront signer, or "
+                "querystring_auth=False).",
+                hint="Result images are then served through the app's own expiring view, "
+                "by your web server. Set querystring_auth=True (and a cloudfront_key with "
+                "custom_domain) to let the storage hand out expiring links itself.",
+                id="django_tryon.W008",
+            )
+        ]
     return []
 
 

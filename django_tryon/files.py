@@ -22,7 +22,9 @@ progress can still be about to name it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import inspect
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -81,6 +83,36 @@ def attach_image(obj, image: CatalogueImage) -> None:
     replaces, and that image's prepared copy, are swept once nothing owns them."""
     obj.image.save("image.jpg", ContentFile(image.data), save=False)
     obj.image_digest = image.digest
+
+
+def storage_signs_urls(storage) -> bool:
+    """True when ``storage.url(name, expire=...)`` really hands out expiring links.
+
+    Taking ``expire`` is not enough: django-storages' S3 backend answers a permanent,
+    unsigned URL with a ``custom_domain`` and no CloudFront signer, or with
+    ``querystring_auth=False``. A signed link carries its expiry, so two links for
+    different lifetimes differ; the answer is kept on the storage object."""
+    known = getattr(storage, "_tryon_signs_urls", None)
+    if known is not None:
+        return known
+    signs = False
+    if url_takes_expire(storage):
+        try:
+            probe = "tryon/results/probe.jpg"
+            signs = storage.url(probe, expire=600) != storage.url(probe, expire=1200)
+        except Exception:
+            signs = False
+    with contextlib.suppress(AttributeError):  # a storage without a __dict__: ask again
+        storage._tryon_signs_urls = signs
+    return signs
+
+
+def url_takes_expire(storage) -> bool:
+    """Whether the storage's ``url()`` takes a lifetime (it may still ignore it)."""
+    try:
+        return "expire" in inspect.signature(storage.url).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def sweep(*, now) -> int:
@@ -244,5 +276,7 @@ __all__ = [
     "connect",
     "outfit_name",
     "prepared_name",
+    "storage_signs_urls",
     "sweep",
+    "url_takes_expire",
 ]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-import inspect
 import logging
 import secrets
 import time
@@ -1672,15 +1671,16 @@ def signed_input_url(name: str, request_id=None) -> str:
 def result_url(result: TryOnResult, http_request=None) -> str:
     """A short-lived URL a browser can load one result image from.
 
-    Storages that sign their own URLs (S3 through django-storages: ``url(name, expire=)``)
-    hand out a presigned URL; any other storage (FileSystemStorage) gets an expiring,
+    Storages that sign their own URLs (S3 through django-storages: ``url(name, expire=)``,
+    checked by ``files.storage_signs_urls``) hand out a presigned URL; any other storage
+    (FileSystemStorage, or S3 set up to hand out permanent links) gets an expiring,
     signed URL of the app's own ``result-image`` view, which works whether or not the
     shop serves MEDIA_URL. Both stop working after ``RESULT_URL_MAX_AGE_SECONDS``. The
     app's URL names the result by its id, never by its storage name.
     """
     storage = tryon_storage()
     max_age = int(get_setting("RESULT_URL_MAX_AGE_SECONDS"))
-    if _storage_signs_urls(storage):
+    if files.storage_signs_urls(storage):
         return storage.url(result.image.name, expire=max_age)
     value = signing.dumps(str(result.pk), salt=RESULT_URL_SALT)
     path = reverse("django_tryon:result-image", kwargs={"signed": value})
@@ -1699,13 +1699,6 @@ def result_from_signed(value: str) -> TryOnResult | None:
         return TryOnResult.objects.filter(pk=pk).first()
     except (ValueError, ValidationError):
         return None
-
-
-def _storage_signs_urls(storage) -> bool:
-    try:
-        return "expire" in inspect.signature(storage.url).parameters
-    except (TypeError, ValueError):
-        return False
 
 
 def storage_name_from_signed(value: str) -> str | None:

@@ -18,7 +18,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from .. import catalogue
+from .. import catalogue, services
 from ..models import TryOnBatch, TryOnRequest, TryOnResult
 from ..status import TERMINAL, Status
 from . import operations
@@ -300,7 +300,7 @@ def _result(result: TryOnResult, current_app) -> dict:
     request = result.request
     return {
         "id": str(result.pk),
-        "url": result.image.url,
+        "url": services.result_url(result),
         "garment": garments_label(request),
         "model": request.model_photo.name if request.model_photo_id else "",
         "approved": result.approved,

@@ -13,8 +13,9 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from .. import services
 from ..conf import get_setting
-from ..models import TryOnRequest
+from ..models import TryOnRequest, TryOnResult
 from ..status import Status
 
 #: How the admin names the providers it knows (others show their registry name).
@@ -62,11 +63,15 @@ ERROR_EXPLANATIONS = {
 
 
 def thumbnail(file, alt: str, *, size: str = "small", link: bool = False) -> SafeString:
-    """An ``<img>`` for a stored image (CSS-sized), or a dash when there is none."""
+    """An ``<img>`` for a stored image (CSS-sized), or a dash when there is none. A
+    result image gets an expiring link (``services.result_url``), never a permanent one."""
     if not file:
         return placeholder("no image")
     try:
-        url = file.url
+        if isinstance(file.instance, TryOnResult):
+            url = services.result_url(file.instance)
+        else:
+            url = file.url
     except (ValueError, NotImplementedError):
         return placeholder("no image")
     img = format_html(

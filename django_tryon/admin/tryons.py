@@ -552,11 +552,17 @@ class TryOnResultAdmin(ReadOnlyAdmin):
     fieldsets = [
         (None, {"fields": ["image_large", "garment", "worn_by", "request_link", "batch_link"]}),
         (_("Catalogue"), {"fields": ["approved", "approved_at", "approved_by"]}),
-        (_("File"), {"fields": ["image", "width", "height", "index", "created_at"]}),
+        (_("File"), {"fields": ["stored_as", "width", "height", "index", "created_at"]}),
     ]
 
     def has_publish_permission(self, request):
         return request.user.has_perm(PUBLISH_PERMISSION)
+
+    @admin.display(description=_("stored as"))
+    def stored_as(self, obj):
+        # The name only: Django's file display would link the file's permanent URL,
+        # past the expiring link and the shopper-photo setting.
+        return obj.image.name
 
     def _image(self, obj, size):
         if shows_a_shopper(obj.request) and not shopper_photos_visible():

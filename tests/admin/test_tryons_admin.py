@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -22,6 +23,16 @@ pytestmark = pytest.mark.django_db
 
 REQUESTS = "/admin/django_tryon/tryonrequest/"
 RESULTS = "/admin/django_tryon/tryonresult/"
+
+
+def shows(html: str, result: TryOnResult) -> bool:
+    """Whether ``html`` shows ``result``: through the app's expiring result link, never the
+    stored file's permanent URL (which must not appear at all)."""
+    from django_tryon import services
+
+    assert result.image.url not in html
+    signed = re.findall(r"/tryon/results/([^/\"]+)/", html)
+    return any(getattr(services.result_from_signed(v), "pk", None) == result.pk for v in signed)
 
 
 def messages_of(response):
@@ -60,7 +71,7 @@ def test_request_list_shows_status_thumbnails_provider_cost_and_age(
     assert '<span class="tryon-badge tryon-badge-ok">Succeeded</span>' in html
     assert catalogue.tee.image.url in html  # garment
     assert catalogue.alex.image.url in html  # the house model
-    assert catalogue_request.results.get().image.url in html  # result
+    assert shows(html, catalogue_request.results.get())  # result
     assert "1 unit" in html and "3\xa0hours ago" in html
     assert f"/admin/django_tryon/tryonbatch/{catalogue_request.batch_id}/change/" in html
     assert "Cost summary" in html
@@ -70,18 +81,18 @@ def test_a_shoppers_photo_and_result_are_hidden_by_default(merch_client, shopper
     html = merch_client.get(REQUESTS).content.decode()
     assert "shopper&#x27;s photo (hidden)" in html
     assert "hidden (shows a shopper)" in html
-    assert shopper_request.results.get().image.url not in html
+    assert not shows(html, shopper_request.results.get())
     assert shopper_request.person_image.url not in html
     assert "person-photo" not in html
 
     detail = merch_client.get(f"{REQUESTS}{shopper_request.pk}/change/").content.decode()
-    assert shopper_request.results.get().image.url not in detail
+    assert not shows(detail, shopper_request.results.get())
     assert "person-photo" not in detail
     url = f"{REQUESTS}{shopper_request.pk}/person-photo/small/"
     assert merch_client.get(url).status_code == 404
 
     results = merch_client.get(RESULTS).content.decode()
-    assert shopper_request.results.get().image.url not in results
+    assert not shows(results, shopper_request.results.get())
 
 
 def test_a_setting_lets_staff_see_shoppers_photos(merch_client, shopper_request, settings):
@@ -90,7 +101,7 @@ def test_a_setting_lets_staff_see_shoppers_photos(merch_client, shopper_request,
 
     html = merch_client.get(REQUESTS).content.decode()
     assert url in html
-    assert shopper_request.results.get().image.url in html
+    assert shows(html, shopper_request.results.get())
     # Served by a staff-only view, re-encoded: never the stored file's own URL or bytes.
     assert shopper_request.person_image.url not in html
 
@@ -427,7 +438,7 @@ def test_result_list_and_filters(merch_client, catalogue_request, shopper_reques
     assert list(shown) == []
     detail = merch_client.get(f"{RESULTS}{catalogue_request.results.get().pk}/change/")
     assert detail.status_code == 200
-    assert catalogue_request.results.get().image.url in detail.content.decode()
+    assert shows(detail.content.decode(), catalogue_request.results.get())
 
 
 # -- cost ----------------------------------------------------------------------------------

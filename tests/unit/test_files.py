@@ -155,3 +155,56 @@ def test_the_terminal_command_stores_garments_without_their_metadata(tmp_path, d
     with garment.image.open("rb") as fh:
         assert not Image.open(io.BytesIO(fh.read())).getexif()
     assert Command()._garment(str(path), "upper", "--garment").pk == garment.pk  # reused
+
+
+# -- links that really expire --------------------------------------------------------------
+
+
+S3_OPTIONS = {
+    "bucket_name": "shop",
+    "access_key": "testing",
+    "secret_key": "testing",
+    "region_name": "us-east-1",
+    "endpoint_url": "http://127.0.0.1:9",  # never contacted: signing is local
+}
+
+
+@pytest.mark.parametrize(
+    ("options", "signs"),
+    [
+        ({"querystring_auth": True}, True),
+        ({"querystring_auth": True, "custom_domain": "cdn.shop.example"}, False),
+        ({"querystring_auth": False}, False),
+    ],
+)
+def test_only_a_storage_that_really_signs_is_trusted_with_result_links(
+    options, signs, monkeypatch, settings, db
+):
+    """result_url trusted any storage whose url() took expire=: S3 with a custom domain
+    and no CloudFront signer, or without querystring auth, gave permanent public links."""
+    from storages.backends.s3 import S3Storage
+
+    from django_tryon import checks
+    from django_tryon.models import _storage
+
+    storage = S3Storage(**S3_OPTIONS, **options)
+    assert files.storage_signs_urls(storage) is signs
+    monkeypatch.setattr(_storage, "_wrapped", storage)
+    result = TryOnResult(pk=1, image="tryon/results/2026/12/x.jpg")
+    url = services.result_url(result)
+    if signs:
+        assert "Signature=" in url and "Expires=" in url
+    else:
+        assert url.startswith("/") and "cdn.shop.example" not in url  # the app's own view
+    backend = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {**S3_OPTIONS, **options}}
+    settings.STORAGES = {**settings.STORAGES, "s3": backend}
+    settings.TRYON = {**settings.TRYON, "STORAGE": "s3"}
+    ids = [m.id for m in checks.check_tryon_settings()]
+    assert ("django_tryon.W008" in ids) is not signs
+
+
+def test_a_filesystem_storage_gets_the_apps_expiring_links_without_a_warning(settings, db):
+    from django_tryon import checks
+
+    assert not files.storage_signs_urls(tryon_storage())
+    assert "django_tryon.W008" not in [m.id for m in checks.check_tryon_settings()]
