@@ -257,6 +257,17 @@ def _check_insecure(values) -> list:
             )
     providers = values["PROVIDERS"] if isinstance(values["PROVIDERS"], dict) else {}
     for name, options in providers.items():
+        for key in ("ALLOW_HTTP_DOWNLOADS", "ALLOW_PRIVATE_DOWNLOADS"):
+            if isinstance(options, dict) and options.get(key):
+                warnings.append(
+                    Warning(
+                        f"TRYON['PROVIDERS']['{name}']['{key}'] is on with DEBUG off: its "
+                        "result downloads may reach addresses a provider should never send "
+                        "the app to.",
+                        hint="Keep it only for the sandbox or a staging site.",
+                        id="django_tryon.W002",
+                    )
+                )
         base = (options.get("BASE_URL") if isinstance(options, dict) else "") or ""
         host = urlsplit(base).hostname or ""
         if host and _is_local(host):

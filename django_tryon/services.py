@@ -1160,7 +1160,7 @@ def _store_images(request: TryOnRequest, adapter: Provider, task: ProviderTask):
         if fetched and spent > persist_time_budget():
             return stored, raced, False  # hand the rest on rather than hit the time limit
         fetched += 1
-        data = download(url, allowed_hosts=adapter.result_hosts)
+        data = download(url, allowed_hosts=adapter.result_hosts, **adapter.download_trust)
         info = images.verify_image(data, min_side=1, max_bytes=get_setting("DOWNLOAD_MAX_BYTES"))
         ext = {"PNG": "png", "WEBP": "webp"}.get(info.format, "jpg")
         name = _fresh_name(storage, _result_name(request, index, ext))

@@ -207,7 +207,13 @@ class Provider:
     task_retention_seconds: ClassVar[int] = 24 * 3600
 
     common_options: ClassVar[frozenset[str]] = frozenset(
-        {"BASE_URL", "TIMEOUT_SECONDS", "RESULT_HOSTS"}
+        {
+            "BASE_URL",
+            "TIMEOUT_SECONDS",
+            "RESULT_HOSTS",
+            "ALLOW_HTTP_DOWNLOADS",
+            "ALLOW_PRIVATE_DOWNLOADS",
+        }
     )
 
     def __init__(self, options: Mapping[str, Any], *, client: httpx.Client | None = None):
@@ -240,6 +246,22 @@ class Provider:
         if configured:
             return tuple(configured)
         return (*self.default_result_hosts, httpx.URL(self.base_url).host)
+
+    @property
+    def download_trust(self) -> dict[str, bool]:
+        """Whether this provider's result URLs may be http or resolve to a private address:
+        its own ALLOW_*_DOWNLOADS option, else TRYON's. Lets the sandbox be trusted without
+        trusting a real provider configured beside it."""
+        from ..conf import get_setting
+
+        return {
+            "allow_http": bool(
+                self.config.get("ALLOW_HTTP_DOWNLOADS", get_setting("ALLOW_HTTP_DOWNLOADS"))
+            ),
+            "allow_private": bool(
+                self.config.get("ALLOW_PRIVATE_DOWNLOADS", get_setting("ALLOW_PRIVATE_DOWNLOADS"))
+            ),
+        }
 
     @property
     def model_name(self) -> str:

@@ -4,6 +4,8 @@ and the sandbox as both providers)."""
 
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .env import broker_options, broker_url, database_from_url, env, env_bool
 
 # The sandbox's documented demo keys (docs/sandbox.md): used only when no real keys are set.
@@ -15,8 +17,16 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env("SHOP_VAR_DIR", str(BASE_DIR.parent / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-SECRET_KEY = env("DJANGO_SECRET_KEY", "demo-only-secret-key-change-me-in-production-0123456789")
+DEMO_SECRET_KEY = "demo-only-secret-key-change-me-in-production-0123456789"
+SECRET_KEY = env("DJANGO_SECRET_KEY", DEMO_SECRET_KEY)
 DEBUG = env_bool("DJANGO_DEBUG", True)
+if SECRET_KEY == DEMO_SECRET_KEY and not DEBUG:
+    # The demo key is public (it is in this file): with it, anyone can forge sessions,
+    # callback tokens and signed links. check --deploy cannot tell: the key is long.
+    raise ImproperlyConfigured(
+        "DJANGO_DEBUG is off but DJANGO_SECRET_KEY is not set: the demo's public key "
+        "would sign sessions and links. Set DJANGO_SECRET_KEY."
+    )
 ALLOWED_HOSTS = (env("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver") or "").split(",")
 
 INSTALLED_APPS = [
@@ -104,9 +114,17 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # django-tryon. With no keys in the environment, both providers are the local sandbox.
 SANDBOX_URL = env("TRYON_SANDBOX_URL", "http://127.0.0.1:8765")
-_kling_base = env("KLING_BASE_URL", SANDBOX_URL)
-_piapi_base = env("PIAPI_BASE_URL", SANDBOX_URL)
-_uses_sandbox = SANDBOX_URL in (_kling_base, _piapi_base)
+# A provider whose real key is set talks to the real provider unless told otherwise.
+_kling_base = env("KLING_BASE_URL", "" if env("KLING_ACCESS_KEY", "") else SANDBOX_URL)
+_piapi_base = env("PIAPI_BASE_URL", "" if env("PIAPI_API_KEY", "") else SANDBOX_URL)
+
+
+def _sandbox_trust(base_url: str) -> dict:
+    """The sandbox serves results from 127.0.0.1 over http: trust that for a provider
+    whose own BASE_URL is the sandbox, never for a real provider beside it."""
+    trusted = base_url == SANDBOX_URL
+    return {"ALLOW_HTTP_DOWNLOADS": trusted, "ALLOW_PRIVATE_DOWNLOADS": trusted}
+
 
 TRYON = {
     "DEFAULT_PROVIDER": env("TRYON_PROVIDER", "kling"),
@@ -116,17 +134,16 @@ TRYON = {
             "SECRET_KEY": env("KLING_SECRET_KEY", SANDBOX_KLING_SK),
             "BASE_URL": _kling_base,
             "MODEL": env("KLING_MODEL", "kolors-virtual-try-on-v1-5"),
+            **_sandbox_trust(_kling_base),
         },
         "piapi": {
             "API_KEY": env("PIAPI_API_KEY", SANDBOX_PIAPI_KEY),
             "BASE_URL": _piapi_base,
             "SERVICE_MODE": env("PIAPI_SERVICE_MODE", "public"),
+            **_sandbox_trust(_piapi_base),
         },
     },
     "PUBLIC_BASE_URL": env("TRYON_PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
-    # The sandbox serves results from 127.0.0.1 over http; real providers never need this.
-    "ALLOW_HTTP_DOWNLOADS": _uses_sandbox,
-    "ALLOW_PRIVATE_DOWNLOADS": _uses_sandbox,
     # Linked from the try-on widget's consent box.
     "PRIVACY_URL": "shop:privacy",
     # The demo's house models may be chosen by shoppers instead of their own photo.

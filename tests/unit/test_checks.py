@@ -258,6 +258,17 @@ def test_w002_download_escape_hatches(settings, tryon, production, key):
     assert ids() == []
 
 
+@pytest.mark.parametrize("key", ["ALLOW_HTTP_DOWNLOADS", "ALLOW_PRIVATE_DOWNLOADS"])
+def test_w002_one_providers_download_escape_hatch(settings, tryon, production, key):
+    providers = dict(settings.TRYON["PROVIDERS"])
+    providers["piapi"] = {**providers["piapi"], key: True}
+    tryon(providers=providers)
+    assert ids() == ["django_tryon.W002"]
+    assert "'piapi'" in only("django_tryon.W002")[0].msg and key in only("django_tryon.W002")[0].msg
+    settings.DEBUG = True
+    assert ids() == []
+
+
 @pytest.mark.parametrize(
     "base_url",
     ["http://127.0.0.1:8765", "http://localhost:8765", "http://10.0.0.5", "http://[::1]:8765"],

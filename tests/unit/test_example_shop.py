@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import io
+import json
+import os
+import subprocess
+import sys
 from collections import Counter
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -21,6 +26,8 @@ from shop.models import Product
 from django_tryon.models import Garment, ModelPhoto
 
 pytestmark = pytest.mark.django_db
+
+EXAMPLE_DIR = Path(__file__).resolve().parents[2] / "example_project"
 
 
 @pytest.fixture(autouse=True)
@@ -393,3 +400,41 @@ def test_demo_media_serving_never_serves_shopper_photos(media_root, path, served
     else:
         with pytest.raises(Http404):
             serve_public_media(request, path)
+
+
+# -- what the example shop trusts --------------------------------------------------------
+
+
+def shop_settings(**environ) -> subprocess.CompletedProcess:
+    """Import the shop's settings in a fresh interpreter with only ``environ`` set."""
+    script = (
+        "import json; from shop_project import settings as s; "
+        "print(json.dumps({n: {k: v for k, v in o.items() if k != 'SECRET_KEY'} "
+        "for n, o in s.TRYON['PROVIDERS'].items()}))"
+    )
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "SHOP_VAR_DIR")}
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        env={**keep, "PYTHONPATH": str(EXAMPLE_DIR), **environ},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_real_kling_keys_beside_the_sandbox_are_not_trusted_with_http_downloads():
+    """Either provider on the sandbox used to turn on http and loopback downloads for all."""
+    run = shop_settings(KLING_ACCESS_KEY="real-ak", KLING_SECRET_KEY="real-sk")
+    assert run.returncode == 0, run.stderr
+    providers = json.loads(run.stdout)
+    assert providers["kling"]["BASE_URL"] == ""  # the real API, not the sandbox
+    assert providers["kling"]["ALLOW_HTTP_DOWNLOADS"] is False
+    assert providers["kling"]["ALLOW_PRIVATE_DOWNLOADS"] is False
+    assert providers["piapi"]["ALLOW_HTTP_DOWNLOADS"] is True  # still the sandbox
+
+
+def test_the_shop_refuses_to_start_with_debug_off_and_the_demo_key():
+    run = shop_settings(DJANGO_DEBUG="0")
+    assert run.returncode != 0
+    assert "DJANGO_SECRET_KEY" in run.stderr.strip().splitlines()[-1]
+    assert shop_settings(DJANGO_DEBUG="0", DJANGO_SECRET_KEY="x" * 60).returncode == 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 from datetime import timedelta
 
 import pytest
@@ -733,3 +732,28 @@ def test_early_refresh_still_looks_the_task_up_while_the_answer_is_missing(
     request.refresh_from_db()
     assert request.status == Status.SUBMITTED and request.provider_task_id == task_id
     assert [c[0] for c in fake.calls][-1] == "find"
+
+
+def test_a_providers_own_download_trust_applies_to_its_results_only(
+    fake, make_garment, sent, settings, monkeypatch
+):
+    """Trust was global: the sandbox beside a real provider opened http and loopback
+    downloads for both."""
+    settings.TRYON = {
+        **settings.TRYON,
+        "ALLOW_HTTP_DOWNLOADS": False,
+        "ALLOW_PRIVATE_DOWNLOADS": False,
+        "PROVIDERS": {**settings.TRYON["PROVIDERS"], "fake": {"ALLOW_HTTP_DOWNLOADS": True}},
+    }
+    asked = []
+    monkeypatch.setattr(
+        services,
+        "download",
+        lambda url, **kwargs: asked.append(kwargs) or imagegen.make_png(640, 800),
+    )
+    fake = get_provider("fake")
+    request = submitted(fake, make_garment)
+    fake.finish(request.provider_task_id, ["http://127.0.0.1:9/a.png"])
+    services.refresh(request.pk)
+    assert asked and asked[0]["allow_http"] is True and asked[0]["allow_private"] is False
+    assert get_provider("piapi").download_trust == {"allow_http": False, "allow_private": False}
