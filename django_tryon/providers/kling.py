@@ -421,7 +421,7 @@ def _envelope(response: httpx.Response) -> dict[str, Any] | None:
     """Return the JSON envelope, or None when the body is not one."""
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # a body nested too deep is no envelope either
         return None
     if not isinstance(body, dict) or "code" not in body:
         return None

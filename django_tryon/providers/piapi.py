@@ -295,7 +295,7 @@ def _envelope(response: httpx.Response) -> dict[str, Any] | None:
     """Return the JSON body when it is an object, else None."""
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # a body nested too deep is no envelope either
         return None
     return body if isinstance(body, dict) else None
 

@@ -343,6 +343,8 @@ def test_rate_limit_honours_retry_after():
         httpx.Response(200, text="<html>maintenance</html>"),
         httpx.Response(502, text="bad gateway"),
         httpx.Response(200, json=[1, 2]),
+        # Too deep for json.loads: RecursionError, not ValueError, escaped the adapter.
+        httpx.Response(200, text='{"data": ' * 5000 + "1" + "}" * 5000),
     ],
 )
 def test_unparseable_body_is_unavailable(response):
