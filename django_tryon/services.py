@@ -1659,11 +1659,10 @@ def request_for_callback_token(token: str) -> TryOnRequest | None:
     return request
 
 
-def signed_input_url(name: str, request_id=None) -> str:
+def signed_input_url(name: str, request_id) -> str:
     """An expiring, unguessable URL under PUBLIC_BASE_URL that serves one prepared input
-    image; with ``request_id``, only while that try-on is unfinished."""
-    payload = [name, str(request_id)] if request_id is not None else name
-    value = signing.dumps(payload, salt=INPUT_URL_SALT, compress=True)
+    image to the provider, only while the try-on ``request_id`` is unfinished."""
+    value = signing.dumps([name, str(request_id)], salt=INPUT_URL_SALT, compress=True)
     path = reverse("django_tryon:input-image", kwargs={"signed": value})
     return get_setting("PUBLIC_BASE_URL").rstrip("/") + path
 
@@ -1711,7 +1710,7 @@ def storage_name_from_signed(value: str) -> str | None:
     except signing.BadSignature:
         return None
     if not isinstance(payload, list):
-        return payload  # a URL made for no particular try-on (or before this check existed)
+        return None  # every URL names the try-on it was made for
     name, request_id = [*payload, "", ""][:2]
     try:
         unfinished = TryOnRequest.objects.filter(pk=request_id, status__in=ACTIVE).exists()

@@ -32,13 +32,30 @@ def stored():
     storage.delete(name)
 
 
+@pytest.fixture(autouse=True)
+def running(db, make_garment):
+    """The try-on every URL here is made for, still at the provider."""
+    from django_tryon.models import TryOnRequest
+    from django_tryon.status import Status
+
+    return TryOnRequest.objects.create(
+        provider="piapi", garment=make_garment(), input_digest="i" * 64, status=Status.SUBMITTED
+    )
+
+
 def path_of(name: str) -> str:
     """The path part of the signed URL the app hands to the provider."""
-    return urlsplit(services.signed_input_url(name)).path
+    from django_tryon.models import TryOnRequest
+
+    return urlsplit(services.signed_input_url(name, TryOnRequest.objects.get().pk)).path
 
 
-def signed_path(value) -> str:
-    signed = signing.dumps(value, salt=services.INPUT_URL_SALT, compress=True)
+def signed_path(name: str) -> str:
+    """A URL signed with the app's salt for any name, as if the app had made it."""
+    from django_tryon.models import TryOnRequest
+
+    payload = [name, str(TryOnRequest.objects.get().pk)]
+    signed = signing.dumps(payload, salt=services.INPUT_URL_SALT, compress=True)
     return f"/tryon/inputs/{signed}/"
 
 
@@ -46,8 +63,8 @@ def body_of(response) -> bytes:
     return b"".join(response.streaming_content)
 
 
-def test_signed_url_serves_the_stored_file(client, stored):
-    url = services.signed_input_url(stored)
+def test_signed_url_serves_the_stored_file(client, stored, running):
+    url = services.signed_input_url(stored, running.pk)
     assert url.startswith(services.get_setting("PUBLIC_BASE_URL").rstrip("/") + "/tryon/inputs/")
     assert stored not in url  # the name is compressed and signed, not readable in the URL
     response = client.get(urlsplit(url).path)
@@ -155,17 +172,19 @@ def test_post_from_a_csrf_enforcing_client_is_refused_before_the_view(client, st
     assert client.post(path_of(stored)).status_code == 403
 
 
-@pytest.mark.django_db
-def test_an_input_url_stops_working_when_its_try_on_ends(client, stored, make_garment):
+def test_an_input_url_stops_working_when_its_try_on_ends(client, stored, running):
     """PiAPI's URL for a shopper's photo used to serve it for an hour after the try-on
     succeeded; it now dies with the try-on."""
     from django_tryon.models import TryOnRequest
     from django_tryon.status import Status
 
-    request = TryOnRequest.objects.create(
-        provider="piapi", garment=make_garment(), input_digest="i" * 64, status=Status.SUBMITTED
-    )
-    path = urlsplit(services.signed_input_url(stored, request.pk)).path
+    path = path_of(stored)
     assert client.get(path).status_code == 200
-    TryOnRequest.objects.filter(pk=request.pk).update(status=Status.SUCCEEDED)
+    TryOnRequest.objects.filter(pk=running.pk).update(status=Status.SUCCEEDED)
     assert client.get(path).status_code == 404
+
+
+def test_a_url_made_for_no_try_on_serves_nothing(client, stored):
+    """Such a URL lived for the whole INPUT_URL_MAX_AGE_SECONDS, whatever happened."""
+    signed = signing.dumps(stored, salt=services.INPUT_URL_SALT, compress=True)
+    assert client.get(f"/tryon/inputs/{signed}/").status_code == 404

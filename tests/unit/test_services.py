@@ -660,8 +660,9 @@ def test_callback_token_is_derived_and_only_its_hash_stored(fake, make_garment, 
     assert services.request_for_callback_token(token + "x") is None
 
 
-def test_signed_input_url_round_trip_and_expiry(settings):
-    url = services.signed_input_url("tryon/prepared/x.jpg")
+def test_signed_input_url_round_trip_and_expiry(settings, fake, make_garment, sent):
+    request = submitted(fake, make_garment)
+    url = services.signed_input_url("tryon/prepared/x.jpg", request.pk)
     signed = url.rstrip("/").rsplit("/", 1)[-1]
     assert services.storage_name_from_signed(signed) == "tryon/prepared/x.jpg"
     assert services.storage_name_from_signed(signed[:-2] + "zz") is None
