@@ -129,25 +129,25 @@ def test_services_flow_keeps_every_file_in_the_bucket(
     garment = make_garment("upper")
     assert local_s3.keys(bucket, "tryon/garments/") == [garment.image.name]
 
-    # create: the upload lands in the bucket under tryon/persons/ with a random name
+    # create: the photo lands in the bucket under tryon/persons/ with a random name,
+    # already re-encoded: the uploaded bytes (GPS and all) never reach the bucket
     upload = imagegen.make_jpeg(768, 1024, with_gps=True)
     request, created = services.create_tryon(garment=garment, person_image=upload, provider="fake")
-    assert created
+    assert created and request.person_prepared
     original = request.person_image.name
     assert re.fullmatch(r"tryon/persons/[A-Za-z0-9_-]{32}\.jpg", original)
     assert local_s3.keys(bucket, "tryon/persons/") == [original]
-    assert local_s3.read(bucket, original) == upload
+    assert local_s3.read(bucket, original) != upload
+    clean = Image.open(io.BytesIO(local_s3.read(bucket, original)))
+    assert clean.format == "JPEG" and not clean.getexif()
 
-    # submit: the normalised, metadata-free copy replaces the upload in the bucket
+    # submit: the photo is sent as stored; the garment gets its provider-ready copy
     services.submit(request.pk)
     request.refresh_from_db()
-    assert request.status == Status.SUBMITTED and request.person_prepared
-    prepared = request.person_image.name
-    assert prepared != original and prepared.startswith("tryon/persons/")
-    assert local_s3.keys(bucket, "tryon/persons/") == [prepared]
-    clean = Image.open(io.BytesIO(local_s3.read(bucket, prepared)))
-    assert clean.format == "JPEG" and not clean.getexif()
-    assert local_s3.keys(bucket, "tryon/prepared/")  # the garment's provider-ready copy
+    assert request.status == Status.SUBMITTED and request.person_image.name == original
+    assert local_s3.keys(bucket, "tryon/persons/") == [original]
+    prepared_garment = local_s3.keys(bucket, "tryon/prepared/")
+    assert len(prepared_garment) == 1
     assert len(fake.calls_of("submit")) == 1
 
     # refresh with success: results downloaded and stored under tryon/results/YYYY/MM/
@@ -180,8 +180,7 @@ def test_services_flow_keeps_every_file_in_the_bucket(
     assert local_s3.keys(bucket, "tryon/results/") == []
     assert not TryOnResult.objects.exists()
     # Only the shop's own garment and its prepared copy remain.
-    left = local_s3.keys(bucket)
-    assert left and all(k.startswith(("tryon/garments/", "tryon/prepared/")) for k in left)
+    assert sorted(local_s3.keys(bucket)) == sorted([garment.image.name, *prepared_garment])
 
 
 @pytest.mark.django_db
@@ -266,7 +265,7 @@ def test_worker_stores_kling_results_in_s3(s3_pipeline, local_s3, make_garment):
     image = Image.open(io.BytesIO(local_s3.read(PIPELINE_BUCKET, result.image.name)))
     image.load()
     assert (image.width, image.height) == (result.width, result.height)
-    # The worker normalised the person photo in the bucket too, and wrote nothing locally.
+    # The photo stored at create is the one in the bucket, and nothing was written locally.
     request.refresh_from_db()
     assert request.person_prepared
     assert local_s3.keys(PIPELINE_BUCKET, "tryon/persons/") == [request.person_image.name]

@@ -758,3 +758,15 @@ def test_a_providers_own_download_trust_applies_to_its_results_only(
     services.refresh(request.pk)
     assert asked and asked[0]["allow_http"] is True and asked[0]["allow_private"] is False
     assert get_provider("piapi").download_trust == {"allow_http": False, "allow_private": False}
+
+
+def test_a_webp_result_is_stored_and_served_as_webp(fake, make_garment, sent, monkeypatch, client):
+    """It was stored as .jpg and served as image/jpeg."""
+    monkeypatch.setattr(services, "download", lambda url, **kwargs: imagegen.make_webp(640, 800))
+    request = submitted(fake, make_garment)
+    fake.finish(request.provider_task_id, ["https://fake.example/a.webp"])
+    services.refresh(request.pk)
+    result = TryOnResult.objects.get(request=request)
+    assert result.image.name.endswith(".webp")
+    response = client.get(services.result_url(result))
+    assert response.status_code == 200 and response["Content-Type"] == "image/webp"
