@@ -12,7 +12,7 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from . import services
-from .conf import get_setting, refresh_limits
+from .conf import get_setting
 from .fetch import DownloadError
 from .models import TryOnRequest
 from .providers.base import ProviderError, RetryableProviderError, backoff_seconds
@@ -35,21 +35,6 @@ TASK_OPTIONS = {
 #: Kept below the broker's visibility timeout: a message that waits longer than that in
 #: Redis is delivered a second time.
 DEFAULT_VISIBILITY_TIMEOUT = 3600
-
-
-def send(task, request_id: str, **options):
-    """Queue ``task`` for a request on the configured queue."""
-    queue = get_setting("CELERY_QUEUE")
-    if task.name == refresh_tryon.name:
-        queue = get_setting("REFRESH_QUEUE") or queue
-        # It downloads results: its hard limit stays below PERSIST_LEASE_SECONDS (check
-        # E016), so a worker killed mid-download never holds results longer than the lease.
-        limits = refresh_limits(get_setting("REFRESH_TIME_LIMIT_SECONDS"))
-        options.setdefault("time_limit", limits.hard)
-        options.setdefault("soft_time_limit", limits.soft)
-    if queue:
-        options.setdefault("queue", queue)
-    return task.apply_async(args=[request_id], **options)
 
 
 @shared_task(name="django_tryon.submit", **TASK_OPTIONS)

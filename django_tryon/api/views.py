@@ -8,7 +8,6 @@ settings; only the authentication classes are the shop's (DEFAULT_AUTHENTICATION
 from __future__ import annotations
 
 import re
-import secrets
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db.models import Q
@@ -27,6 +26,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from .. import quotas, services
 from ..conf import get_setting
 from ..models import Garment, ModelPhoto, Source, TryOnRequest
+from ..pipeline.identity import NoSession, owner_key_of
 from ..status import Status
 from . import schema as docs
 from .authentication import enforce_csrf, needs_csrf
@@ -43,7 +43,6 @@ from .serializers import (
 from .throttles import CreateThrottle, ReadThrottle, client_address
 
 #: Session entry holding an anonymous shopper's random owner token (see ``owner_key``).
-SESSION_OWNER = "django_tryon_owner"
 #: A page parameter as written by a client: an optional sign and at most ten digits.
 _INTEGER = re.compile(r"-?[0-9]{1,10}")
 #: The largest page number the schema allows (a 32-bit integer).
@@ -338,29 +337,13 @@ class NotFoundView(APIView):
 
 
 def owner_key(request, *, bind: bool) -> str:
-    """The caller's owner key: their user, or a random token kept in their session.
-
-    A token in the session data (not the session key) survives the key change at login
-    and works with every session backend. ``bind`` creates it (and so the session) for a
-    first create; reads never create sessions.
-    """
-    user = request.user
-    if user and user.is_authenticated:
-        return services.owner_key_for(user)
-    session = getattr(request._request, "session", None)
-    if session is None:
-        if bind:
-            raise exceptions.PermissionDenied(
-                "Anonymous try-ons need Django's session middleware; please sign in."
-            )
-        return ""
-    token = session.get(SESSION_OWNER)
-    if not isinstance(token, str) or not token:
-        if not bind:
-            return ""
-        token = secrets.token_urlsafe(24)
-        session[SESSION_OWNER] = token
-    return services.owner_key_for(None, token)
+    """The caller's owner key (``identity.owner_key_of``), as an API answer."""
+    try:
+        return owner_key_of(request, bind=bind)
+    except NoSession:
+        raise exceptions.PermissionDenied(
+            "Anonymous try-ons need Django's session middleware; please sign in."
+        ) from None
 
 
 class LimitReached(exceptions.APIException):

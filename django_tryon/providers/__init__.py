@@ -21,18 +21,37 @@ _lock = threading.Lock()
 
 
 def provider_names() -> list[str]:
-    """Names of every provider the app knows."""
-    return sorted(PROVIDER_CLASSES)
+    """Names of every provider the app knows: the built-ins, and each one a shop plugs in
+    with ``TRYON["PROVIDERS"][name]["CLASS"]``."""
+    configured = get_setting("PROVIDERS") or {}
+    plugged = {
+        name
+        for name, options in configured.items()
+        if isinstance(options, dict) and options.get("CLASS")
+    }
+    return sorted(set(PROVIDER_CLASSES) | plugged)
 
 
 def provider_class(name: str) -> type[Provider]:
-    try:
-        path = PROVIDER_CLASSES[name]
-    except KeyError:
+    """The adapter class of ``name``: its CLASS option (a dotted path), else the built-in."""
+    options = (get_setting("PROVIDERS") or {}).get(name)
+    path = options.get("CLASS") if isinstance(options, dict) else None
+    path = path or PROVIDER_CLASSES.get(name)
+    if not path:
         raise ProviderConfigurationError(
             f"Unknown try-on provider '{name}'. Known providers: {', '.join(provider_names())}"
+        )
+    try:
+        cls = import_string(path)
+    except ImportError as exc:
+        raise ProviderConfigurationError(
+            f"TRYON['PROVIDERS']['{name}']['CLASS'] cannot be imported: {exc}"
         ) from None
-    return import_string(path)
+    if not (isinstance(cls, type) and issubclass(cls, Provider)):
+        raise ProviderConfigurationError(
+            f"TRYON['PROVIDERS']['{name}']['CLASS'] ({path}) is not a Provider subclass"
+        )
+    return cls
 
 
 def get_provider(name: str | None = None) -> Provider:

@@ -208,6 +208,7 @@ class Provider:
 
     common_options: ClassVar[frozenset[str]] = frozenset(
         {
+            "CLASS",
             "BASE_URL",
             "TIMEOUT_SECONDS",
             "RESULT_HOSTS",

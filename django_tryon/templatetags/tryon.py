@@ -83,19 +83,12 @@ def _available(request) -> bool:
         return False
     from .. import quotas, services
     from ..api.permissions import is_staff
-    from ..api.views import SESSION_OWNER
+    from ..pipeline.identity import owner_key_of
 
-    user = getattr(request, "user", None)
-    owner_key = ""
-    if user is not None and user.is_authenticated:
-        owner_key = services.owner_key_for(user)
-    else:
-        session = getattr(request, "session", None)
-        token = session.get(SESSION_OWNER) if session is not None else None
-        if isinstance(token, str) and token:
-            owner_key = services.owner_key_for(None, token)
     allowance = quotas.remaining(
-        owner_key, enforce_shopper=not is_staff(user), next_charge=services.estimated_charge()
+        owner_key_of(request),
+        enforce_shopper=not is_staff(getattr(request, "user", None)),
+        next_charge=services.estimated_charge(),
     )
     return allowance.available
 

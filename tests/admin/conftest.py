@@ -21,6 +21,7 @@ from django_tryon.models import (
     TryOnResult,
     tryon_storage,
 )
+from django_tryon.pipeline import dispatch
 from django_tryon.status import Status
 from tests import imagegen
 
@@ -84,11 +85,10 @@ def viewer_client(client, viewer):
 @pytest.fixture
 def sent(monkeypatch):
     """Record Celery sends (task name, request id) instead of queueing them."""
-    from django_tryon import tasks
 
     calls = []
     monkeypatch.setattr(
-        tasks, "send", lambda task, request_id, **kw: calls.append((task.name, request_id))
+        dispatch, "send", lambda task_name, request_id, **kw: calls.append((task_name, request_id))
     )
     return calls
 

@@ -12,6 +12,7 @@ from PIL import Image
 from shop.models import Product
 
 from django_tryon.models import Garment, ModelPhoto, tryon_storage
+from django_tryon.pipeline.inputs import catalogue_digest
 from tests import imagegen
 
 pytestmark = pytest.mark.django_db
@@ -133,9 +134,8 @@ def test_add_garment_with_a_bad_upload_is_a_form_error(merch_client, data, name,
 
 def test_replacing_a_garment_image_renews_its_digest(merch_client, catalogue):
     shirt = catalogue.shirt
-    from django_tryon import services
 
-    old_digest = services._file_digest(shirt)
+    old_digest = catalogue_digest(shirt)
     response = merch_client.post(
         f"{GARMENTS}{shirt.pk}/change/",
         garment_form(

@@ -7,6 +7,7 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from django_tryon.pipeline import dispatch
 from tests import imagegen
 
 API = "/tryon/api/"
@@ -82,11 +83,10 @@ def _fresh_throttles():
 @pytest.fixture
 def sent(monkeypatch):
     """Record Celery sends instead of queueing them (also for the live server's thread)."""
-    from django_tryon import tasks
 
     calls = []
     monkeypatch.setattr(
-        tasks, "send", lambda task, request_id, **kw: calls.append((task.name, request_id))
+        dispatch, "send", lambda task_name, request_id, **kw: calls.append((task_name, request_id))
     )
     return calls
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from django_tryon import quotas, services
 from django_tryon.models import Source, TryOnRequest, UsageCounter
+from django_tryon.pipeline import results as results_module
 from django_tryon.providers import PROVIDER_CLASSES, get_provider
 from django_tryon.providers.base import InvalidInput, RateLimited
 from django_tryon.quotas import Charge, QuotaExceeded, TryOnDisabled
@@ -277,7 +278,7 @@ def test_kill_switch_stops_queued_requests_before_the_provider(
 
 
 def test_real_cost_settles_the_spend(fake, make_garment, sent, monkeypatch):
-    monkeypatch.setattr(services, "download", lambda url, **kw: imagegen.make_png(640, 800))
+    monkeypatch.setattr(results_module, "download", lambda url, **kw: imagegen.make_png(640, 800))
     request, _ = create(make_garment())
     services.submit(request.pk)
     request.refresh_from_db()

@@ -19,6 +19,8 @@ from django.test import override_settings
 from django.utils import timezone
 from PIL import Image
 
+from django_tryon.pipeline import dispatch
+
 try:
     import boto3  # noqa: F401
     import moto.server  # noqa: F401
@@ -35,6 +37,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 from django_tryon import services
 from django_tryon.conf import get_setting
 from django_tryon.models import TryOnResult, tryon_storage
+from django_tryon.pipeline import results as results_module
 from django_tryon.providers import PROVIDER_CLASSES, get_provider
 from django_tryon.status import Status
 from tests import imagegen
@@ -94,11 +97,10 @@ def fake(use_s3, settings, monkeypatch):
 
 @pytest.fixture
 def sent(monkeypatch):
-    from django_tryon import tasks
 
     calls = []
     monkeypatch.setattr(
-        tasks, "send", lambda task, request_id, **kw: calls.append((task.name, request_id))
+        dispatch, "send", lambda task_name, request_id, **kw: calls.append((task_name, request_id))
     )
     return calls
 
@@ -108,7 +110,7 @@ def downloads(monkeypatch):
     def fake_download(url, *, allowed_hosts, **kwargs):
         return imagegen.make_png(640, 800)
 
-    monkeypatch.setattr(services, "download", fake_download)
+    monkeypatch.setattr(results_module, "download", fake_download)
 
 
 def test_storage_under_test_is_s3_on_loopback(use_s3, local_s3):

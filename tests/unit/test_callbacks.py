@@ -12,8 +12,10 @@ import httpx
 import pytest
 from django.test import Client
 
-from django_tryon import services, tasks
+from django_tryon import services
 from django_tryon.models import TryOnRequest, TryOnResult
+from django_tryon.pipeline import dispatch
+from django_tryon.pipeline import results as results_module
 from django_tryon.providers import get_provider, webhooks
 from django_tryon.providers.base import ProviderTask, TaskState
 from django_tryon.status import Status
@@ -35,7 +37,7 @@ def sent(monkeypatch):
     """Record Celery sends instead of queueing them."""
     calls = []
     monkeypatch.setattr(
-        tasks, "send", lambda task, request_id, **kw: calls.append((task.name, request_id))
+        dispatch, "send", lambda task_name, request_id, **kw: calls.append((task_name, request_id))
     )
     return calls
 
@@ -296,7 +298,7 @@ def test_early_callback_passes_its_task_id_only_while_the_create_answer_is_missi
     make_request, post, monkeypatch, provider
 ):
     options = []
-    monkeypatch.setattr(tasks, "send", lambda task, request_id, **kw: options.append(kw))
+    monkeypatch.setattr(dispatch, "send", lambda task_name, request_id, **kw: options.append(kw))
     lost = make_request(provider, status=Status.SUBMITTING, task_id="")
     post(lost, body_for(lost, "processing"))
     known = make_request(provider, status=Status.SUBMITTED, task_id="task-9")
@@ -311,7 +313,7 @@ def test_early_callback_marks_its_refresh_early_only_while_the_task_runs(
     """A "still running" callback that beats the create call's answer is worth a fetch
     only if that answer is still missing when the refresh runs; an "ended" one always."""
     options = []
-    monkeypatch.setattr(tasks, "send", lambda task, request_id, **kw: options.append(kw))
+    monkeypatch.setattr(dispatch, "send", lambda task_name, request_id, **kw: options.append(kw))
     running = make_request(provider, status=Status.SUBMITTING, task_id="")
     post(running, body_for(running, "processing"))
     ended = make_request(provider, status=Status.SUBMITTING, task_id="")
@@ -535,8 +537,10 @@ def test_the_refresh_acts_on_the_providers_answer_not_the_body(
         return ProviderTask("kling", task_id, TaskState.RUNNING, "processing")
 
     monkeypatch.setattr(adapter, "fetch", fetch)
-    monkeypatch.setattr(services, "download", lambda url, **kw: downloaded.append(url))
-    monkeypatch.setattr(tasks, "send", lambda task, request_id, **kw: services.refresh(request_id))
+    monkeypatch.setattr(results_module, "download", lambda url, **kw: downloaded.append(url))
+    monkeypatch.setattr(
+        dispatch, "send", lambda task_name, request_id, **kw: services.refresh(request_id)
+    )
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             url_for(request), kling_body(request, "succeed"), content_type="application/json"

@@ -9,8 +9,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from django_tryon import tasks
 from django_tryon.models import TryOnRequest
+from django_tryon.pipeline import dispatch
 from tests import imagegen
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +26,9 @@ def no_provider_calls(monkeypatch):
         raise AssertionError(f"the command called a provider: {request.url}")
 
     monkeypatch.setattr(httpx.Client, "send", refuse)
-    monkeypatch.setattr(tasks, "send", lambda task, request_id, **kw: calls.append(task.name))
+    monkeypatch.setattr(
+        dispatch, "send", lambda task_name, request_id, **kw: calls.append(task_name)
+    )
     yield calls
     assert calls == []
 

@@ -13,7 +13,7 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 from PIL import Image
 
-from django_tryon import files, services
+from django_tryon import files, images, services
 from django_tryon.models import Garment, ModelPhoto, TryOnRequest, TryOnResult, tryon_storage
 from django_tryon.status import Status
 from tests import imagegen
@@ -113,7 +113,7 @@ def test_shop_code_that_assigns_a_new_image_sends_the_new_garment(
     second = create(Garment.objects.get(pk=garment.pk), imagegen.make_jpeg(700, 900))[0]
     services.submit(second.pk)
     sent_garment = fake.calls_of("submit")[-1][1].garment.data
-    expected = services.images.prepare_for_provider(dress).data
+    expected = images.prepare_for_provider(dress).data
     assert sent_garment == expected
 
 

@@ -12,6 +12,7 @@ from django.core.files.base import ContentFile
 from django.test import Client
 
 from django_tryon import services
+from django_tryon.conf import get_setting
 from django_tryon.models import tryon_storage
 from tests import imagegen
 
@@ -65,7 +66,7 @@ def body_of(response) -> bytes:
 
 def test_signed_url_serves_the_stored_file(client, stored, running):
     url = services.signed_input_url(stored, running.pk)
-    assert url.startswith(services.get_setting("PUBLIC_BASE_URL").rstrip("/") + "/tryon/inputs/")
+    assert url.startswith(get_setting("PUBLIC_BASE_URL").rstrip("/") + "/tryon/inputs/")
     assert stored not in url  # the name is compressed and signed, not readable in the URL
     response = client.get(urlsplit(url).path)
     assert response.status_code == 200
@@ -101,7 +102,7 @@ def test_signature_made_with_another_salt_is_404(client, stored):
 def test_expired_url_is_404(client, stored, monkeypatch):
     path = path_of(stored)
     assert client.get(path).status_code == 200
-    max_age = services.get_setting("INPUT_URL_MAX_AGE_SECONDS")
+    max_age = get_setting("INPUT_URL_MAX_AGE_SECONDS")
     now = time.time()
     monkeypatch.setattr(signing, "time", SimpleNamespace(time=lambda: now + max_age - 5))
     assert client.get(path).status_code == 200

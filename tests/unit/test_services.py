@@ -13,6 +13,8 @@ from PIL import Image
 
 from django_tryon import services
 from django_tryon.models import TryOnRequest, TryOnResult, tryon_storage
+from django_tryon.pipeline import dispatch
+from django_tryon.pipeline import results as results_module
 from django_tryon.providers import PROVIDER_CLASSES, get_provider
 from django_tryon.providers.base import ContentRefused, RateLimited, TaskState
 from django_tryon.signals import tryon_failed, tryon_submitted, tryon_succeeded
@@ -32,11 +34,10 @@ def fake(settings, monkeypatch):
 @pytest.fixture
 def sent(monkeypatch):
     """Record Celery sends instead of queueing them."""
-    from django_tryon import tasks
 
     calls = []
     monkeypatch.setattr(
-        tasks, "send", lambda task, request_id, **kw: calls.append((task.name, request_id))
+        dispatch, "send", lambda task_name, request_id, **kw: calls.append((task_name, request_id))
     )
     return calls
 
@@ -50,7 +51,7 @@ def downloads(monkeypatch):
         asked.append(url)
         return imagegen.make_png(640, 800)
 
-    monkeypatch.setattr(services, "download", fake_download)
+    monkeypatch.setattr(results_module, "download", fake_download)
     return asked
 
 
@@ -558,7 +559,7 @@ def test_non_retryable_download_failure_fails_request(fake, make_garment, sent, 
     def gone(url, **kwargs):
         raise DownloadError("HTTP 404", retryable=False)
 
-    monkeypatch.setattr(services, "download", gone)
+    monkeypatch.setattr(results_module, "download", gone)
     request = submitted(fake, make_garment)
     fake.finish(request.provider_task_id, ["https://fake.example/a.png"])
     services.refresh(request.pk)
@@ -572,7 +573,7 @@ def test_retryable_download_failure_releases_the_lease(fake, make_garment, sent,
     def flaky(url, **kwargs):
         raise DownloadError("timeout", retryable=True)
 
-    monkeypatch.setattr(services, "download", flaky)
+    monkeypatch.setattr(results_module, "download", flaky)
     request = submitted(fake, make_garment)
     fake.finish(request.provider_task_id, ["https://fake.example/a.png"])
     with pytest.raises(DownloadError):
@@ -748,7 +749,7 @@ def test_a_providers_own_download_trust_applies_to_its_results_only(
     }
     asked = []
     monkeypatch.setattr(
-        services,
+        results_module,
         "download",
         lambda url, **kwargs: asked.append(kwargs) or imagegen.make_png(640, 800),
     )
@@ -762,7 +763,9 @@ def test_a_providers_own_download_trust_applies_to_its_results_only(
 
 def test_a_webp_result_is_stored_and_served_as_webp(fake, make_garment, sent, monkeypatch, client):
     """It was stored as .jpg and served as image/jpeg."""
-    monkeypatch.setattr(services, "download", lambda url, **kwargs: imagegen.make_webp(640, 800))
+    monkeypatch.setattr(
+        results_module, "download", lambda url, **kwargs: imagegen.make_webp(640, 800)
+    )
     request = submitted(fake, make_garment)
     fake.finish(request.provider_task_id, ["https://fake.example/a.webp"])
     services.refresh(request.pk)

@@ -6,6 +6,7 @@ import pytest
 from celery.exceptions import Retry
 
 from django_tryon import services, tasks
+from django_tryon.pipeline import dispatch
 from django_tryon.providers.base import ContentRefused, RateLimited
 from django_tryon.status import Status
 
@@ -109,8 +110,8 @@ def test_refreshes_can_have_a_queue_of_their_own(settings, monkeypatch):
     sent = []
     for task in (tasks.submit_tryon, tasks.refresh_tryon):
         monkeypatch.setattr(task, "apply_async", lambda args, **kw: sent.append(kw))
-    tasks.send(tasks.submit_tryon, "r1")
-    tasks.send(tasks.refresh_tryon, "r1")
+    dispatch.send(tasks.submit_tryon.name, "r1")
+    dispatch.send(tasks.refresh_tryon.name, "r1")
     assert sent[0]["queue"] == "tryon"
     assert sent[1]["queue"] == "tryon-refresh"
     assert (sent[1]["time_limit"], sent[1]["soft_time_limit"]) == (10.0, 8.0)

@@ -17,8 +17,8 @@ from django.test import RequestFactory
 from django.utils import timezone, translation
 
 from django_tryon import services
-from django_tryon.api.views import SESSION_OWNER
 from django_tryon.models import UsageCounter
+from django_tryon.pipeline.identity import SESSION_OWNER
 from django_tryon.quotas import _periods
 
 pytestmark = pytest.mark.django_db

@@ -1,0 +1,46 @@
+"""What a request counts against the quotas and budgets, and giving it back."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.exceptions import ImproperlyConfigured
+
+from .. import quotas
+from ..models import TryOnRequest
+from ..providers import get_provider
+from ..providers.base import Provider
+
+
+def estimated_charge(provider: str | None = None, batch_size: int = 1) -> quotas.Charge:
+    """What a new request would count (default provider, one image unless told)."""
+    try:
+        adapter = get_provider(provider)
+    except ImproperlyConfigured:
+        adapter = None
+    return charge_for(adapter, batch_size)
+
+
+def reserved_charge(request: TryOnRequest) -> quotas.Charge:
+    """What ``create_tryon`` counted for a request, as it was counted then: release and
+    settle give back exactly that, whatever the settings or prices say today."""
+    return quotas.Charge(
+        request.batch_size, request.reserved_amount or Decimal("0"), request.reserved_currency
+    )
+
+
+def charge_for(adapter: Provider | None, batch_size: int) -> quotas.Charge:
+    if adapter is None:
+        return quotas.Charge(batch_size)
+    amount, currency = adapter.estimate_cost(batch_size)
+    return quotas.Charge(batch_size, amount, currency)
+
+
+def release_reservation(request: TryOnRequest) -> None:
+    """Give back a request's reservation: it failed before anything was paid."""
+    quotas.release(
+        reserved_charge(request),
+        owner_key=request.owner_key,
+        client_key=request.client_key,
+        when=request.created_at,
+    )

@@ -1,0 +1,197 @@
+"""Creating a try-on: validate, dedupe, store the re-encoded photo, count it, queue it."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.core.files.base import ContentFile, File
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .. import quotas
+from ..conf import get_setting
+from ..models import Garment, ModelPhoto, Source, TryOnBatch, TryOnRequest, tryon_storage
+from ..providers.base import Provider
+from ..quotas import TryOnDisabled
+from ..status import ACTIVE, Status
+from .charges import charge_for
+from .dispatch import enqueue_on_commit
+from .inputs import catalogue_digest
+from .validation import (
+    FieldErrors,
+    IdempotencyConflict,
+    normalised_upload,
+    validate_batch_size,
+    validate_garments,
+    validated_person,
+    validated_provider,
+)
+
+#: Sources whose requests count against the per-shopper quota by default.
+SHOPPER_SOURCES = frozenset({Source.WIDGET, Source.API})
+
+
+def create_tryon(
+    *,
+    garment: Garment,
+    person_image: File | bytes | None = None,
+    model_photo: ModelPhoto | None = None,
+    lower_garment: Garment | None = None,
+    provider: str | None = None,
+    batch_size: int = 1,
+    source: str = Source.API,
+    owner=None,
+    owner_key: str = "",
+    idempotency_key: str = "",
+    consent_version: str = "",
+    batch: TryOnBatch | None = None,
+    retry_of: TryOnRequest | None = None,
+    enqueue: bool = True,
+    require_active: bool = True,
+    enforce_shopper_quota: bool | None = None,
+    client_key: str = "",
+    reserved: bool = False,
+) -> tuple[TryOnRequest, bool]:
+    """Validate, dedupe, count against the quotas and save a try-on, and queue its
+    submission once committed.
+
+    Returns ``(request, created)``; ``created`` is False when an identical request of
+    the same owner (same Idempotency-Key, or same inputs still in flight or succeeded)
+    is returned instead of paying again. Raises ``TryOnValidationError`` for bad input
+    and ``QuotaExceeded`` (``TryOnDisabled`` for the kill switch) when a limit would be
+    passed; either way nothing is created. ``enforce_shopper_quota`` defaults to True for
+    widget and API requests (staff callers pass False); the shop's budgets always apply.
+    ``client_key`` names an anonymous shopper's client address (``quotas.client_key``),
+    whose own daily limit applies too. ``reserved``: the caller already counted this
+    request's charge (an admin batch reserves all of its requests at once).
+    """
+    provider_name = provider or get_setting("DEFAULT_PROVIDER")
+    errors = FieldErrors()
+    adapter = validated_provider(provider_name, errors)
+    validate_garments(garment, lower_garment, errors, require_active=require_active)
+    person_bytes = validated_person(person_image, model_photo, errors)
+    if adapter is not None:
+        validate_batch_size(batch_size, adapter, errors)
+    errors.raise_if_any()
+
+    person_digest = (
+        hashlib.sha256(person_bytes).hexdigest()
+        if person_bytes is not None
+        else f"model:{model_photo.pk}:{catalogue_digest(model_photo)}"
+    )
+    digest = _input_digest(
+        provider_name,
+        _provider_model(adapter),
+        person_digest,
+        # The garment rows as well as their images: two products that share a picture
+        # are still two try-ons, each shown with its own product.
+        garment.pk,
+        catalogue_digest(garment),
+        lower_garment.pk if lower_garment else "",
+        catalogue_digest(lower_garment) if lower_garment else "",
+        batch_size,
+    )
+    if idempotency_key:
+        existing = _same_key(owner_key, idempotency_key, digest)
+        if existing is not None:
+            return existing, False
+    if retry_of is None:
+        duplicate = find_duplicate(owner_key, digest)
+        if duplicate is not None:
+            return duplicate, False
+
+    if enforce_shopper_quota is None:
+        enforce_shopper_quota = source in SHOPPER_SOURCES
+    request = TryOnRequest(
+        provider=provider_name,
+        provider_model=_provider_model(adapter),
+        source=source,
+        garment=garment,
+        lower_garment=lower_garment,
+        model_photo=model_photo,
+        batch_size=batch_size,
+        batch=batch,
+        retry_of=retry_of,
+        input_digest=digest,
+        owner=owner if owner is not None and getattr(owner, "is_authenticated", False) else None,
+        owner_key=owner_key,
+        idempotency_key=idempotency_key,
+        consent_version=consent_version,
+        consent_at=timezone.now() if consent_version else None,
+    )
+    if not get_setting("ENABLED"):
+        raise TryOnDisabled()
+    saved_name = ""
+    try:
+        # The upload is stored before the transaction, so the usage-counter rows are
+        # locked only for the few statements below, never across a (possibly remote) write.
+        if person_bytes is not None:
+            # Re-encoded here, in the request that received it: the uploaded bytes (GPS,
+            # camera, orientation tag) never reach storage, not even for a moment.
+            saved_name = tryon_storage().save(
+                request.person_image.field.generate_filename(request, "upload.jpg"),
+                ContentFile(normalised_upload(person_bytes)),
+            )
+            request.person_image.name = saved_name
+            request.person_prepared = True
+        elif retry_of is not None and retry_of.person_image:
+            request.person_image.name = retry_of.person_image.name
+            request.person_prepared = retry_of.person_prepared
+        charge = charge_for(adapter, batch_size)
+        request.reserved_amount, request.reserved_currency = charge.amount, charge.currency
+        request.client_key = client_key
+        with transaction.atomic():
+            if not reserved:
+                quotas.reserve(
+                    charge,
+                    owner_key=owner_key,
+                    client_key=client_key,
+                    enforce_shopper=enforce_shopper_quota,
+                    now=request.created_at,
+                    savepoint=False,  # a refusal leaves (and rolls back) this transaction
+                )
+            request.save(force_insert=True)
+            if enqueue:
+                enqueue_on_commit("submit", request.pk)
+    except IntegrityError:
+        # A parallel create won the race: the same Idempotency-Key, or the same inputs
+        # while the other is in flight (tryon_unique_in_flight). Return its request; this
+        # one's reservation was rolled back with the transaction, nothing is paid twice.
+        if saved_name:
+            tryon_storage().delete(saved_name)
+        existing = _same_key(owner_key, idempotency_key, digest) if idempotency_key else None
+        existing = existing or find_duplicate(owner_key, digest)
+        if existing is not None:
+            return existing, False
+        raise
+    except BaseException:
+        if saved_name:
+            tryon_storage().delete(saved_name)
+        raise
+    return request, True
+
+
+def _input_digest(*parts) -> str:
+    return hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()
+
+
+def _provider_model(adapter: Provider | None) -> str:
+    return getattr(adapter, "model_name", "") if adapter is not None else ""
+
+
+def _same_key(owner_key: str, idempotency_key: str, digest: str) -> TryOnRequest | None:
+    existing = TryOnRequest.objects.filter(
+        owner_key=owner_key, idempotency_key=idempotency_key
+    ).first()
+    if existing is not None and existing.input_digest != digest:
+        raise IdempotencyConflict()
+    return existing
+
+
+def find_duplicate(owner_key: str, digest: str) -> TryOnRequest | None:
+    """The same owner's identical request that is in flight, or succeeded with its results."""
+    candidates = TryOnRequest.objects.filter(owner_key=owner_key, input_digest=digest).filter(
+        Q(status__in=ACTIVE) | Q(status=Status.SUCCEEDED, results__isnull=False)
+    )
+    return candidates.order_by("-created_at").first()

@@ -1,0 +1,107 @@
+"""Status moves (compare-and-set UPDATEs) and failing a request."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from django.utils import timezone
+
+from ..models import TryOnRequest, tryon_storage
+from ..providers.base import ProviderError
+from ..signals import tryon_failed
+from ..status import ACTIVE, TERMINAL, InvalidTransition, Status, can_move
+from .charges import release_reservation
+from .dispatch import send_on_commit
+
+log = logging.getLogger("django_tryon")
+
+
+def transition(
+    request: TryOnRequest, target: str, *, expected: Iterable[str] | None = None, **fields
+) -> bool:
+    """Move ``request`` to ``target`` if it is still in an expected status: compare-and-set.
+
+    Returns False (and changes nothing) when another worker or event moved it first.
+    ``request`` is updated in memory when the move happens.
+    """
+    sources = [s for s in (expected or [request.status]) if can_move(s, target)]
+    if not sources:
+        raise InvalidTransition(f"{list(expected or [request.status])} -> {target}")
+    now = timezone.now()
+    values = {"status": target, "updated_at": now, **fields}
+    if target in TERMINAL and "completed_at" not in values:
+        values["completed_at"] = now
+    moved = TryOnRequest.objects.filter(pk=request.pk, status__in=sources).update(**values)
+    if moved:
+        for key, value in values.items():
+            setattr(request, key, value)
+    return bool(moved)
+
+
+def fail(
+    request: TryOnRequest,
+    *,
+    code: str,
+    message: str,
+    detail: str = "",
+    expected: Iterable[str] | None = None,
+    **fields,
+) -> bool:
+    """Fail an active request with a message a shopper can read; send ``tryon_failed``."""
+    moved = transition(
+        request,
+        Status.FAILED,
+        expected=expected or [s for s in ACTIVE],
+        error_code=code[:40],
+        error_message=message[:500],
+        error_detail=detail,
+        persist_claimed_at=None,
+        next_check_at=None,
+        **fields,
+    )
+    if moved:
+        log.info("try-on %s failed: %s", request.pk, code)
+        send_on_commit(tryon_failed, request)
+    return moved
+
+
+def fail_unsent(
+    request: TryOnRequest, *, code: str, message: str, detail: str = "", expected: Iterable[str]
+) -> bool:
+    """Fail a request the provider never accepted, and give its quota back."""
+    moved = fail(request, code=code, message=message, detail=detail, expected=expected)
+    if moved:
+        release_reservation(request)
+        discard_unused_photo(request)
+    return moved
+
+
+def note_error(request: TryOnRequest, exc: ProviderError) -> None:
+    TryOnRequest.objects.filter(pk=request.pk, status=request.status).update(
+        updated_at=timezone.now(), **error_fields(exc)
+    )
+
+
+def error_fields(exc: ProviderError) -> dict:
+    return {"error_code": exc.error_code, "error_detail": str(exc)[:2000]}
+
+
+def discard_unused_photo(request: TryOnRequest) -> None:
+    """Delete the photo of a try-on that ended before any worker sent it (cancelled while
+    queued, past its deadline): nothing will ever use it, so it is not kept for the purge."""
+    if request.person_image and not request.attempts:
+        drop_person_photo(request.pk, request.person_image.name, timezone.now())
+
+
+def drop_person_photo(pk, name: str, now) -> tuple[bool, bool]:
+    """Unlink a request from its person photo (compare-and-set on the name), and delete
+    the file unless another request (a retry) still uses it: ``(unlinked, deleted)``."""
+    if not TryOnRequest.objects.filter(pk=pk, person_image=name).update(
+        person_image="", person_purged_at=now
+    ):
+        return False, False
+    if TryOnRequest.objects.filter(person_image=name).exists():
+        return True, False
+    tryon_storage().delete(name)
+    return True, True

@@ -1,0 +1,125 @@
+"""Checking what a caller asks for before anything is created, stored or charged."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .. import images
+from ..conf import get_setting
+from ..providers import get_provider, provider_names
+from ..providers.base import Provider, ProviderConfigurationError
+
+
+class TryOnValidationError(Exception):
+    """Bad input: ``errors`` maps a field name to readable messages. Nothing was created."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+
+
+class IdempotencyConflict(TryOnValidationError):
+    """The Idempotency-Key was already used by this shopper for different inputs."""
+
+    def __init__(self):
+        super().__init__(
+            {"idempotency_key": ["This Idempotency-Key was already used for a different try-on."]}
+        )
+
+
+@dataclass
+class FieldErrors:
+    by_field: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, name: str, message: str) -> None:
+        self.by_field.setdefault(name, []).append(str(message))
+
+    def raise_if_any(self) -> None:
+        if self.by_field:
+            raise TryOnValidationError(self.by_field)
+
+
+def validated_provider(name: str, errors: FieldErrors) -> Provider | None:
+    if name not in provider_names():
+        errors.add(
+            "provider", f"Unknown provider '{name}'. Choose one of: {', '.join(provider_names())}."
+        )
+        return None
+    try:
+        adapter = get_provider(name)
+    except ProviderConfigurationError as exc:
+        errors.add("provider", f"Provider '{name}' is not configured: {exc}")
+        return None
+    if adapter.needs_input_urls and not get_setting("PUBLIC_BASE_URL"):
+        errors.add(
+            "provider",
+            f"Provider '{name}' fetches images by URL, so TRYON['PUBLIC_BASE_URL'] must be set.",
+        )
+    return adapter
+
+
+def validate_garments(garment, lower_garment, errors: FieldErrors, *, require_active=True) -> None:
+    if garment is None:
+        errors.add("garment", "Choose a garment.")
+        return
+    if require_active and not garment.active:
+        errors.add("garment", f"'{garment.name}' is not available for try-on.")
+    if lower_garment is None:
+        return
+    if require_active and not lower_garment.active:
+        errors.add("lower_garment", f"'{lower_garment.name}' is not available for try-on.")
+    try:
+        images.check_outfit(garment.category, lower_garment.category)
+    except images.ImageError as exc:
+        errors.add("lower_garment", exc.message)
+
+
+def validated_person(person_image, model_photo, errors: FieldErrors) -> bytes | None:
+    if (person_image is None) == (model_photo is None):
+        errors.add("person_image", "Give either a person photo or a house model, not both.")
+        return None
+    if model_photo is not None:
+        if not model_photo.active:
+            errors.add("model_photo", f"'{model_photo.name}' is not available.")
+        return None
+    max_bytes = get_setting("UPLOAD_MAX_BYTES")
+    size = len(person_image) if isinstance(person_image, bytes) else person_image.size
+    if size is not None and size > max_bytes:
+        errors.add(
+            "person_image",
+            f"This photo is too large ({size / 1048576:.1f} MB). "
+            f"The limit is {max_bytes / 1048576:.0f} MB.",
+        )
+        return None
+    data = person_image if isinstance(person_image, bytes) else _read_all(person_image)
+    try:
+        info = images.inspect_image(data)
+        images.check_sendable(info)
+        images.check_complete(data, info.format)
+    except images.ImageError as exc:
+        errors.add("person_image", exc.message)
+        return None
+    return data
+
+
+def normalised_upload(data: bytes) -> bytes:
+    """The provider-ready re-encoding of a validated upload: upright RGB JPEG, no metadata."""
+    try:
+        return images.prepare_for_provider(data).data
+    except images.ImageError as exc:
+        raise TryOnValidationError({"person_image": [exc.message]}) from None
+
+
+def validate_batch_size(batch_size, adapter: Provider, errors: FieldErrors) -> None:
+    if not isinstance(batch_size, int) or not 1 <= batch_size <= adapter.max_batch_size:
+        errors.add(
+            "batch_size",
+            f"Batch size must be between 1 and {adapter.max_batch_size} for {adapter.name}.",
+        )
+
+
+def _read_all(upload) -> bytes:
+    upload.seek(0)
+    data = upload.read()
+    upload.seek(0)
+    return data
