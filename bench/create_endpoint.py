@@ -3,9 +3,9 @@
 Ours: the REST API's create over real HTTP to the shop's web server (``runserver``,
 threaded), authenticated with a DRF token (a headless client), a 4000x3000 JPEG with
 EXIF and GPS, ``consent=true`` and a garment: DRF parsing and validation, the app's
-header-only image checks, digest and dedupe, re-encoding the photo (so its GPS and
-camera metadata never reach storage), quota counting, storing it, the INSERT and
-queueing the submission (no worker runs, so nothing competes for CPU).
+header-only image checks, digest and dedupe, cutting the photo's metadata out without
+decoding it (so its GPS never reaches storage), quota counting, storing it, the INSERT
+and queueing the submission (no worker runs, so nothing competes for CPU).
 Each upload carries a different JPEG comment, so no create is answered as a duplicate
 of an earlier one. The API's burst throttle and the per-shopper daily limit are turned
 off (they would refuse a benchmark's repeated creates); quotas are still counted.

@@ -100,6 +100,7 @@ class ImageInfo:
     width: int
     height: int
     size: int  # bytes
+    orientation: int = 1  # EXIF orientation (1: upright as stored)
 
 
 @dataclass(frozen=True)
@@ -303,7 +304,8 @@ def _opened(
             if min(width, height) < min_side:
                 raise _too_small(min_side, width, height)
             fmt = "JPEG" if im.format == "MPO" else str(im.format)
-            yield im, ImageInfo(format=fmt, width=width, height=height, size=size)
+            info = ImageInfo(fmt, width, height, size, orientation=_orientation(im))
+            yield im, info
     finally:
         if im is not None:
             im.close()

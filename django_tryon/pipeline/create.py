@@ -21,7 +21,7 @@ from .inputs import catalogue_digest
 from .validation import (
     FieldErrors,
     IdempotencyConflict,
-    normalised_upload,
+    storable_upload,
     validate_batch_size,
     validate_garments,
     validated_person,
@@ -127,14 +127,14 @@ def create_tryon(
         # The upload is stored before the transaction, so the usage-counter rows are
         # locked only for the few statements below, never across a (possibly remote) write.
         if person_bytes is not None:
-            # Re-encoded here, in the request that received it: the uploaded bytes (GPS,
-            # camera, orientation tag) never reach storage, not even for a moment.
+            # Made storable here, in the request that received it: the uploaded bytes
+            # (GPS, camera, comments) never reach storage, not even for a moment.
+            stored, request.person_prepared = storable_upload(person_bytes)
             saved_name = tryon_storage().save(
                 request.person_image.field.generate_filename(request, "upload.jpg"),
-                ContentFile(normalised_upload(person_bytes)),
+                ContentFile(stored),
             )
             request.person_image.name = saved_name
-            request.person_prepared = True
         elif retry_of is not None and retry_of.person_image:
             request.person_image.name = retry_of.person_image.name
             request.person_prepared = retry_of.person_prepared

@@ -25,7 +25,7 @@ def prepare_inputs(request: TryOnRequest, adapter: Provider) -> TryOnInput:
             raise images.ImageError(
                 "input_unavailable", "The photo for this try-on is no longer stored."
             )
-        if not request.person_prepared:  # stored by a version that kept the upload as-is
+        if not request.person_prepared:  # stored without its metadata, not yet re-encoded
             _normalise_person(request)
         person = request.person_image.name
     garment_name = _prepared_copy(

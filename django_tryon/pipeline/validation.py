@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .. import images
+from .. import images, metadata
 from ..conf import get_setting
 from ..providers import get_provider, provider_names
 from ..providers.base import Provider, ProviderConfigurationError
@@ -102,10 +102,20 @@ def validated_person(person_image, model_photo, errors: FieldErrors) -> bytes | 
     return data
 
 
-def normalised_upload(data: bytes) -> bytes:
-    """The provider-ready re-encoding of a validated upload: upright RGB JPEG, no metadata."""
+def storable_upload(data: bytes) -> tuple[bytes, bool]:
+    """What may be stored of a validated upload, and whether it is already provider-ready.
+
+    A JPEG or PNG loses every metadata segment without being decoded (a few ms for a
+    12-megapixel photo), keeping only its orientation tag; a worker re-encodes it before
+    it is sent. Anything else is re-encoded from pixels here (upright RGB JPEG, no
+    metadata). Either way the uploaded bytes, GPS and all, never reach storage.
+    """
     try:
-        return images.prepare_for_provider(data).data
+        info = images.inspect_image(data)
+        stripped = metadata.without_metadata(data, info.format, info.orientation)
+        if stripped is not None:
+            return stripped, False
+        return images.prepare_for_provider(data).data, True
     except images.ImageError as exc:
         raise TryOnValidationError({"person_image": [exc.message]}) from None
 

@@ -398,24 +398,18 @@ def test_cancel_answers_at_once_whatever_the_provider_does(alice, garment, sent)
     assert response.status_code == 200 and response.json()["status"] == "cancelled"
 
 
-def test_create_path_decodes_the_upload_once(alice, garment, sent, monkeypatch):
-    """Headers are checked without decoding; the one decode is the re-encoding that keeps
-    the uploaded bytes (GPS and all) out of storage."""
+def test_create_path_does_not_decode_a_jpeg(alice, garment, sent, monkeypatch):
+    """Headers are checked and metadata cut out without decoding; the pixels are the
+    worker's job."""
     from django_tryon import images
 
-    real_prepare = images.prepare_for_provider
-    prepared = []
-
     def must_not_run(*args, **kwargs):
-        raise AssertionError("the create path decoded pixels to check them")
+        raise AssertionError("the create path decoded pixels")
 
     monkeypatch.setattr(images, "verify_image", must_not_run)
-    monkeypatch.setattr(
-        images, "prepare_for_provider", lambda data: prepared.append(1) or real_prepare(data)
-    )
+    monkeypatch.setattr(images, "prepare_for_provider", must_not_run)
     response = alice.create(garment, person=imagegen.make_jpeg(3000, 4000, textured=True))
     assert response.status_code == 202
-    assert len(prepared) == 1
     assert sent == []  # queued only on commit; the test transaction never commits
 
 

@@ -132,22 +132,24 @@ def test_services_flow_keeps_every_file_in_the_bucket(
     assert local_s3.keys(bucket, "tryon/garments/") == [garment.image.name]
 
     # create: the photo lands in the bucket under tryon/persons/ with a random name,
-    # already re-encoded: the uploaded bytes (GPS and all) never reach the bucket
+    # without its metadata: the uploaded bytes (GPS and all) never reach the bucket
     upload = imagegen.make_jpeg(768, 1024, with_gps=True)
     request, created = services.create_tryon(garment=garment, person_image=upload, provider="fake")
-    assert created and request.person_prepared
+    assert created
     original = request.person_image.name
     assert re.fullmatch(r"tryon/persons/[A-Za-z0-9_-]{32}\.jpg", original)
     assert local_s3.keys(bucket, "tryon/persons/") == [original]
-    assert local_s3.read(bucket, original) != upload
-    clean = Image.open(io.BytesIO(local_s3.read(bucket, original)))
-    assert clean.format == "JPEG" and not clean.getexif()
+    assert not Image.open(io.BytesIO(local_s3.read(bucket, original))).getexif()
 
-    # submit: the photo is sent as stored; the garment gets its provider-ready copy
+    # submit: the re-encoded, provider-ready copy replaces it in the bucket
     services.submit(request.pk)
     request.refresh_from_db()
-    assert request.status == Status.SUBMITTED and request.person_image.name == original
-    assert local_s3.keys(bucket, "tryon/persons/") == [original]
+    assert request.status == Status.SUBMITTED and request.person_prepared
+    prepared = request.person_image.name
+    assert prepared != original and prepared.startswith("tryon/persons/")
+    assert local_s3.keys(bucket, "tryon/persons/") == [prepared]
+    clean = Image.open(io.BytesIO(local_s3.read(bucket, prepared)))
+    assert clean.format == "JPEG" and not clean.getexif()
     prepared_garment = local_s3.keys(bucket, "tryon/prepared/")
     assert len(prepared_garment) == 1
     assert len(fake.calls_of("submit")) == 1
@@ -267,7 +269,7 @@ def test_worker_stores_kling_results_in_s3(s3_pipeline, local_s3, make_garment):
     image = Image.open(io.BytesIO(local_s3.read(PIPELINE_BUCKET, result.image.name)))
     image.load()
     assert (image.width, image.height) == (result.width, result.height)
-    # The photo stored at create is the one in the bucket, and nothing was written locally.
+    # The worker re-encoded the person photo in the bucket too, and wrote nothing locally.
     request.refresh_from_db()
     assert request.person_prepared
     assert local_s3.keys(PIPELINE_BUCKET, "tryon/persons/") == [request.person_image.name]

@@ -256,7 +256,7 @@ def test_submit_twice_calls_the_provider_once(fake, make_garment, sent):
     assert len(fake.calls_of("submit")) == 1
 
 
-def test_person_photo_is_normalised_before_it_is_stored(fake, make_garment, sent, monkeypatch):
+def test_no_byte_of_an_uploads_metadata_reaches_storage(fake, make_garment, sent, monkeypatch):
     """SAFETY rule 13: the upload used to be stored as it came (GPS and all) until a worker
     re-encoded it; a try-on cancelled or stuck in the queue kept it for a day."""
     storage = tryon_storage()
@@ -270,20 +270,35 @@ def test_person_photo_is_normalised_before_it_is_stored(fake, make_garment, sent
         return real_save(self, name, content)
 
     monkeypatch.setattr(backend, "_save", recording_save)
-    raw = imagegen.make_jpeg(1200, 1600, with_gps=True, exif_orientation=6)
+    raw = imagegen.make_jpeg(1200, 1600, with_gps=True, exif_orientation=6, with_xmp=True)
     request, _ = create(make_garment(), raw)
-    assert request.person_prepared
-    assert written and not any(Image.open(io.BytesIO(data)).getexif() for data in written)
+    assert written
+    for data in written:
+        with Image.open(io.BytesIO(data)) as im:
+            exif = im.getexif()
+            assert set(exif) <= {0x0112} and not exif.get_ifd(0x8825)  # orientation only
+            assert "xmp" not in im.info and b"TestCam" not in data
+    stored = request.person_image.name
+    services.submit(request.pk)
+    request.refresh_from_db()
+    # The worker re-encodes it from pixels before it is sent: upright, no EXIF at all.
+    assert request.person_prepared and request.person_image.name != stored
+    assert not tryon_storage().exists(stored)
     with storage.open(request.person_image.name) as fh:
         im = Image.open(io.BytesIO(fh.read()))
         assert not im.getexif()
         assert im.height < im.width  # orientation 6 applied: stored 1200x1600 shows landscape
-    stored = request.person_image.name
-    services.submit(request.pk)
-    request.refresh_from_db()
-    assert request.person_image.name == stored  # nothing left for the worker to redo
     job = fake.calls_of("submit")[0][1]
     assert Image.open(io.BytesIO(job.person.data)).format == "JPEG"
+
+
+def test_a_format_that_cannot_be_stripped_is_re_encoded_before_it_is_stored(
+    fake, make_garment, sent
+):
+    request, _ = create(make_garment(), imagegen.make_webp(900, 1200))
+    assert request.person_prepared
+    with tryon_storage().open(request.person_image.name) as fh:
+        assert Image.open(io.BytesIO(fh.read())).format == "JPEG"
 
 
 def test_a_photo_stored_as_uploaded_by_an_older_version_is_normalised_before_submit(
