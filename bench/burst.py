@@ -144,6 +144,12 @@ def run(env: BenchEnv, quick: bool) -> Result:
         f"generations; worker --pool prefork --concurrency {CONCURRENCY}",
         f"statuses: {dict(statuses)}"
         + ("" if finished else f" (stopped waiting after {limit:.0f} s)"),
+        *(
+            f"failed: {code} after {attempts} attempt(s): {detail[:160]}"
+            for code, attempts, detail in TryOnRequest.objects.filter(
+                pk__in=ids, status="failed"
+            ).values_list("error_code", "attempts", "error_detail")[:5]
+        ),
         f"sandbox: {len(tasks)} tasks for {len(per_request)} requests; {len(creates)} create calls, "
         f"{refused} refused with 1303 ({refused / count:.1f} per try-on); "
         f"{len(submits)} submit runs, {retries} retries scheduled",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.core.exceptions import ImproperlyConfigured
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -16,11 +17,10 @@ from django.utils.safestring import SafeString
 from .. import services
 from ..conf import get_setting
 from ..models import TryOnRequest, TryOnResult
+from ..providers import provider_class
 from ..status import Status
 
 #: How the admin names the providers it knows (others show their registry name).
-PROVIDER_LABELS = {"kling": "Kling", "piapi": "PiAPI (Kling through PiAPI)"}
-
 #: How each status looks: a badge tone (CSS class) per status.
 STATUS_TONES = {
     Status.PENDING: "waiting",
@@ -124,7 +124,11 @@ def shows_a_shopper(request: TryOnRequest) -> bool:
 
 
 def provider_label(name: str) -> str:
-    return PROVIDER_LABELS.get(name, name)
+    """The adapter's own label; a provider no longer configured keeps its name."""
+    try:
+        return provider_class(name).label or name
+    except ImproperlyConfigured:
+        return name
 
 
 def batch_label(batch) -> str:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from .. import files, images, quotas
 from ..conf import get_setting
 from ..models import Garment, ModelPhoto
+from ..pipeline.validation import check_outfit
 from ..providers import get_provider, provider_names
 from .display import money, provider_label
 
@@ -211,7 +212,7 @@ class BulkTryOnForm(forms.Form):
         refused: dict[str, list[str]] = {}
         for garment in self.garments:
             try:
-                images.check_outfit(garment.category, lower.category)
+                check_outfit(garment.category, lower.category)
             except images.ImageError as exc:
                 refused.setdefault(exc.message, []).append(garment.name)
         for message, names in refused.items():

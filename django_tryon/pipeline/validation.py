@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .. import images, metadata
+from .. import images
 from ..conf import get_setting
 from ..providers import get_provider, provider_names
 from ..providers.base import Provider, ProviderConfigurationError
@@ -69,7 +69,7 @@ def validate_garments(garment, lower_garment, errors: FieldErrors, *, require_ac
     if require_active and not lower_garment.active:
         errors.add("lower_garment", f"'{lower_garment.name}' is not available for try-on.")
     try:
-        images.check_outfit(garment.category, lower_garment.category)
+        check_outfit(garment.category, lower_garment.category)
     except images.ImageError as exc:
         errors.add("lower_garment", exc.message)
 
@@ -112,7 +112,7 @@ def storable_upload(data: bytes) -> tuple[bytes, bool]:
     """
     try:
         info = images.inspect_image(data)
-        stripped = metadata.without_metadata(data, info.format, info.orientation)
+        stripped = images.without_metadata(data, info.format, info.orientation)
         if stripped is not None:
             return stripped, False
         return images.prepare_for_provider(data).data, True
@@ -133,3 +133,42 @@ def _read_all(upload) -> bytes:
     data = upload.read()
     upload.seek(0)
     return data
+
+
+#: Garment categories the providers know.
+CATEGORIES = ("upper", "lower", "dress")
+
+
+def check_outfit(first_category: str, second_category: str | None) -> None:
+    """Refuse garment pairs the provider cannot try on together (before paying).
+
+    One garment of any category is fine; a pair must be exactly one top ("upper") and
+    one bottom ("lower"), in either order. A dress is worn alone.
+    """
+    for category in (first_category, second_category):
+        if category is not None and category not in CATEGORIES:
+            raise images.ImageError(
+                "invalid_outfit",
+                f"Unknown garment category {category!r}: use upper, lower or dress.",
+            )
+    if second_category is None:
+        return
+    pair = {first_category, second_category}
+    if pair == {"upper", "lower"}:
+        return
+    if "dress" in pair:
+        message = (
+            "A dress is tried on by itself: it cannot be combined with another garment. "
+            "Remove one of them."
+        )
+    elif first_category == "upper":
+        message = (
+            "An outfit needs one top and one bottom: two tops cannot be tried on together. "
+            "Replace one of them with trousers or a skirt."
+        )
+    else:
+        message = (
+            "An outfit needs one top and one bottom: two bottoms cannot be tried on "
+            "together. Replace one of them with a top."
+        )
+    raise images.ImageError("invalid_outfit", message)

@@ -189,6 +189,8 @@ class Provider:
     """
 
     name: ClassVar[str] = ""
+    #: How merchandisers see it in the admin (the name when empty).
+    label: ClassVar[str] = ""
     #: Options this provider accepts in ``TRYON["PROVIDERS"][name]``; others are an error.
     options: ClassVar[frozenset[str]] = frozenset()
     required_options: ClassVar[frozenset[str]] = frozenset()

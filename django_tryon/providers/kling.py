@@ -93,6 +93,7 @@ class KlingProvider(Provider):
     """Kling Kolors Virtual Try-On: one person image and one garment image per task."""
 
     name = "kling"
+    label = "Kling"
     options = frozenset(
         {
             "ACCESS_KEY",

@@ -68,6 +68,7 @@ class PiAPIProvider(Provider):
     """PiAPI ``ai_try_on`` tasks (Kling underneath), pay as you go or on your own Kling account."""
 
     name = "piapi"
+    label = "PiAPI (Kling through PiAPI)"
     options = frozenset({"API_KEY", "SERVICE_MODE"})
     required_options = frozenset({"API_KEY"})
     max_batch_size = 4

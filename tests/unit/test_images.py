@@ -15,7 +15,6 @@ from django_tryon.images import (
     ImageError,
     ImageInfo,
     PreparedImage,
-    check_outfit,
     compose_outfit,
     inspect_image,
     prepare_for_provider,
@@ -540,34 +539,6 @@ def test_tall_but_acceptable_aspect_ratio():
 
 # ---------------------------------------------------------------------------------------
 # Outfits
-
-
-_OK_PAIRS = {("upper", None), ("lower", None), ("dress", None), ("upper", "lower")}
-_OK_PAIRS |= {("lower", "upper")}
-
-
-@pytest.mark.parametrize("first", ["upper", "lower", "dress"])
-@pytest.mark.parametrize("second", ["upper", "lower", "dress", None])
-def test_check_outfit_matrix(first, second):
-    if (first, second) in _OK_PAIRS:
-        assert check_outfit(first, second) is None
-        return
-    with pytest.raises(ImageError) as excinfo:
-        check_outfit(first, second)
-    assert _code(excinfo) == "invalid_outfit"
-    message = excinfo.value.message
-    if "dress" in (first, second):
-        assert "dress" in message.lower()
-    elif first == "upper":
-        assert "two tops cannot be tried on together" in message
-    else:
-        assert "two bottoms cannot be tried on together" in message
-
-
-def test_check_outfit_unknown_category():
-    with pytest.raises(ImageError) as excinfo:
-        check_outfit("hat", None)
-    assert _code(excinfo) == "invalid_outfit"
 
 
 def test_compose_outfit_stacks_upper_above_lower_on_white():

@@ -1,4 +1,4 @@
-"""Metadata removed without decoding (django_tryon/metadata.py): what a shopper's upload
+"""Metadata removed without decoding (django_tryon/images/metadata.py): what a shopper's upload
 loses before it is stored, and that its pixels are untouched."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import zlib
 import pytest
 from PIL import Image, PngImagePlugin
 
-from django_tryon.metadata import without_metadata
+from django_tryon.images.metadata import without_metadata
 from tests import imagegen
 
 GPS_IFD = 0x8825
