@@ -125,14 +125,17 @@ FINDINGS = """\
   instead of by two more queries, and the upload's reference check is skipped for a
   request that is nobody's retry. The lifecycle went from 25.3 to 19.4 queries.
 - **Upload path.** The upload's completeness check searched 3.5 MB of JPEG scan data
-  forwards for the end marker (3 ms); it now searches from the end. An upload Django
-  spooled to disk is moved into storage instead of being written a second time.
-- **Open (2026-12-01).** In the run above one of the 1,000 burst try-ons failed before
-  reaching the provider (999 tasks for 999 requests: unpaid); a rerun of benchmark 7
-  right after had 1,000 of 1,000. The failed request's reason was not kept. The likely
-  cause is the slot queue's probe: the reaper retries the oldest waiting request each
-  time its backoff passes, and with the slots busy 92% of the time it can be refused
-  more than `MAX_RETRIES` times. Waiting in line should not count as a refusal.
+  forwards for the end marker (3 ms); it now searches from the end. The photo's metadata
+  is cut out before it is stored (SAFETY rule 13), without decoding it: about 4 ms of
+  the create for a 12-megapixel JPEG. Re-encoding it in the request instead took the
+  create from 22 ms to 219 ms (measured 2026-12-01, then replaced).
+- **Open (2026-12-01).** In two of that day's four full runs one of the 1,000 burst
+  try-ons failed before reaching the provider (999 tasks for 999 requests: unpaid); the
+  other two, this one included, and a rerun of benchmark 7 had 1,000 of 1,000. The likely cause is the slot
+  queue's probe: the reaper retries the oldest waiting request each time its backoff
+  passes, and with the slots busy over 90% of the time it can be refused more than
+  `MAX_RETRIES` times. Benchmark 7 now prints each failed request's code and reason, so
+  the next run that sees it says which.
 - **Measuring pitfalls.** `runserver` and the sandbox leave Nagle's algorithm on, which
   adds about 40 ms to every request on a kept-alive connection (the benchmarks use
   Django's server with TCP_NODELAY, and set it on the sandbox); the example shop's

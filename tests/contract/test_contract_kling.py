@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -36,6 +34,7 @@ from django_tryon.providers.base import (
 )
 from django_tryon.providers.kling import KlingProvider
 from django_tryon.sandbox import Sandbox
+from tests.localhost import LocalHost
 
 ACCESS_KEY = "contract-access-key"
 # 32+ bytes: pyjwt warns about shorter HMAC keys.
@@ -55,58 +54,6 @@ def make_image(width: int, height: int, fmt: str, color: tuple[int, int, int]) -
 
 PERSON = make_image(400, 600, "PNG", (180, 60, 60))
 GARMENT = make_image(320, 320, "JPEG", (30, 30, 200))
-
-
-class LocalHost:
-    """A tiny HTTP server on 127.0.0.1: serves files on GET, records POSTs (callbacks)."""
-
-    def __init__(self) -> None:
-        self.files: dict[str, bytes] = {}
-        self.posts: list[dict[str, Any]] = []
-        host = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                data = host.files.get(self.path)
-                self.send_response(200 if data is not None else 404)
-                body = data if data is not None else b"not found"
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                host.posts.append({"path": self.path, "headers": headers, "body": body})
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-
-    def add(self, path: str, data: bytes) -> str:
-        self.files[path] = data
-        return self.url + path
-
-    def wait_for_posts(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while len(self.posts) < count:
-            if time.monotonic() > deadline:
-                pytest.fail(f"{len(self.posts)} of {count} callbacks arrived in {timeout}s")
-            time.sleep(0.01)
-        return list(self.posts)
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import base64
 import io
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -19,6 +17,7 @@ import pytest
 from PIL import Image
 
 from django_tryon.sandbox import Sandbox
+from tests.localhost import LocalHost
 
 KLING_PATH = "/v1/images/kolors-virtual-try-on"
 PIAPI_PATH = "/api/v1/task"
@@ -102,112 +101,22 @@ def kling_body() -> dict[str, Any]:
     }
 
 
-class _Recorder(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-
-class FileHost:
-    """Serves bytes at paths over HTTP on 127.0.0.1 and records which paths were fetched."""
-
-    def __init__(self) -> None:
-        self.files: dict[str, bytes] = {}
-        self.redirects: dict[str, str] = {}
-        self.fetched: list[str] = []
-        host = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                host.fetched.append(self.path)
-                if self.path in host.redirects:
-                    self.send_response(302)
-                    self.send_header("Location", host.redirects[self.path])
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                data = host.files.get(self.path)
-                self.send_response(200 if data is not None else 404)
-                body = data if data is not None else b"not found"
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = _Recorder(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        ).start()
-
-    def add(self, path: str, data: bytes) -> str:
-        self.files[path] = data
-        return self.url + path
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-class Receiver:
-    """Records every POST it gets (a shop's callback endpoint); answers ``status``."""
-
-    def __init__(self) -> None:
-        self.received: list[dict[str, Any]] = []
-        self.status = 200
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length)
-                receiver.received.append(
-                    {
-                        "path": self.path,
-                        "headers": {k.lower(): v for k, v in self.headers.items()},
-                        "body": body,
-                        "time": time.monotonic(),
-                    }
-                )
-                self.send_response(receiver.status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = _Recorder(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        ).start()
-
-    def wait_for(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
-        _wait_until(lambda: len(self.received) >= count, timeout)
-        return list(self.received)
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
-def file_host() -> Iterator[FileHost]:
-    host = FileHost()
+def file_host() -> Iterator[LocalHost]:
+    host = LocalHost()
     yield host
     host.close()
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    rec = Receiver()
+def receiver() -> Iterator[LocalHost]:
+    rec = LocalHost()
     yield rec
     rec.close()
 
 
 @pytest.fixture
-def piapi_body(file_host: FileHost) -> dict[str, Any]:
+def piapi_body(file_host: LocalHost) -> dict[str, Any]:
     """A valid PiAPI create body whose input URLs the file host serves."""
     return {
         "model": "kling",

@@ -260,7 +260,7 @@ def test_callbacks_drop(sandbox, kling, kling_body, receiver):
     kling_body["callback_url"] = receiver.url + "/cb"
     create(kling, kling_body)
     sandbox.wait_idle()
-    statuses = [json.loads(r["body"])["task_status"] for r in receiver.received]
+    statuses = [json.loads(r["body"])["task_status"] for r in receiver.posts]
     assert statuses == ["processing", "succeed"]
     [dropped] = sandbox.callbacks_dropped
     assert dropped.task_status == "submitted"
@@ -282,7 +282,7 @@ def test_callbacks_duplicate_keeps_the_webhook_id(kling_body, receiver):
             headers={"Authorization": f"Bearer {sb.kling_token()}"},
         )
         sb.wait_idle()
-    received = receiver.received
+    received = receiver.posts
     statuses = [json.loads(r["body"])["task_status"] for r in received]
     assert statuses == ["submitted", "submitted", "processing", "succeed"]
     assert received[0]["headers"]["webhook-id"] == received[1]["headers"]["webhook-id"]
@@ -294,12 +294,12 @@ def test_callbacks_reorder_sends_newest_first_after_the_end(sandbox, piapi, piap
     piapi_body["config"] = {"webhook_config": {"endpoint": receiver.url + "/wh"}}
     piapi.post(PIAPI, json=piapi_body)
     sandbox.wait_idle()
-    statuses = [json.loads(r["body"])["data"]["status"] for r in receiver.received]
+    statuses = [json.loads(r["body"])["data"]["status"] for r in receiver.posts]
     assert statuses == ["completed", "processing", "pending"]
     assert sandbox.faults == {}
     piapi.post(PIAPI, json=piapi_body)  # the next task is in order again
     sandbox.wait_idle()
-    statuses = [json.loads(r["body"])["data"]["status"] for r in receiver.received[3:]]
+    statuses = [json.loads(r["body"])["data"]["status"] for r in receiver.posts[3:]]
     assert statuses == ["pending", "processing", "completed"]
 
 
@@ -309,9 +309,9 @@ def test_callbacks_reorder_holds_until_the_task_ends(sandbox, kling, kling_body,
     kling_body["callback_url"] = receiver.url + "/cb"
     create(kling, kling_body)
     time.sleep(0.2)
-    assert receiver.received == []
+    assert receiver.posts == []
     sandbox.fast_forward(60)
-    statuses = [json.loads(r["body"])["task_status"] for r in receiver.wait_for(3)]
+    statuses = [json.loads(r["body"])["task_status"] for r in receiver.wait_for_posts(3)]
     assert statuses == ["succeed", "processing", "submitted"]
 
 
@@ -320,7 +320,7 @@ def test_callbacks_delay_seconds(sandbox, kling, kling_body, receiver):
     kling_body["callback_url"] = receiver.url + "/cb"
     started = time.monotonic()
     create(kling, kling_body)
-    first = receiver.wait_for(1)[0]
+    first = receiver.wait_for_posts(1)[0]
     assert first["time"] - started >= 0.4
 
 

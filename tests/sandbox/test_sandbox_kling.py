@@ -424,7 +424,7 @@ def test_callbacks_post_the_query_data_on_every_status_change(sandbox, kling, kl
     kling_body["callback_url"] = receiver.url + "/hook?token=abc"
     kling_body["external_task_id"] = "cb-1"
     task_id = kling.post(PATH, json=kling_body).json()["data"]["task_id"]
-    received = receiver.wait_for(3)
+    received = receiver.wait_for_posts(3)
     bodies = [json.loads(r["body"]) for r in received]
     assert [b["task_status"] for b in bodies] == ["submitted", "processing", "succeed"]
     assert all(b["task_id"] == task_id for b in bodies)
@@ -443,7 +443,7 @@ def test_signed_callbacks_verify_with_standard_webhooks(kling_body, receiver):
         headers = {"Authorization": f"Bearer {sb.kling_token()}"}
         kling_body["callback_url"] = receiver.url + "/signed"
         httpx.post(sb.url + PATH, json=kling_body, headers=headers)
-        received = receiver.wait_for(3)
+        received = receiver.wait_for_posts(3)
     for item in received:
         assert verify_standard_webhook(VECTOR_SECRET, item["headers"], item["body"])
         assert abs(int(item["headers"]["webhook-timestamp"]) - time.time()) < 60
@@ -457,7 +457,7 @@ def test_new_callback_shape(sandbox, kling, kling_body, receiver):
     sandbox.configure(kling_callback_shape="new")
     kling_body["callback_url"] = receiver.url + "/new"
     task_id = kling.post(PATH, json=kling_body).json()["data"]["task_id"]
-    bodies = [json.loads(r["body"]) for r in receiver.wait_for(3)]
+    bodies = [json.loads(r["body"]) for r in receiver.wait_for_posts(3)]
     for body in bodies:
         assert set(body) == {"id", "status", "message", "create_time", "update_time", "outputs"}
         assert body["id"] == task_id

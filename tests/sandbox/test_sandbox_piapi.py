@@ -263,7 +263,7 @@ def test_staged_comes_before_pending_and_cannot_be_cancelled(sandbox, piapi, pia
 def test_webhooks_on_every_change_with_the_secret_header(piapi, piapi_body, receiver):
     piapi_body["config"] = {"webhook_config": {"endpoint": receiver.url + "/wh", "secret": "abc"}}
     task_id = piapi.post(PATH, json=piapi_body).json()["data"]["task_id"]
-    received = receiver.wait_for(3)
+    received = receiver.wait_for_posts(3)
     bodies = [json.loads(r["body"]) for r in received]
     assert [b["data"]["status"] for b in bodies] == ["pending", "processing", "completed"]
     assert all(set(b) == {"timestamp", "data"} for b in bodies)
@@ -276,7 +276,7 @@ def test_webhooks_on_every_change_with_the_secret_header(piapi, piapi_body, rece
 def test_webhook_without_secret_has_no_secret_header(piapi, piapi_body, receiver):
     piapi_body["config"] = {"webhook_config": {"endpoint": receiver.url + "/wh"}}
     piapi.post(PATH, json=piapi_body)
-    assert all("x-webhook-secret" not in r["headers"] for r in receiver.wait_for(3))
+    assert all("x-webhook-secret" not in r["headers"] for r in receiver.wait_for_posts(3))
 
 
 def test_cancel_sends_a_failed_webhook(sandbox, piapi, piapi_body, receiver):
@@ -284,7 +284,7 @@ def test_cancel_sends_a_failed_webhook(sandbox, piapi, piapi_body, receiver):
     piapi_body["config"] = {"webhook_config": {"endpoint": receiver.url + "/wh"}}
     task_id = piapi.post(PATH, json=piapi_body).json()["data"]["task_id"]
     piapi.delete(f"{PATH}/{task_id}")
-    bodies = [json.loads(r["body"]) for r in receiver.wait_for(2)]
+    bodies = [json.loads(r["body"]) for r in receiver.wait_for_posts(2)]
     assert [b["data"]["status"] for b in bodies] == ["pending", "failed"]
 
 

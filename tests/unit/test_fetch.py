@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import datetime
-import http.server
 import socket
 import ssl
-import threading
 import time
 
 import httpx
@@ -19,6 +17,7 @@ from django_tryon.fetch import (
     is_public_address,
     redact_url,
 )
+from tests.localhost import LocalHost
 
 PUBLIC_IP = "93.184.216.34"
 BODY = b"\xff\xd8\xff" + b"image bytes" * 100
@@ -436,43 +435,22 @@ def test_compressed_bodies_are_refused():
 # Real sockets
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    seen_hosts: list[str] = []
-
-    def do_GET(self):
-        type(self).seen_hosts.append(self.headers.get("Host", ""))
-        if self.path.startswith("/redirect"):
-            self.send_response(302)
-            self.send_header("Location", "/image.jpg")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        if self.path.startswith("/missing"):
-            self.send_error(404)
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "image/jpeg")
-        self.send_header("Content-Length", str(len(BODY)))
-        self.end_headers()
-        self.wfile.write(BODY)
-
-    def log_message(self, *args):
-        pass
+def image_host(**kwargs) -> LocalHost:
+    """A host serving BODY at /image.jpg (a redirect at /redirect, 404 elsewhere)."""
+    host = LocalHost(**kwargs)
+    host.add("/image.jpg", BODY, "image/jpeg")
+    host.redirects["/redirect"] = "/image.jpg"
+    return host
 
 
 @pytest.fixture
 def http_server():
-    _Handler.seen_hosts = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with image_host() as host:
+        yield host
 
 
 def test_real_http_download_from_a_local_server(http_server):
-    port = http_server.server_address[1]
+    port = http_server.port
     base = f"http://127.0.0.1:{port}"
     got = download(
         f"{base}/image.jpg?sig=abc",
@@ -482,7 +460,7 @@ def test_real_http_download_from_a_local_server(http_server):
         timeout=5,
     )
     assert got == BODY
-    assert _Handler.seen_hosts == [f"127.0.0.1:{port}"]
+    assert http_server.hosts == [f"127.0.0.1:{port}"]
     with pytest.raises(DownloadError) as excinfo:
         download(
             f"{base}/redirect",
@@ -492,7 +470,7 @@ def test_real_http_download_from_a_local_server(http_server):
             timeout=5,
         )
     assert excinfo.value.retryable is False
-    assert len(_Handler.seen_hosts) == 2  # the redirect target was never requested
+    assert len(http_server.hosts) == 2  # the redirect target was never requested
     with pytest.raises(DownloadError) as excinfo:
         download(
             f"{base}/missing",
@@ -505,7 +483,7 @@ def test_real_http_download_from_a_local_server(http_server):
 
 
 def test_real_http_to_loopback_refused_without_allow_private(http_server):
-    port = http_server.server_address[1]
+    port = http_server.port
     with pytest.raises(DownloadError) as excinfo:
         download(
             f"http://127.0.0.1:{port}/image.jpg",
@@ -514,7 +492,7 @@ def test_real_http_to_loopback_refused_without_allow_private(http_server):
             allow_private=False,
         )
     assert excinfo.value.retryable is False
-    assert _Handler.seen_hosts == []
+    assert http_server.hosts == []
 
 
 def test_connection_refused_is_retryable():
@@ -612,19 +590,14 @@ def https_server(tmp_path):
     sni_seen: list[str | None] = []
     server_ctx.sni_callback = lambda sslobj, name, ctx: sni_seen.append(name)
 
-    _Handler.seen_hosts = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.socket = server_ctx.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     client_ctx = ssl.create_default_context(cafile=str(ca_path))
-    yield server.server_address[1], client_ctx, sni_seen
-    server.shutdown()
-    server.server_close()
+    with image_host(tls=server_ctx) as host:
+        yield host, client_ctx, sni_seen
 
 
 def test_https_pinned_to_an_ip_still_verifies_the_hostname(https_server):
-    port, client_ctx, sni_seen = https_server
+    host, client_ctx, sni_seen = https_server
+    port = host.port
     loopback = lambda host, p: ["127.0.0.1"]  # noqa: E731
     with httpx.Client(verify=client_ctx, trust_env=False) as client:
         got = download(
@@ -637,7 +610,7 @@ def test_https_pinned_to_an_ip_still_verifies_the_hostname(https_server):
         )
         assert got == BODY
         assert sni_seen == ["good.test"]  # SNI is the hostname, not the IP
-        assert _Handler.seen_hosts == [f"good.test:{port}"]
+        assert host.hosts == [f"good.test:{port}"]
 
         # The same server, reached for another name: its certificate does not match.
         with pytest.raises(DownloadError) as excinfo:
@@ -651,13 +624,14 @@ def test_https_pinned_to_an_ip_still_verifies_the_hostname(https_server):
             )
     assert excinfo.value.retryable is False
     assert "certificate" in excinfo.value.reason
-    assert len(_Handler.seen_hosts) == 1
+    assert len(host.hosts) == 1
 
 
 def test_https_by_ip_literal_without_a_hostname_fails_verification(https_server):
     # Without the hostname (no sni_hostname), verification would be against the IP and
     # fail: this is what the pinning would look like if httpcore ignored sni_hostname.
-    port, client_ctx, _ = https_server
+    host, client_ctx, _ = https_server
+    port = host.port
     with (
         httpx.Client(verify=client_ctx, trust_env=False) as client,
         pytest.raises(httpx.ConnectError),
@@ -679,7 +653,7 @@ def test_downloads_load_the_ca_bundle_once_per_process(http_server, monkeypatch)
 
     monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counting)
     fetch._tls_context.cache_clear()
-    port = http_server.server_address[1]
+    port = http_server.port
     for _ in range(3):
         got = download(
             f"http://127.0.0.1:{port}/image.jpg",
@@ -690,7 +664,7 @@ def test_downloads_load_the_ca_bundle_once_per_process(http_server, monkeypatch)
         )
         assert got == BODY
     assert len(loads) == 1
-    assert len(_Handler.seen_hosts) == 3  # still one request (and connection) per download
+    assert len(http_server.hosts) == 3  # still one request (and connection) per download
 
 
 def test_the_shared_tls_context_verifies_certificates_and_hostnames():
