@@ -23,14 +23,8 @@ from ..models import TryOnBatch, TryOnRequest, TryOnResult
 from ..status import TERMINAL, Status
 from . import operations
 from .catalogue import RUN_BULK_PERMISSION
-from .display import (
-    ERROR_EXPLANATIONS,
-    batch_label,
-    explain_error,
-    garments_label,
-    provider_label,
-)
-from .tryons import PUBLISH_PERMISSION, ProviderFilter, report_publish
+from .common import PUBLISH_PERMISSION, ProviderFilter, report_publish
+from .display import ERROR_EXPLANATIONS, batch_label, explain_error, garments_label, provider_label
 
 #: How the batch page groups statuses (in this order), with the statuses of each group.
 GROUPS = [
