@@ -10,15 +10,13 @@ It imports neither Django nor any settings. See ``docs/sandbox.md``.
 
 from .callbacks import SentCallback, sign_webhook
 from .faults import FAULT_NAMES
-from .server import (
-    DEFAULT_HOST,
+from .options import (
     DEFAULT_KLING_ACCESS_KEY,
     DEFAULT_KLING_SECRET_KEY,
     DEFAULT_PIAPI_KEY,
-    DEFAULT_PORT,
-    Sandbox,
     SandboxConfig,
 )
+from .server import DEFAULT_HOST, DEFAULT_PORT, Sandbox
 from .web import RecordedRequest
 
 __all__ = [

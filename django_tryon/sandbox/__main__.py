@@ -11,14 +11,8 @@ import threading
 from typing import Any
 
 from .faults import FAULT_NAMES
-from .server import (
-    DEFAULT_HOST,
-    DEFAULT_KLING_ACCESS_KEY,
-    DEFAULT_KLING_SECRET_KEY,
-    DEFAULT_PIAPI_KEY,
-    DEFAULT_PORT,
-    Sandbox,
-)
+from .options import add_arguments, from_arguments
+from .server import DEFAULT_HOST, DEFAULT_PORT, Sandbox
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,23 +28,9 @@ def main(argv: list[str] | None = None) -> int:
         sandbox = Sandbox(
             host=args.host,
             port=args.port,
-            kling_access_key=args.kling_access_key,
-            kling_secret_key=args.kling_secret_key,
-            kling_api_key=args.kling_api_key,
-            piapi_key=args.piapi_key,
-            kling_webhook_secret=args.kling_webhook_secret,
-            kling_callback_shape=args.kling_callback_shape,
-            kling_unknown_task=args.kling_unknown_task,
-            queue_seconds=args.queue_seconds,
-            generation_seconds=args.generation_seconds,
-            slots=args.slots,
-            piapi_status_case=args.piapi_status_case,
-            piapi_staged_seconds=args.piapi_staged_seconds,
-            result_ttl_seconds=args.result_ttl_seconds,
-            fetch_timeout_seconds=args.fetch_timeout_seconds,
-            callback_timeout_seconds=args.callback_timeout_seconds,
             public_url=args.public_url,
             faults=faults,
+            **from_arguments(args),
         )
     except ValueError as exc:
         parser.error(str(exc))
@@ -125,21 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     add = parser.add_argument
     add("--host", default=DEFAULT_HOST, help="address to bind (default %(default)s)")
     add("--port", type=int, default=DEFAULT_PORT, help="port, 0 for any (default %(default)s)")
-    add("--kling-access-key", default=DEFAULT_KLING_ACCESS_KEY)
-    add("--kling-secret-key", default=DEFAULT_KLING_SECRET_KEY)
-    add("--kling-api-key", default=None, help="also accept this plain API key as Bearer")
-    add("--piapi-key", default=DEFAULT_PIAPI_KEY)
-    add("--kling-webhook-secret", default=None, help="whsec_... to sign Kling callbacks")
-    add("--kling-callback-shape", choices=("legacy", "new"), default="legacy")
-    add("--kling-unknown-task", choices=("failed", "not_found"), default="failed")
-    add("--queue-seconds", type=float, default=1.0)
-    add("--generation-seconds", type=float, default=4.0)
-    add("--slots", type=int, default=5, help="Kling concurrency slots of the account")
-    add("--piapi-status-case", choices=("lower", "title"), default="lower")
-    add("--piapi-staged-seconds", type=float, default=0.0)
-    add("--result-ttl-seconds", type=float, default=None)
-    add("--fetch-timeout-seconds", type=float, default=10.0, help="input image downloads")
-    add("--callback-timeout-seconds", type=float, default=5.0, help="each callback POST")
+    add_arguments(parser)
     add("--public-url", default=None, help="base URL put in result links (default: bound URL)")
     add(
         "--fault",

@@ -10,18 +10,18 @@ import socketserver
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import httpx
 
-from .callbacks import CallbackDispatcher, CallbackMessage, SentCallback, webhook_key
+from .callbacks import CallbackDispatcher, CallbackMessage, SentCallback
 from .faults import MAX_HANG_SECONDS, Faults
 from .images import download_image, render_tryon
 from .kling import KlingApi, encode_jwt
 from .kling import error as kling_error
+from .options import SandboxConfig, config_from
 from .piapi import PiApi
 from .piapi import error as piapi_error
 from .tasks import SUCCEEDED, Failure, Task
@@ -31,57 +31,10 @@ logger = logging.getLogger("django_tryon.sandbox")
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
-DEFAULT_KLING_ACCESS_KEY = "sandbox-access-key"
-DEFAULT_KLING_SECRET_KEY = "sandbox-secret-key-0123456789abcdef"  # noqa: S105 (a documented sandbox key)
-DEFAULT_PIAPI_KEY = "sandbox-piapi-key"
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
 CONTROL_PREFIX = "/_sandbox/"
 RESULTS_PREFIX = "/_sandbox/results/"
-
-
-@dataclass(frozen=True)
-class SandboxConfig:
-    """Settings that may change while the sandbox runs (``Sandbox.configure``)."""
-
-    kling_access_key: str = DEFAULT_KLING_ACCESS_KEY
-    kling_secret_key: str = DEFAULT_KLING_SECRET_KEY
-    kling_api_key: str | None = None
-    piapi_key: str = DEFAULT_PIAPI_KEY
-    kling_webhook_secret: str | None = None
-    kling_callback_shape: str = "legacy"
-    kling_unknown_task: str = "failed"
-    queue_seconds: float = 1.0
-    generation_seconds: float = 4.0
-    slots: int = 5
-    piapi_status_case: str = "lower"
-    piapi_staged_seconds: float = 0.0
-    result_ttl_seconds: float | None = None
-    fetch_timeout_seconds: float = 10.0
-    callback_timeout_seconds: float = 5.0
-
-    def validated(self) -> SandboxConfig:
-        for name in ("kling_access_key", "kling_secret_key", "piapi_key"):
-            if not isinstance(getattr(self, name), str) or not getattr(self, name):
-                raise ValueError(f"{name} must be a non-empty string")
-        if self.kling_api_key is not None and (
-            not isinstance(self.kling_api_key, str) or not self.kling_api_key
-        ):
-            raise ValueError("kling_api_key must be a non-empty string or None")
-        if self.kling_webhook_secret is not None:
-            webhook_key(self.kling_webhook_secret)
-        _choice("kling_callback_shape", self.kling_callback_shape, ("legacy", "new"))
-        _choice("kling_unknown_task", self.kling_unknown_task, ("failed", "not_found"))
-        _choice("piapi_status_case", self.piapi_status_case, ("lower", "title"))
-        for name in ("queue_seconds", "generation_seconds", "piapi_staged_seconds"):
-            _seconds(name, getattr(self, name), minimum=0.0)
-        for name in ("fetch_timeout_seconds", "callback_timeout_seconds"):
-            _seconds(name, getattr(self, name), minimum=0.001)
-        if self.result_ttl_seconds is not None:
-            _seconds("result_ttl_seconds", self.result_ttl_seconds, minimum=0.0)
-        if type(self.slots) is not int or self.slots < 1:
-            raise ValueError("slots must be an integer >= 1")
-        return self
 
 
 class Sandbox:
@@ -96,44 +49,15 @@ class Sandbox:
         host: str = DEFAULT_HOST,
         port: int = DEFAULT_PORT,
         *,
-        kling_access_key: str = DEFAULT_KLING_ACCESS_KEY,
-        kling_secret_key: str = DEFAULT_KLING_SECRET_KEY,
-        kling_api_key: str | None = None,
-        piapi_key: str = DEFAULT_PIAPI_KEY,
-        kling_webhook_secret: str | None = None,
-        kling_callback_shape: str = "legacy",
-        kling_unknown_task: str = "failed",
-        queue_seconds: float = 1.0,
-        generation_seconds: float = 4.0,
-        slots: int = 5,
-        piapi_status_case: str = "lower",
-        piapi_staged_seconds: float = 0.0,
-        result_ttl_seconds: float | None = None,
-        fetch_timeout_seconds: float = 10.0,
-        callback_timeout_seconds: float = 5.0,
         public_url: str | None = None,
         faults: dict[str, Any] | None = None,
+        **options: Any,
     ) -> None:
+        """``options`` are ``SandboxConfig``'s fields (keys, clock, slots, ...)."""
         self.host = host
         self.port = port
         self._public_url = public_url.rstrip("/") if public_url else None
-        self._config = SandboxConfig(
-            kling_access_key=kling_access_key,
-            kling_secret_key=kling_secret_key,
-            kling_api_key=kling_api_key,
-            piapi_key=piapi_key,
-            kling_webhook_secret=kling_webhook_secret,
-            kling_callback_shape=kling_callback_shape,
-            kling_unknown_task=kling_unknown_task,
-            queue_seconds=queue_seconds,
-            generation_seconds=generation_seconds,
-            slots=slots,
-            piapi_status_case=piapi_status_case,
-            piapi_staged_seconds=piapi_staged_seconds,
-            result_ttl_seconds=result_ttl_seconds,
-            fetch_timeout_seconds=fetch_timeout_seconds,
-            callback_timeout_seconds=callback_timeout_seconds,
-        ).validated()
+        self._config = config_from(options)
         self.lock = threading.RLock()
         self.faults_switchboard = Faults()
         if faults:
@@ -252,12 +176,8 @@ class Sandbox:
 
     def configure(self, **options: Any) -> dict[str, Any]:
         """Change settings at run time (clock, slots, keys ...); new tasks use them."""
-        names = {f.name for f in dataclasses.fields(SandboxConfig)}
-        unknown = set(options) - names
-        if unknown:
-            raise ValueError(f"unknown options {sorted(unknown)}; known: {sorted(names)}")
         with self.lock:
-            self._config = dataclasses.replace(self._config, **options).validated()
+            self._config = config_from(options, base=self._config)
         return self.config
 
     @property
@@ -740,13 +660,3 @@ class _Handler(BaseHTTPRequestHandler):
 
 def _bad_method() -> ApiResponse:
     return ApiResponse(405, {"error": "method not allowed"})
-
-
-def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
-
-
-def _seconds(name: str, value: Any, *, minimum: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
-        raise ValueError(f"{name} must be a number >= {minimum:g}, got {value!r}")

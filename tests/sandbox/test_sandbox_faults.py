@@ -567,3 +567,24 @@ def test_cli_binds_only_the_given_host():
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_every_option_has_one_flag_that_reaches_the_config():
+    """The options were written four times (config, constructor, two argparse blocks);
+    now the config's fields make the flags."""
+    import dataclasses
+
+    from django_tryon.sandbox import SandboxConfig
+    from django_tryon.sandbox.__main__ import _parser
+    from django_tryon.sandbox.options import config_from, from_arguments
+
+    parser = _parser()
+    flags = {a.dest for a in parser._actions}
+    assert {f.name for f in dataclasses.fields(SandboxConfig)} <= flags
+    args = parser.parse_args(
+        ["--slots", "3", "--kling-callback-shape", "new", "--queue-seconds", "0"]
+    )
+    config = config_from(from_arguments(args))
+    assert (config.slots, config.kling_callback_shape, config.queue_seconds) == (3, "new", 0.0)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--kling-callback-shape", "sideways"])
