@@ -6,6 +6,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import itertools
 import json
 import time
 import uuid
@@ -76,8 +77,27 @@ _FAULT_ERRORS = (
 class KlingApi:
     """Route, authenticate and answer requests under ``/v1/``."""
 
+    name = "kling"
+    prefix = "/v1/"
+    create_path = "/v1/images/kolors-virtual-try-on"
+    status_field = "task_status"
+    serves_watermarks = False
+
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
+        self._ids = itertools.count(1)
+        # Kling's task ids are 18-digit numbers; start where a restarted sandbox does not
+        # repeat the ids of its last run.
+        self._id_base = 800_000_000_000_000_000 + (int(time.time()) % 100_000) * 10**9
+
+    def token(self, ttl: int = 1800, **claims: Any) -> str:
+        """A valid JWT for the sandbox's keys (``claims`` override iss, exp, nbf)."""
+        config = self.sandbox.config_snapshot()
+        return encode_jwt(config.kling_access_key, config.kling_secret_key, ttl=ttl, **claims)
+
+    def internal_error(self, message: str) -> ApiResponse:
+        """How Kling answers when something broke on its side."""
+        return error(5000, message)
 
     def handle(self, request: ApiRequest) -> ApiResponse:
         request.provider = "kling"
@@ -190,7 +210,7 @@ class KlingApi:
             failure, hold = sandbox.task_faults("kling", has_callback=bool(callback_url))
             task = Task(
                 provider="kling",
-                task_id=sandbox.next_kling_task_id(),
+                task_id=str(self._id_base + next(self._ids)),
                 account=ACCOUNT,
                 created=now,
                 staged_seconds=0.0,

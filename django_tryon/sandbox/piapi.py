@@ -57,8 +57,18 @@ _FAULT_ERRORS = (
 class PiApi:
     """Route, authenticate and answer requests under ``/api/``."""
 
+    name = "piapi"
+    prefix = "/api/"
+    create_path = "/api/v1/task"
+    status_field = "status"
+    serves_watermarks = True
+
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
+
+    def internal_error(self, message: str) -> ApiResponse:
+        """How PiAPI answers when something broke on its side."""
+        return error(500, message)
 
     def handle(self, request: ApiRequest) -> ApiResponse:
         request.provider = "piapi"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import logging
 import socket
 import socketserver
@@ -16,14 +15,11 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import httpx
 
+from .apis import PROVIDER_APIS
 from .callbacks import CallbackDispatcher, CallbackMessage, SentCallback
 from .faults import MAX_HANG_SECONDS, Faults
 from .images import download_image, render_tryon
-from .kling import KlingApi, encode_jwt
-from .kling import error as kling_error
 from .options import SandboxConfig, config_from
-from .piapi import PiApi
-from .piapi import error as piapi_error
 from .tasks import SUCCEEDED, Failure, Task
 from .web import ApiRequest, ApiResponse, RecordedRequest
 
@@ -38,7 +34,7 @@ RESULTS_PREFIX = "/_sandbox/results/"
 
 
 class Sandbox:
-    """A local stand-in for Kling's and PiAPI's try-on APIs.
+    """A local stand-in for the providers' try-on APIs (``apis.PROVIDER_APIS``).
 
     ``Sandbox(port=0).start()`` serves on a free port from a daemon thread; ``url`` says
     where. Use it as a context manager to stop it at the end.
@@ -62,16 +58,13 @@ class Sandbox:
         self.faults_switchboard = Faults()
         if faults:
             self.faults_switchboard.set(**faults)
-        self._kling = KlingApi(self)
-        self._piapi = PiApi(self)
+        self.apis = {api.name: api(self) for api in PROVIDER_APIS}
         self._tasks: dict[str, Task] = {}
         self._active: set[str] = set()
         self._external: dict[tuple[str, str, str], str] = {}
         self._records: list[RecordedRequest] = []
         self._sent: list[SentCallback] = []
         self._dropped: list[SentCallback] = []
-        self._kling_ids = itertools.count(1)
-        self._kling_id_base = 800_000_000_000_000_000 + (int(time.time()) % 100_000) * 10**9
         self._dispatcher = CallbackDispatcher(
             self._callback_done, lambda: self._config.callback_timeout_seconds
         )
@@ -195,11 +188,10 @@ class Sandbox:
             self.advance(time.time())
         self._wake.set()
 
-    def kling_token(self, ttl: int = 1800, **claims: Any) -> str:
-        """A valid Kling JWT for this sandbox's keys (``claims`` override iss, exp, nbf)."""
-        return encode_jwt(
-            self._config.kling_access_key, self._config.kling_secret_key, ttl=ttl, **claims
-        )
+    def api(self, name: str):
+        """The provider API served under ``name`` (its module's ``name``), for helpers of
+        its own, such as a valid token for the sandbox's keys."""
+        return self.apis[name]
 
     # -- inspection -----------------------------------------------------------------------
 
@@ -283,9 +275,6 @@ class Sandbox:
             client = self._http
         return download_image(url, field, self._config.fetch_timeout_seconds, client)
 
-    def next_kling_task_id(self) -> str:
-        return str(self._kling_id_base + next(self._kling_ids))
-
     def task_faults(self, provider: str, *, has_callback: bool) -> tuple[Failure | None, bool]:
         """Take the task-level faults for a task being created: (failure, hold callbacks)."""
         faults = self.faults_switchboard
@@ -318,8 +307,7 @@ class Sandbox:
         """A task entered a new state (lock held): queue its callback."""
         if not task.active:
             self._active.discard(task.task_id)
-        api = self._kling if task.provider == "kling" else self._piapi
-        message = api.callback_message(task)
+        message = self.apis[task.provider].callback_message(task)
         if message is None:
             return
         if task.hold_callbacks:
@@ -374,14 +362,14 @@ class Sandbox:
             self._wake.wait(max(wait, 0.002))
 
     def _describe(self, task: Task) -> dict[str, Any]:
-        api = self._kling if task.provider == "kling" else self._piapi
+        api = self.apis[task.provider]
         data = api.task_data(task)
         return {
             "provider": task.provider,
             "task_id": task.task_id,
             "external_task_id": task.external_task_id,
             "state": task.state,
-            "status": data["task_status"] if task.provider == "kling" else data["status"],
+            "status": data[api.status_field],
             "created": task.created,
             "ended": task.ended,
             "callback_url": task.callback_url,
@@ -397,12 +385,7 @@ class Sandbox:
                 return self._control(request)
             except ValueError as exc:
                 return ApiResponse(400, {"error": str(exc)})
-        if request.path.startswith("/v1/"):
-            api: KlingApi | PiApi | None = self._kling
-        elif request.path.startswith("/api/"):
-            api = self._piapi
-        else:
-            api = None
+        api = next((a for a in self.apis.values() if request.path.startswith(a.prefix)), None)
         try:
             if api is None:
                 response = ApiResponse(404, {"error": f"not found: {request.path}"})
@@ -411,10 +394,7 @@ class Sandbox:
         except Exception as exc:  # a sandbox bug must still answer in the provider's shape
             logger.exception("sandbox error on %s %s", request.method, request.path)
             message = f"sandbox internal error: {type(exc).__name__}: {exc}"
-            if api is self._kling:
-                response = kling_error(5000, message)
-            else:
-                response = piapi_error(500, message)
+            response = api.internal_error(message)
         with self.lock:
             self._records.append(
                 RecordedRequest(
@@ -454,8 +434,7 @@ class Sandbox:
                 {
                     "status": "ok",
                     "url": self.url,
-                    "kling": "/v1/images/kolors-virtual-try-on",
-                    "piapi": "/api/v1/task",
+                    **{name: api.create_path for name, api in self.apis.items()},
                     "tasks": count,
                 },
             )
@@ -528,7 +507,8 @@ class Sandbox:
             task = self._tasks.get(task_id)
             if task is None or task.state != SUCCEEDED or task.ended is None:
                 return ApiResponse(404, {"error": "no such result"})
-            if index >= task.batch_size or (watermarked and task.provider != "piapi"):
+            serves_watermarks = self.apis[task.provider].serves_watermarks
+            if index >= task.batch_size or (watermarked and not serves_watermarks):
                 return ApiResponse(404, {"error": "no such result"})
             ttl = self.faults_switchboard.number("result_ttl_seconds")
             if ttl is None:

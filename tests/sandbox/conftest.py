@@ -78,7 +78,7 @@ def sandbox() -> Iterator[Sandbox]:
 @pytest.fixture
 def kling(sandbox: Sandbox) -> Iterator[httpx.Client]:
     """An HTTP client for the sandbox's Kling API with a valid JWT."""
-    headers = {"Authorization": f"Bearer {sandbox.kling_token()}"}
+    headers = {"Authorization": f"Bearer {sandbox.api('kling').token()}"}
     with httpx.Client(base_url=sandbox.url, headers=headers, timeout=10) as client:
         yield client
 

@@ -279,7 +279,7 @@ def test_callbacks_duplicate_keeps_the_webhook_id(kling_body, receiver):
         httpx.post(
             sb.url + KLING,
             json=kling_body,
-            headers={"Authorization": f"Bearer {sb.kling_token()}"},
+            headers={"Authorization": f"Bearer {sb.api('kling').token()}"},
         )
         sb.wait_idle()
     received = receiver.posts
@@ -329,7 +329,7 @@ def test_callbacks_delay_seconds(sandbox, kling, kling_body, receiver):
 
 def test_result_ttl_seconds_option_expires_results(kling_body):
     with Sandbox(port=0, queue_seconds=0, generation_seconds=0, result_ttl_seconds=0.4) as sb:
-        headers = {"Authorization": f"Bearer {sb.kling_token()}"}
+        headers = {"Authorization": f"Bearer {sb.api('kling').token()}"}
         task_id = httpx.post(sb.url + KLING, json=kling_body, headers=headers).json()["data"][
             "task_id"
         ]

@@ -440,7 +440,7 @@ def test_signed_callbacks_verify_with_standard_webhooks(kling_body, receiver):
     with Sandbox(
         port=0, queue_seconds=0, generation_seconds=0, kling_webhook_secret=VECTOR_SECRET
     ) as sb:
-        headers = {"Authorization": f"Bearer {sb.kling_token()}"}
+        headers = {"Authorization": f"Bearer {sb.api('kling').token()}"}
         kling_body["callback_url"] = receiver.url + "/signed"
         httpx.post(sb.url + PATH, json=kling_body, headers=headers)
         received = receiver.wait_for_posts(3)
