@@ -21,8 +21,8 @@ from urllib.parse import quote
 import httpx
 import jwt
 
+from .. import webhooks
 from ..conf import get_setting
-from . import webhooks
 from .base import (
     CallbackHint,
     ContentRefused,

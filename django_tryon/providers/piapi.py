@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import httpx
 
-from . import webhooks
+from .. import webhooks
 from .base import (
     CallbackHint,
     CancelNotSupported,

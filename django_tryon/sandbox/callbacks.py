@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import heapq
-import hmac
 import itertools
 import json
 import secrets
@@ -18,28 +14,21 @@ from typing import Any
 
 import httpx
 
+from .. import webhooks
+
 USER_AGENT = "django-tryon-sandbox/1"
 
 
-def webhook_key(secret: str) -> bytes:
-    """The HMAC key of a Standard Webhooks secret: base64 after an optional ``whsec_``."""
-    raw = secret.removeprefix("whsec_")
-    try:
-        key = base64.b64decode(raw, validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError("webhook secret must be 'whsec_' followed by base64") from None
-    if not key:
-        raise ValueError("webhook secret is empty")
-    return key
+#: The HMAC key of a Standard Webhooks secret (ValueError when it is not one).
+webhook_key = webhooks.decode_secret
 
 
 def sign_webhook(secret: str, msg_id: str, timestamp: int, body: bytes | str) -> str:
-    """Return the Standard Webhooks signature ``v1,<base64 HMAC-SHA256>`` of one message."""
-    if isinstance(body, str):
-        body = body.encode()
-    signed = f"{msg_id}.{timestamp}.".encode() + body
-    digest = hmac.new(webhook_key(secret), signed, hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode()
+    """Return the Standard Webhooks signature ``v1,<base64 HMAC-SHA256>`` of one message:
+    the app's own signing (``django_tryon.webhooks``), so both sides agree by construction."""
+    return webhooks.sign(
+        secret, msg_id, timestamp, body.encode() if isinstance(body, str) else body
+    )
 
 
 @dataclass

@@ -12,11 +12,11 @@ import httpx
 import pytest
 from django.test import Client
 
-from django_tryon import services
+from django_tryon import services, webhooks
 from django_tryon.models import TryOnRequest, TryOnResult
 from django_tryon.pipeline import dispatch
 from django_tryon.pipeline import results as results_module
-from django_tryon.providers import get_provider, webhooks
+from django_tryon.providers import get_provider
 from django_tryon.providers.base import ProviderTask, TaskState
 from django_tryon.status import Status
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from django_tryon.providers import webhooks
+from django_tryon import webhooks
 
 SECRET = "whsec_dGVzdHNlY3JldHRlc3RzZWNyZXR0ZXN0c2VjcmV0MTI="
 MSG_ID = "9876543210"

@@ -1,6 +1,7 @@
 """Standard Webhooks signatures (https://www.standardwebhooks.com/): sign and verify.
 
-Pure functions, no Django: Kling signs callbacks this way when a signing secret is set.
+Pure functions, no Django (the sandbox signs its callbacks with them too, and imports no
+Django): Kling signs callbacks this way when a signing secret is set.
 The signed content is ``"{webhook-id}.{webhook-timestamp}.{raw body}"``, the key is the
 base64-decoded secret after its ``whsec_`` prefix, and ``webhook-signature`` holds one or
 more space-separated ``v1,<base64 HMAC-SHA256>`` entries (several during key rotation).
