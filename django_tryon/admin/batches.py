@@ -23,7 +23,7 @@ from ..models import TryOnBatch, TryOnRequest, TryOnResult
 from ..status import TERMINAL, Status
 from . import operations
 from .catalogue import RUN_BULK_PERMISSION
-from .common import PUBLISH_PERMISSION, ProviderFilter, report_publish
+from .common import PUBLISH_PERMISSION, ProviderFilter, ViewOnly, report_publish
 from .display import ERROR_EXPLANATIONS, batch_label, explain_error, garments_label, provider_label
 
 #: How the batch page groups statuses (in this order), with the statuses of each group.
@@ -41,7 +41,7 @@ POLL_SECONDS = 2
 
 
 @admin.register(TryOnBatch)
-class TryOnBatchAdmin(admin.ModelAdmin):
+class TryOnBatchAdmin(ViewOnly, admin.ModelAdmin):
     list_display = [
         "batch_name",
         "created_by",
@@ -93,15 +93,6 @@ class TryOnBatchAdmin(admin.ModelAdmin):
         ]
 
     # -- permissions: batches are made by the bulk action, never by hand ---------------
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_view_permission(self, request, obj=None):
         return super().has_view_permission(request, obj) or request.user.has_perm(

@@ -127,8 +127,20 @@ def _times(charge: quotas.Charge, n: int) -> quotas.Charge:
     return quotas.Charge(charge.generations * n, charge.amount * n, charge.currency)
 
 
+class ImageColumns:
+    """A garment's or house model's image as a list column and on its page (a mixin)."""
+
+    @admin.display(description=_("image"))
+    def image_thumb(self, obj):
+        return thumbnail(obj.image, obj.name)
+
+    @admin.display(description=_("current image"))
+    def image_preview(self, obj):
+        return thumbnail(obj.image, obj.name, size="large", link=True)
+
+
 @admin.register(Garment)
-class GarmentAdmin(admin.ModelAdmin):
+class GarmentAdmin(ImageColumns, admin.ModelAdmin):
     form = GarmentForm
     list_display = ["image_thumb", "name", "sku", "category", "active", "product_link"]
     list_display_links = ["name"]
@@ -153,14 +165,6 @@ class GarmentAdmin(admin.ModelAdmin):
 
     def has_run_bulk_tryon_permission(self, request):
         return request.user.has_perm(RUN_BULK_PERMISSION)
-
-    @admin.display(description=_("image"))
-    def image_thumb(self, obj):
-        return thumbnail(obj.image, obj.name)
-
-    @admin.display(description=_("current image"))
-    def image_preview(self, obj):
-        return thumbnail(obj.image, obj.name, size="large", link=True)
 
     @admin.display(description=_("product"))
     def product_link(self, obj):
@@ -202,7 +206,7 @@ def product_link(garment: Garment):
 
 
 @admin.register(ModelPhoto)
-class ModelPhotoAdmin(admin.ModelAdmin):
+class ModelPhotoAdmin(ImageColumns, admin.ModelAdmin):
     form = ModelPhotoForm
     list_display = ["image_thumb", "name", "active", "offer_to_shoppers", "created_at"]
     list_display_links = ["name"]
@@ -214,11 +218,3 @@ class ModelPhotoAdmin(admin.ModelAdmin):
 
     class Media:
         css = {"all": ["django_tryon/admin/tryon-admin.css"]}
-
-    @admin.display(description=_("image"))
-    def image_thumb(self, obj):
-        return thumbnail(obj.image, obj.name)
-
-    @admin.display(description=_("current image"))
-    def image_preview(self, obj):
-        return thumbnail(obj.image, obj.name, size="large", link=True)

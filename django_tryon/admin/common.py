@@ -86,3 +86,16 @@ def report_publish(modeladmin, request, approved: int, refused: int) -> None:
             "house models can appear on product pages, never a shopper's.",
             messages.WARNING,
         )
+
+
+class ViewOnly:
+    """Rows staff may look at, never add, change or delete by hand (a ModelAdmin mixin)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

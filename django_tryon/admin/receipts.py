@@ -9,10 +9,11 @@ from __future__ import annotations
 from django.contrib import admin
 
 from ..models import CallbackReceipt
+from .common import ViewOnly
 
 
 @admin.register(CallbackReceipt)
-class CallbackReceiptAdmin(admin.ModelAdmin):
+class CallbackReceiptAdmin(ViewOnly, admin.ModelAdmin):
     list_display = ["received_at", "provider", "outcome", "request", "status_hint", "reason"]
     list_filter = ["provider", "outcome"]
     list_select_related = ["request"]
@@ -30,12 +31,3 @@ class CallbackReceiptAdmin(admin.ModelAdmin):
         "processed_at",
     ]
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
