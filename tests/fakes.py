@@ -20,6 +20,7 @@ class FakeProvider(Provider):
     options = frozenset({"FIND", "NEEDS_URLS"})
     max_batch_size = 4
     composes_outfits = True
+    supports_cancel = True
     default_base_url = "https://fake.example"
     status_map = {"queued": TaskState.QUEUED, "done": TaskState.SUCCEEDED}
 

@@ -6,7 +6,7 @@ import contextlib
 
 from ..models import TryOnRequest
 from ..providers import get_provider
-from ..providers.base import PermanentProviderError
+from ..providers.base import PermanentProviderError, ProviderConfigurationError
 from ..status import Status
 from .charges import release_reservation
 from .dispatch import enqueue_on_commit
@@ -42,10 +42,10 @@ def cancel(request: TryOnRequest) -> bool:
         error_message="This try-on was cancelled.",
         next_check_at=None,
     )
-    if moved and request.provider_task_id:
-        # Kling cannot cancel, PiAPI only while pending: the task may still finish (and be
-        # charged); we stop following it. The provider is told from a worker, so a slow or
-        # failing provider never holds (or breaks) the shopper's cancel.
+    if moved and request.provider_task_id and _can_cancel(request.provider):
+        # Some providers cannot cancel (Kling), others only while pending (PiAPI): the task
+        # may still finish (and be charged); we stop following it. The provider is told
+        # from a worker, so a slow or failing provider never holds the shopper's cancel.
         enqueue_on_commit("cancel", request.pk)
     return moved
 
@@ -57,3 +57,10 @@ def cancel_at_provider(request_id) -> None:
         return
     with contextlib.suppress(PermanentProviderError):
         get_provider(request.provider).cancel(request.provider_task_id)
+
+
+def _can_cancel(provider: str) -> bool:
+    try:
+        return get_provider(provider).supports_cancel
+    except ProviderConfigurationError:  # no longer configured: nothing to tell it
+        return False

@@ -69,7 +69,9 @@ def create_tryon(
     provider_name = provider or get_setting("DEFAULT_PROVIDER")
     errors = FieldErrors()
     adapter = validated_provider(provider_name, errors)
-    validate_garments(garment, lower_garment, errors, require_active=require_active)
+    validate_garments(
+        garment, lower_garment, errors, require_active=require_active, adapter=adapter
+    )
     person_bytes = validated_person(person_image, model_photo, errors)
     if adapter is not None:
         validate_batch_size(batch_size, adapter, errors)

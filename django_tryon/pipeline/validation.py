@@ -58,20 +58,36 @@ def validated_provider(name: str, errors: FieldErrors) -> Provider | None:
     return adapter
 
 
-def validate_garments(garment, lower_garment, errors: FieldErrors, *, require_active=True) -> None:
+def validate_garments(
+    garment, lower_garment, errors: FieldErrors, *, require_active=True, adapter=None
+) -> None:
+    """The garments exist, are offered, make a valid outfit, and the provider (when known)
+    can try them on: its declared categories and whether it takes an outfit at all."""
     if garment is None:
         errors.add("garment", "Choose a garment.")
         return
     if require_active and not garment.active:
         errors.add("garment", f"'{garment.name}' is not available for try-on.")
+    _provider_takes(adapter, garment, "garment", errors)
     if lower_garment is None:
         return
     if require_active and not lower_garment.active:
         errors.add("lower_garment", f"'{lower_garment.name}' is not available for try-on.")
+    _provider_takes(adapter, lower_garment, "lower_garment", errors)
+    if adapter is not None and not (adapter.composes_outfits or adapter.takes_lower_garment):
+        label = adapter.label or adapter.name
+        errors.add("lower_garment", f"{label} tries on one garment at a time.")
+        return
     try:
         check_outfit(garment.category, lower_garment.category)
     except images.ImageError as exc:
         errors.add("lower_garment", exc.message)
+
+
+def _provider_takes(adapter, garment, field: str, errors: FieldErrors) -> None:
+    if adapter is not None and garment.category not in adapter.garment_categories:
+        label = adapter.label or adapter.name
+        errors.add(field, f"{label} cannot try on this kind of garment ({garment.category}).")
 
 
 def validated_person(person_image, model_photo, errors: FieldErrors) -> bytes | None:

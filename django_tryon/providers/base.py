@@ -198,6 +198,14 @@ class Provider:
     max_batch_size: ClassVar[int] = 1
     #: True when the provider takes one composed upper+lower image (Kling v1-5).
     composes_outfits: ClassVar[bool] = False
+    #: True when it takes an upper and a lower garment image side by side (PiAPI). With
+    #: neither, an outfit is refused before anything is paid.
+    takes_lower_garment: ClassVar[bool] = False
+    #: Garment categories it can try on; others are refused before anything is paid.
+    garment_categories: ClassVar[frozenset[str]] = frozenset({"upper", "lower", "dress"})
+    #: True when ``cancel()`` can stop a task (PiAPI, while it is pending); when False a
+    #: cancelled try-on is simply no longer followed, and nothing is sent.
+    supports_cancel: ClassVar[bool] = False
     #: True when the provider fetches inputs by URL, so the app must serve them signed.
     needs_input_urls: ClassVar[bool] = False
     #: True when tasks can be looked up by our own request id (Kling external_task_id).

@@ -73,6 +73,8 @@ class PiAPIProvider(Provider):
     required_options = frozenset({"API_KEY"})
     max_batch_size = 4
     composes_outfits = False
+    takes_lower_garment = True
+    supports_cancel = True
     needs_input_urls = True
     supports_find = False
     # Clean (unwatermarked) results live on PiAPI's storage; the watermarked fallback

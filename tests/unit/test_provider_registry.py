@@ -49,3 +49,66 @@ def test_a_bad_class_path_is_a_clear_configuration_error(settings, path, says):
 def test_an_unknown_provider_without_a_class_is_still_refused():
     with pytest.raises(ProviderConfigurationError, match="Unknown try-on provider 'nope'"):
         provider_class("nope")
+
+
+# -- capabilities: the pipeline refuses or adapts before paying -----------------------------
+
+
+class OneGarmentTops(FakeProvider):
+    """A provider that tries on one top at a time and cannot cancel."""
+
+    composes_outfits = False
+    takes_lower_garment = False
+    supports_cancel = False
+    garment_categories = frozenset({"upper"})
+    label = "Tops Only"
+
+
+@pytest.fixture
+def tops_only(settings):
+    plug(settings, "fake", CLASS=f"{__name__}.OneGarmentTops")
+    return get_provider("fake")
+
+
+def test_a_category_the_provider_does_not_take_is_refused_before_anything_is_created(
+    tops_only, make_garment
+):
+    from django_tryon.models import TryOnRequest
+
+    with pytest.raises(services.TryOnValidationError) as caught:
+        services.create_tryon(
+            garment=make_garment("dress"), person_image=imagegen.make_person(), provider="fake"
+        )
+    assert caught.value.errors == {
+        "garment": ["Tops Only cannot try on this kind of garment (dress)."]
+    }
+    assert not TryOnRequest.objects.exists()
+
+
+def test_an_outfit_is_refused_where_the_provider_takes_one_garment(tops_only, make_garment):
+    with pytest.raises(services.TryOnValidationError) as caught:
+        services.create_tryon(
+            garment=make_garment("upper"),
+            lower_garment=make_garment("upper", name="Second top"),
+            person_image=imagegen.make_person(),
+            provider="fake",
+        )
+    assert caught.value.errors["lower_garment"] == ["Tops Only tries on one garment at a time."]
+
+
+def test_a_provider_that_cannot_cancel_is_not_sent_a_cancel(
+    tops_only, make_garment, monkeypatch, django_capture_on_commit_callbacks
+):
+    """A cancel task used to be queued for every provider, only to be refused (Kling)."""
+    from django_tryon.pipeline import dispatch
+
+    queued = []
+    monkeypatch.setattr(dispatch, "send", lambda name, request_id, **kw: queued.append(name))
+    request, _ = services.create_tryon(
+        garment=make_garment("upper"), person_image=imagegen.make_person(), provider="fake"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.submit(request.pk)
+        request.refresh_from_db()
+        assert services.cancel(request)
+    assert "django_tryon.cancel" not in queued
