@@ -76,3 +76,41 @@ def pytest_runtest_makereport(item, call):
         return
     report.outcome = "failed"
     report.longrepr = f"skipped in CI, where nothing may be skipped: {reason}"
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """Record Celery sends (task name, request id) instead of queueing them (also for a
+    live server's thread)."""
+    from django_tryon.pipeline import dispatch
+
+    calls = []
+    monkeypatch.setattr(
+        dispatch, "send", lambda task_name, request_id, **kw: calls.append((task_name, request_id))
+    )
+    return calls
+
+
+@pytest.fixture
+def fake(settings, monkeypatch):
+    """The scripted in-memory provider (tests/fakes.py), configured as "fake"."""
+    from django_tryon.providers import PROVIDER_CLASSES, get_provider
+
+    monkeypatch.setitem(PROVIDER_CLASSES, "fake", "tests.fakes.FakeProvider")
+    settings.TRYON = {**settings.TRYON, "PROVIDERS": {**settings.TRYON["PROVIDERS"], "fake": {}}}
+    return get_provider("fake")
+
+
+@pytest.fixture
+def downloads(monkeypatch):
+    """Serve result downloads from memory; records the URLs asked for."""
+    from django_tryon.pipeline import results
+
+    asked = []
+
+    def fake_download(url, *, allowed_hosts, **kwargs):
+        asked.append(url)
+        return imagegen.make_png(640, 800)
+
+    monkeypatch.setattr(results, "download", fake_download)
+    return asked

@@ -21,7 +21,6 @@ from django_tryon.models import (
     TryOnResult,
     tryon_storage,
 )
-from django_tryon.pipeline import dispatch
 from django_tryon.status import Status
 from tests import imagegen
 
@@ -80,17 +79,6 @@ def viewer(db, django_user_model):
 def viewer_client(client, viewer):
     client.force_login(viewer)
     return client
-
-
-@pytest.fixture
-def sent(monkeypatch):
-    """Record Celery sends (task name, request id) instead of queueing them."""
-
-    calls = []
-    monkeypatch.setattr(
-        dispatch, "send", lambda task_name, request_id, **kw: calls.append((task_name, request_id))
-    )
-    return calls
 
 
 @dataclass

@@ -7,7 +7,6 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from django_tryon.pipeline import dispatch
 from tests import imagegen
 
 API = "/tryon/api/"
@@ -78,17 +77,6 @@ def _fresh_throttles():
     cache.clear()
     yield
     cache.clear()
-
-
-@pytest.fixture
-def sent(monkeypatch):
-    """Record Celery sends instead of queueing them (also for the live server's thread)."""
-
-    calls = []
-    monkeypatch.setattr(
-        dispatch, "send", lambda task_name, request_id, **kw: calls.append((task_name, request_id))
-    )
-    return calls
 
 
 @pytest.fixture

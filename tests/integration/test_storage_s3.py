@@ -19,8 +19,6 @@ from django.test import override_settings
 from django.utils import timezone
 from PIL import Image
 
-from django_tryon.pipeline import dispatch
-
 try:
     import boto3  # noqa: F401
     import moto.server  # noqa: F401
@@ -93,16 +91,6 @@ def fake(use_s3, settings, monkeypatch):
     monkeypatch.setitem(PROVIDER_CLASSES, "fake", "tests.fakes.FakeProvider")
     settings.TRYON = {**settings.TRYON, "PROVIDERS": {**settings.TRYON["PROVIDERS"], "fake": {}}}
     return get_provider("fake")
-
-
-@pytest.fixture
-def sent(monkeypatch):
-
-    calls = []
-    monkeypatch.setattr(
-        dispatch, "send", lambda task_name, request_id, **kw: calls.append((task_name, request_id))
-    )
-    return calls
 
 
 @pytest.fixture

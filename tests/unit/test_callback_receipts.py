@@ -16,7 +16,6 @@ from tests.unit.test_callbacks import (  # noqa: F401 (fixtures)
     piapi_body,
     post,
     refreshes,
-    sent,
     url_for,
 )
 

@@ -32,16 +32,6 @@ def client():
     return Client(enforce_csrf_checks=True)
 
 
-@pytest.fixture
-def sent(monkeypatch):
-    """Record Celery sends instead of queueing them."""
-    calls = []
-    monkeypatch.setattr(
-        dispatch, "send", lambda task_name, request_id, **kw: calls.append((task_name, request_id))
-    )
-    return calls
-
-
 @pytest.fixture(autouse=True)
 def no_http(monkeypatch):
     """A callback is answered without calling the provider: any HTTP request fails the test."""

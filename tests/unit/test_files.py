@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (the fixtures imported from sibling modules are used as parameters)
 """Every file the app stores has an owner row and dies with it (django_tryon/files.py)."""
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from django_tryon import files, images, services
 from django_tryon.models import Garment, ModelPhoto, TryOnRequest, TryOnResult, tryon_storage
 from django_tryon.status import Status
 from tests import imagegen
-from tests.unit.test_services import create, downloads, fake, sent  # noqa: F401  (fixtures)
+from tests.unit.helpers import create
 
 LATER = timedelta(days=400)  # past every retention and the sweep's grace
 

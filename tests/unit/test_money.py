@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (the fixtures imported from sibling modules are used as parameters)
 """Never pay twice, never lose a paid result: the services layer under faults.
 
 Each test here is one way a busy shop's try-on used to be charged twice, or paid for and
@@ -29,13 +28,7 @@ from django_tryon.providers.base import (
 from django_tryon.signals import tryon_failed
 from django_tryon.status import Status
 from tests import imagegen
-from tests.unit.test_services import (  # noqa: F401 (fixtures)
-    create,
-    downloads,
-    fake,
-    sent,
-    submitted,
-)
+from tests.unit.helpers import create, submitted
 
 pytestmark = pytest.mark.django_db
 

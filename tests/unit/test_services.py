@@ -13,55 +13,15 @@ from PIL import Image
 
 from django_tryon import services
 from django_tryon.models import TryOnRequest, TryOnResult, tryon_storage
-from django_tryon.pipeline import dispatch
 from django_tryon.pipeline import results as results_module
-from django_tryon.providers import PROVIDER_CLASSES, get_provider
+from django_tryon.providers import get_provider
 from django_tryon.providers.base import ContentRefused, RateLimited, TaskState
 from django_tryon.signals import tryon_failed, tryon_submitted, tryon_succeeded
 from django_tryon.status import Status
 from tests import imagegen
+from tests.unit.helpers import create, submitted
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def fake(settings, monkeypatch):
-    monkeypatch.setitem(PROVIDER_CLASSES, "fake", "tests.fakes.FakeProvider")
-    settings.TRYON = {**settings.TRYON, "PROVIDERS": {**settings.TRYON["PROVIDERS"], "fake": {}}}
-    return get_provider("fake")
-
-
-@pytest.fixture
-def sent(monkeypatch):
-    """Record Celery sends instead of queueing them."""
-
-    calls = []
-    monkeypatch.setattr(
-        dispatch, "send", lambda task_name, request_id, **kw: calls.append((task_name, request_id))
-    )
-    return calls
-
-
-@pytest.fixture
-def downloads(monkeypatch):
-    """Serve result downloads from memory; records the URLs asked for."""
-    asked = []
-
-    def fake_download(url, *, allowed_hosts, **kwargs):
-        asked.append(url)
-        return imagegen.make_png(640, 800)
-
-    monkeypatch.setattr(results_module, "download", fake_download)
-    return asked
-
-
-def create(garment, person=None, **kwargs):
-    kwargs.setdefault("provider", "fake")
-    return services.create_tryon(
-        garment=garment,
-        person_image=person if person is not None else imagegen.make_person(),
-        **kwargs,
-    )
 
 
 # -- create: validation -------------------------------------------------------------------
@@ -502,13 +462,6 @@ def test_stuck_submission_without_find_fails_instead_of_paying_twice(
 
 
 # -- refresh and persist -----------------------------------------------------------------
-
-
-def submitted(fake, make_garment, **kwargs):
-    request, _ = create(make_garment(), **kwargs)
-    services.submit(request.pk)
-    request.refresh_from_db()
-    return request
 
 
 def test_success_stores_results_once_and_signals_once(
