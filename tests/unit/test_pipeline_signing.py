@@ -1,0 +1,32 @@
+"""Callback tokens and signed input links (pipeline/signing.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from django_tryon import services
+from django_tryon.models import TryOnRequest
+from tests.unit.helpers import submitted
+
+pytestmark = pytest.mark.django_db
+
+
+def test_callback_token_is_derived_and_only_its_hash_stored(fake, make_garment, sent):
+    request = submitted(fake, make_garment)
+    token = services.callback_token(request)
+    assert token not in str(TryOnRequest.objects.filter(pk=request.pk).values().get())
+    assert services.request_for_callback_token(token).pk == request.pk
+    assert services.request_for_callback_token(token + "x") is None
+
+
+def test_signed_input_url_round_trip_and_expiry(settings, fake, make_garment, sent):
+    request = submitted(fake, make_garment)
+    url = services.signed_input_url("tryon/prepared/x.jpg", request.pk)
+    signed = url.rstrip("/").rsplit("/", 1)[-1]
+    assert services.storage_name_from_signed(signed) == "tryon/prepared/x.jpg"
+    assert services.storage_name_from_signed(signed[:-2] + "zz") is None
+    settings.TRYON = {**settings.TRYON, "INPUT_URL_MAX_AGE_SECONDS": 1}
+    import time
+
+    time.sleep(2.1)
+    assert services.storage_name_from_signed(signed) is None
