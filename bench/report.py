@@ -136,9 +136,9 @@ FINDINGS = """\
   passes, and with the slots busy over 90% of the time it can be refused more than
   `MAX_RETRIES` times. Benchmark 7 now prints each failed request's code and reason, so
   the next run that sees it says which.
-- **Measuring pitfalls.** `runserver` and the sandbox leave Nagle's algorithm on, which
-  adds about 40 ms to every request on a kept-alive connection (the benchmarks use
-  Django's server with TCP_NODELAY, and set it on the sandbox); the example shop's
+- **Measuring pitfalls.** `runserver` leaves Nagle's algorithm on, which adds about 40 ms
+  to every request on a kept-alive connection (the benchmarks use Django's server with
+  TCP_NODELAY; the sandbox sets it on its own connections); the example shop's
   `CONN_MAX_AGE=0` opens a PostgreSQL connection per request and per task.
 """
 

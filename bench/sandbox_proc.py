@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import sys
 import threading
 import time
@@ -139,26 +138,7 @@ class Driver:
         }
 
 
-def _no_nagle() -> None:
-    """TCP_NODELAY on the sandbox's connections, as a real provider's servers have.
-
-    The sandbox answers in two writes (headers, then body); with Nagle's algorithm on, the
-    body waits for the client's delayed ACK on a kept-alive connection: about 40 ms added
-    to every provider call, which would be counted as ours.
-    """
-    from django_tryon.sandbox import server
-
-    setup = server._Handler.setup
-
-    def setup_without_nagle(self):
-        setup(self)
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    server._Handler.setup = setup_without_nagle
-
-
 def main() -> None:
-    _no_nagle()
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
