@@ -94,13 +94,7 @@ def submit(request_id) -> TryOnRequest:
             raise  # no answer: not a refusal (never raised so by the adapters)
         if request.attempts > get_setting("MAX_RETRIES"):
             # Refused that often: give up (nothing was created, so the quota goes back).
-            fail_unsent(
-                request,
-                code=exc.error_code,
-                message=exc.user_message,
-                detail=str(exc),
-                expected=[Status.SUBMITTING],
-            )
+            _refused(request, exc)
             return request
         # The provider is busy (Kling 1303: every concurrency slot taken) and created
         # nothing. Wait for a slot instead of a timer of our own: see wake_waiting.
@@ -120,13 +114,7 @@ def submit(request_id) -> TryOnRequest:
         task = _find_quietly(adapter, request) if isinstance(exc, InvalidInput) else None
         if task is None:
             # Refused on create: nothing was paid, so the quota is given back.
-            fail_unsent(
-                request,
-                code=exc.error_code,
-                message=exc.user_message,
-                detail=str(exc),
-                expected=[Status.SUBMITTING],
-            )
+            _refused(request, exc)
             return request
     accept_task(request, adapter, task)
     return request
@@ -156,6 +144,17 @@ def give_up_pending(request: TryOnRequest, *, code: str, message: str, detail: s
         return False
     return fail_unsent(
         request, code=code, message=message, detail=detail, expected=[Status.SUBMITTING]
+    )
+
+
+def _refused(request: TryOnRequest, exc: ProviderError) -> None:
+    """Fail a request its provider refused on create (nothing was created or paid)."""
+    fail_unsent(
+        request,
+        code=exc.error_code,
+        message=exc.user_message,
+        detail=str(exc),
+        expected=[Status.SUBMITTING],
     )
 
 
