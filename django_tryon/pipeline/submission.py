@@ -72,11 +72,15 @@ def submit(request_id) -> TryOnRequest:
         )
         return request
 
+    refused_before = refused_last_time(request)  # read before the claim clears it
     if not transition(
         request,
         Status.SUBMITTING,
         expected=[Status.PENDING],
         attempts=request.attempts + 1,
+        # This attempt's outcome replaces the last one's: a busy refusal recorded before
+        # must not make a create that dies in flight look refused (and so never looked up).
+        error_code="",
         callback_salt=request.callback_salt,
         callback_token_hash=request.callback_token_hash,
     ):
@@ -84,7 +88,7 @@ def submit(request_id) -> TryOnRequest:
 
     try:
         task = None
-        if adapter.supports_find and request.attempts > 1 and not refused_last_time(request):
+        if adapter.supports_find and request.attempts > 1 and not refused_before:
             # An earlier attempt may have reached the provider before dying: never create twice.
             task = adapter.find(str(request.pk))
         if task is None:

@@ -534,3 +534,45 @@ def test_unsent_work_past_its_deadline_leaves_no_raw_upload(fake, make_garment, 
     services.reap(enqueue=False)
     request.refresh_from_db()
     assert request.error_code == "deadline" and not tryon_storage().exists(raw)
+
+
+def test_a_create_that_died_after_a_busy_refusal_is_looked_up_before_the_deadline_fails_it(
+    fake, make_garment, sent
+):
+    """Found by the chaos run (seed 41): the error code of an earlier busy refusal stayed on
+    the row through the next attempt, so when that attempt's worker died mid-create the
+    request looked "refused last time" and the deadline failed it unsent, skipping the
+    lookup, while the provider held its paid task."""
+    from tests.unit.test_pipeline_slots import busy
+
+    request, _ = create(make_garment())
+    fake.submit_effects = [busy()]
+    services.submit(request.pk)  # refused: waits for a slot
+    request.refresh_from_db()
+    assert request.error_code == "rate_limited"
+
+    class WorkerKilled(BaseException):
+        """The worker process dies in the middle of the create call."""
+
+    fake.submit_effects = [WorkerKilled()]
+    TryOnRequest.objects.filter(pk=request.pk).update(next_check_at=None)
+    with pytest.raises(WorkerKilled):
+        services.submit(request.pk)
+    request.refresh_from_db()
+    assert request.status == Status.SUBMITTING
+    # The reaper finds the submission stuck; the provider has not registered the create
+    # yet, so the request goes back to pending...
+    age(request, updated_at=timezone.now() - timedelta(hours=1))
+    services.resolve_stuck_submission(request, enqueue=False)
+    request.refresh_from_db()
+    assert request.status == Status.PENDING
+    # ...and then the create the dead worker sent does land at the provider.
+    fake.by_external[str(request.pk)] = "landed-late"
+    fake.tasks["landed-late"] = ProviderTask(
+        "fake", "landed-late", TaskState.QUEUED, "queued", external_id=str(request.pk)
+    )
+    age(request, created_at=timezone.now() - timedelta(hours=1))
+    services.reap(enqueue=False)
+    request.refresh_from_db()
+    assert request.error_code != "deadline"
+    assert request.provider_task_id == "landed-late" and request.status == Status.SUBMITTED
