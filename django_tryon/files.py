@@ -125,9 +125,9 @@ def sweep(*, now) -> int:
     keep_prepared = _prepared_may_be_fetched(now)
     deleted = 0
     for folder in SWEPT_FOLDERS:
+        if folder == "tryon/prepared" and keep_prepared:
+            continue  # not even listed: nothing in it may go yet
         for chunk in _chunks(_listed(storage, folder), 500):
-            if folder == "tryon/prepared" and keep_prepared:
-                continue
             owned = catalogue & set(chunk) | _owned_by_shoppers(folder, chunk)
             for name in chunk:
                 if name not in owned and _old_enough(storage, name, now):

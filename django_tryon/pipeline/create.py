@@ -72,14 +72,14 @@ def create_tryon(
     validate_garments(
         garment, lower_garment, errors, require_active=require_active, adapter=adapter
     )
-    person_bytes = validated_person(person_image, model_photo, errors)
+    upload = validated_person(person_image, model_photo, errors)
     if adapter is not None:
         validate_batch_size(batch_size, adapter, errors)
     errors.raise_if_any()
 
     person_digest = (
-        hashlib.sha256(person_bytes).hexdigest()
-        if person_bytes is not None
+        hashlib.sha256(upload.data).hexdigest()
+        if upload is not None
         else f"model:{model_photo.pk}:{catalogue_digest(model_photo)}"
     )
     digest = _input_digest(
@@ -128,10 +128,10 @@ def create_tryon(
     try:
         # The upload is stored before the transaction, so the usage-counter rows are
         # locked only for the few statements below, never across a (possibly remote) write.
-        if person_bytes is not None:
+        if upload is not None:
             # Made storable here, in the request that received it: the uploaded bytes
             # (GPS, camera, comments) never reach storage, not even for a moment.
-            stored, request.person_prepared = storable_upload(person_bytes)
+            stored, request.person_prepared = storable_upload(upload)
             saved_name = tryon_storage().save(
                 request.person_image.field.generate_filename(request, "upload.jpg"),
                 ContentFile(stored),

@@ -90,7 +90,15 @@ def _provider_takes(adapter, garment, field: str, errors: FieldErrors) -> None:
         errors.add(field, f"{label} cannot try on this kind of garment ({garment.category}).")
 
 
-def validated_person(person_image, model_photo, errors: FieldErrors) -> bytes | None:
+@dataclass(frozen=True)
+class Upload:
+    """A shopper's photo that passed the checks, with what its header said."""
+
+    data: bytes
+    info: images.ImageInfo
+
+
+def validated_person(person_image, model_photo, errors: FieldErrors) -> Upload | None:
     if (person_image is None) == (model_photo is None):
         errors.add("person_image", "Give either a person photo or a house model, not both.")
         return None
@@ -115,10 +123,10 @@ def validated_person(person_image, model_photo, errors: FieldErrors) -> bytes | 
     except images.ImageError as exc:
         errors.add("person_image", exc.message)
         return None
-    return data
+    return Upload(data, info)
 
 
-def storable_upload(data: bytes) -> tuple[bytes, bool]:
+def storable_upload(upload: Upload) -> tuple[bytes, bool]:
     """What may be stored of a validated upload, and whether it is already provider-ready.
 
     A JPEG or PNG loses every metadata segment without being decoded (a few ms for a
@@ -126,12 +134,12 @@ def storable_upload(data: bytes) -> tuple[bytes, bool]:
     it is sent. Anything else is re-encoded from pixels here (upright RGB JPEG, no
     metadata). Either way the uploaded bytes, GPS and all, never reach storage.
     """
+    info = upload.info  # read by validated_person: the header is not parsed again
     try:
-        info = images.inspect_image(data)
-        stripped = images.without_metadata(data, info.format, info.orientation)
+        stripped = images.without_metadata(upload.data, info.format, info.orientation)
         if stripped is not None:
             return stripped, False
-        return images.prepare_for_provider(data).data, True
+        return images.prepare_for_provider(upload.data).data, True
     except images.ImageError as exc:
         raise TryOnValidationError({"person_image": [exc.message]}) from None
 
