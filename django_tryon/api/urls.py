@@ -3,6 +3,7 @@
 from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
+from .. import widget
 from . import schema, views
 
 app_name = "api"
@@ -16,6 +17,8 @@ urlpatterns = [
     path("quota/", views.QuotaView.as_view(), name="quota"),
     path("schema/", schema.SchemaView.as_view(), name="schema"),
     path("docs/", schema.DocsView.as_view(), name="docs"),
+    # HTML, not JSON: the widget's markup for an empty <tryon-widget> (django_tryon/widget.py).
+    path("widget/", widget.markup, name="widget"),
     *router.urls,
     # Anything else under api/ is a JSON 404 too, never the site's HTML error page.
     re_path(r"^", views.NotFoundView.as_view(), name="not-found"),

@@ -20,13 +20,18 @@ from django_tryon import services
 from django_tryon.models import UsageCounter
 from django_tryon.pipeline.identity import SESSION_OWNER
 from django_tryon.quotas import _periods
+from django_tryon.widget import SCRIPTS
 
 pytestmark = pytest.mark.django_db
 
 PACKAGE = Path(__file__).resolve().parents[2] / "django_tryon"
-SCRIPT = PACKAGE / "static" / "django_tryon" / "widget" / "tryon-widget.js"
+WIDGET_STATIC = PACKAGE / "static" / "django_tryon" / "widget"
 TEMPLATE = PACKAGE / "templates" / "django_tryon" / "widget.html"
 LOCALE = PACKAGE / "locale"
+
+
+def all_scripts() -> str:
+    return "\n".join((WIDGET_STATIC / name).read_text() for name in SCRIPTS)
 
 
 def render(source: str, request=None, **context) -> str:
@@ -92,10 +97,22 @@ def test_assets_are_written_once_per_page(make_garment):
     assert len(set(ids)) == 2
 
 
-def test_script_comes_after_the_catalog(make_garment):
+def test_scripts_come_after_the_catalog_in_their_order(make_garment):
     html = render("{% tryon_widget garment %}", garment=make_garment())
-    assert html.index("/tryon/jsi18n/") < html.index("tryon-widget.js")
-    assert re.search(r'<script src="[^"]*tryon-widget\.js" defer>', html)
+    written = re.findall(r'<script src="[^"]*/widget/([a-z-]+\.js)" defer>', html)
+    assert written == list(SCRIPTS)
+    assert written[-1] == "tryon-widget.js"  # the one that defines the element
+    assert html.index("/tryon/jsi18n/") < html.index(SCRIPTS[0])
+
+
+def test_every_script_in_the_folder_is_written():
+    assert sorted(path.name for path in WIDGET_STATIC.glob("*.js")) == sorted(SCRIPTS)
+
+
+def test_the_loader_knows_every_part():
+    loader = (WIDGET_STATIC / "tryon-widget.js").read_text()
+    listed = re.findall(r'^\s+\w+: "(tryon-[a-z]+\.js)",$', loader, re.M)
+    assert listed == list(SCRIPTS[:-1])  # the same order as the template writes them
 
 
 def test_house_models_follow_the_setting(make_garment, settings):
@@ -190,24 +207,26 @@ def _hooks(markup: str) -> set[str]:
     return parts | steps | stages
 
 
-def test_template_and_script_markup_have_the_same_hooks():
-    script = SCRIPT.read_text()
-    default_markup = script[script.index("function defaultMarkup") :]
+def test_the_markup_is_only_in_the_template():
+    scripts = all_scripts()
+    for tag in ("<dialog", "<section", "<button", "<label", "data-tryon-step="):
+        assert tag not in scripts
+    # Every part the scripts look up exists in the template.
     hooks = _hooks(TEMPLATE.read_text())
-    assert hooks == _hooks(default_markup)
-    # Every element the script looks up exists in the markup.
-    looked_up = set(re.findall(r'\bp\("([a-z-]+)"\)', script))
+    looked_up = set(re.findall(r'\bp\("([a-z-]+)"\)', scripts))
+    assert len(looked_up) >= 20
     assert {f"part:{p}" for p in looked_up} <= hooks
 
 
-def test_script_and_styles_are_static_files():
-    assert finders.find("django_tryon/widget/tryon-widget.js")
+def test_scripts_and_styles_are_static_files():
+    for name in SCRIPTS:
+        assert finders.find(f"django_tryon/widget/{name}"), name
     assert finders.find("django_tryon/widget/tryon-widget.css")
 
 
 def test_script_needs_no_network_but_the_shop():
-    script = SCRIPT.read_text()
-    css = (SCRIPT.parent / "tryon-widget.css").read_text()
+    script = all_scripts()
+    css = (WIDGET_STATIC / "tryon-widget.css").read_text()
     for text in (script, css):
         assert not re.search(r"https?://", re.sub(r"http://www\.w3\.org/2000/svg", "", text))
     assert "localStorage" not in script.replace("Nothing is written to localStorage", "")
@@ -272,13 +291,63 @@ def test_compiled_catalogs_match_their_sources(domain):
 
 
 def test_every_script_string_is_in_the_javascript_catalog():
-    script = SCRIPT.read_text()
+    script = all_scripts()
     strings = set(re.findall(r'\bgettext\(\s*"((?:[^"\\]|\\.)*)"', script))
     strings |= set(re.findall(r'\bgettext\(\s*\n\s*"((?:[^"\\]|\\.)*)"', script))
     singular = set(re.findall(r'ngettext\(\s*"((?:[^"\\]|\\.)*)"', script))
     french = _po_entries(LOCALE / "fr" / "LC_MESSAGES" / "djangojs.po")
     missing = sorted((strings | singular) - set(french))
     assert not missing, f"run makemessages -d djangojs and translate: {missing}"
+
+
+# -- the markup for an empty element: GET api/widget/ -------------------------------------------
+
+
+def test_markup_view_serves_the_template_without_assets(client, make_garment, settings):
+    settings.TRYON = {**settings.TRYON, "PRIVACY_URL": "shop:privacy"}
+    garment = make_garment(name="Red T-shirt")
+    response = client.get("/tryon/api/widget/", {"garment": garment.pk, "label": "See <it>"})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    assert "no-cache" in response["Cache-Control"]  # it carries a CSRF token
+    html = response.content.decode()
+    assert "<script" not in html and "<link" not in html
+    assert html.count("<tryon-widget ") == 1
+    assert attributes(html)["garment"] == str(garment.pk)
+    assert attributes(html)["privacy-url"] == "/privacy/"
+    assert ">See &lt;it&gt;</button>" in html
+    assert _hooks(html) == _hooks(TEMPLATE.read_text())
+    assert "csrftoken" in response.cookies
+
+
+def test_markup_view_speaks_the_shoppers_language(client, make_garment):
+    html = client.get(
+        "/tryon/api/widget/", {"garment": make_garment().pk}, HTTP_ACCEPT_LANGUAGE="fr"
+    ).content.decode()
+    assert "Choisir une photo" in html
+
+
+@pytest.mark.parametrize("garment", ["", "not-a-uuid", "7c1d0f0e-5b7a-4c55-9a3e-2f3f0d2b1a10"])
+def test_markup_view_404s_for_no_such_garment(client, garment):
+    assert client.get("/tryon/api/widget/", {"garment": garment}).status_code == 404
+
+
+def test_markup_view_offers_nothing_when_the_tag_would_not(client, make_garment, settings):
+    garment = make_garment()
+    settings.TRYON = {**settings.TRYON, "ENABLED": False}
+    response = client.get("/tryon/api/widget/", {"garment": garment.pk})
+    assert response.status_code == 200
+    assert response.content.strip() == b""
+    settings.TRYON = {**settings.TRYON, "ENABLED": True}
+    inactive = make_garment(active=False)
+    assert client.get("/tryon/api/widget/", {"garment": inactive.pk}).content.strip() == b""
+
+
+def test_privacy_link_is_there_but_hidden_without_a_url(make_garment, settings):
+    settings.TRYON = {**settings.TRYON, "PRIVACY_URL": ""}
+    html = render("{% tryon_widget garment %}", garment=make_garment())
+    link = re.search(r'<a[^>]*data-tryon-part="privacy"[^>]*>', html).group()
+    assert " hidden" in link and "href" not in link
 
 
 def test_widget_renders_without_a_request_in_the_context(make_garment):

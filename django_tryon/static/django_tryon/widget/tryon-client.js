@@ -1,0 +1,248 @@
+/*
+ * django-tryon widget: the client of the shop's own try-on API.
+ *
+ * Every call goes to the shop's origin with the session cookie and Django's CSRF token;
+ * the widget reaches no other host. One client per <tryon-widget>: it reads the element's
+ * api, csrf-cookie and csrf-token attributes when it sends, so later changes count.
+ * Loaded as a classic script (no build step); it adds window.djangoTryon.ApiClient.
+ */
+(function () {
+  "use strict";
+
+  const tryon = (window.djangoTryon = window.djangoTryon || {});
+
+  const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
+  // Polling: quick at first (most try-ons end within a minute), then every 5 s at most.
+  const POLL_FIRST_MS = 1000;
+  const POLL_MAX_MS = 5000;
+  const POLL_FACTOR = 1.5;
+  const POLL_THROTTLED_MAX_MS = 30000;
+  const MAX_POLL_FAILURES = 8;
+  // A cancel that meets a request being handed to the provider (409) is asked again.
+  const CANCEL_ATTEMPTS = 6;
+  const CANCEL_PAUSE_MS = 1000;
+
+  class ApiClient {
+    constructor(host) {
+      this._host = host;
+    }
+
+    get base() {
+      const base = this._host.getAttribute("api") || "/tryon/api/";
+      return base.endsWith("/") ? base : base + "/";
+    }
+
+    /** The shop's allowance for this shopper: {available, reason, message}, or null. */
+    async quota() {
+      try {
+        const response = await this.send("quota/", "GET");
+        return response.status === 404 ? null : await response.json();
+      } catch (error) {
+        return null; // an API without the endpoint, or offline: let the create call decide
+      }
+    }
+
+    /** The house models offered to shoppers ([] when none, or when they cannot be read). */
+    async modelPhotos() {
+      try {
+        const response = await this.send("model-photos/", "GET");
+        if (!response.ok) {
+          return [];
+        }
+        const data = await response.json();
+        return Array.isArray(data) ? data : data.results || [];
+      } catch (error) {
+        return [];
+      }
+    }
+
+    /** The widget's markup, rendered by the shop's Django template; "" when none is offered. */
+    async markup(garment, label) {
+      const query = new URLSearchParams({ garment: garment });
+      if (label) {
+        query.set("label", label);
+      }
+      try {
+        const response = await fetch(this.base + "widget/?" + query.toString(), {
+          credentials: "same-origin",
+          headers: { Accept: "text/html" },
+        });
+        return response.ok ? await response.text() : "";
+      } catch (error) {
+        return "";
+      }
+    }
+
+    /**
+     * POST a new try-on with upload progress (fetch cannot report it, XMLHttpRequest can).
+     * Returns {done, abort}: done resolves to {status, data, retryAfter}, status 0 when the
+     * network failed, or {aborted: true}. Each call sends a fresh Idempotency-Key, so a
+     * retried POST of the same create is never charged twice.
+     */
+    create(form, onProgress) {
+      const xhr = new XMLHttpRequest();
+      const done = new Promise((resolve) => {
+        xhr.open("POST", this.base + "requests/");
+        xhr.withCredentials = true;
+        xhr.responseType = "text";
+        xhr.setRequestHeader("Accept", "application/json");
+        xhr.setRequestHeader("X-CSRFToken", this.csrfToken());
+        xhr.setRequestHeader("Idempotency-Key", randomKey());
+        xhr.upload.addEventListener("progress", (event) => {
+          if (event.lengthComputable) {
+            onProgress(Math.round((event.loaded / event.total) * 100));
+          }
+        });
+        xhr.addEventListener("load", () => {
+          let data = null;
+          try {
+            data = JSON.parse(xhr.responseText || "null");
+          } catch (error) {
+            data = null;
+          }
+          resolve({ status: xhr.status, data: data, retryAfter: xhr.getResponseHeader("Retry-After") });
+        });
+        xhr.addEventListener("error", () => resolve({ status: 0, data: null, retryAfter: null }));
+        xhr.addEventListener("abort", () => resolve({ aborted: true }));
+        xhr.send(form);
+      });
+      return { done: done, abort: () => xhr.abort() };
+    }
+
+    /**
+     * Poll a try-on until it ends. handlers.update(data) returns true once the request is
+     * final; handlers.timeout() when timeoutMs passed first; handlers.error(code) when the
+     * request is gone ("not_found") or the shop cannot be reached ("network").
+     * Returns stop(): after it, no handler is called again.
+     */
+    follow(requestId, timeoutMs, handlers) {
+      const path = "requests/" + encodeURIComponent(requestId) + "/";
+      const deadline = Date.now() + timeoutMs;
+      let stopped = false;
+      let timer = null;
+      let delay = POLL_FIRST_MS;
+      let failures = 0;
+      const schedule = () => {
+        timer = window.setTimeout(tick, delay);
+        delay = Math.min(delay * POLL_FACTOR, POLL_MAX_MS);
+      };
+      const tick = async () => {
+        if (stopped) {
+          return;
+        }
+        if (Date.now() >= deadline) {
+          handlers.timeout();
+          return;
+        }
+        let next = null;
+        try {
+          const response = await this.send(path, "GET");
+          if (response.status === 429) {
+            const wait = parseFloat(response.headers.get("Retry-After") || "") * 1000;
+            delay = Math.min(Math.max(delay, wait || POLL_MAX_MS), POLL_THROTTLED_MAX_MS);
+          } else if (response.ok) {
+            next = await response.json();
+            failures = 0;
+          } else if (response.status === 404) {
+            if (!stopped) {
+              handlers.error("not_found");
+            }
+            return;
+          } else {
+            failures += 1;
+          }
+        } catch (error) {
+          failures += 1;
+        }
+        if (stopped) {
+          return;
+        }
+        if (failures >= MAX_POLL_FAILURES) {
+          handlers.error("network");
+          return;
+        }
+        if (next && handlers.update(next)) {
+          return;
+        }
+        schedule();
+      };
+      schedule();
+      return () => {
+        stopped = true;
+        window.clearTimeout(timer);
+      };
+    }
+
+    /** Cancel a try-on; its final state when known (it may have succeeded first), else null. */
+    async cancel(requestId) {
+      const path = "requests/" + encodeURIComponent(requestId) + "/";
+      for (let attempt = 0; attempt < CANCEL_ATTEMPTS; attempt += 1) {
+        try {
+          const response = await this.send(path + "cancel/", "POST");
+          if (response.ok) {
+            return await response.json();
+          }
+          if (response.status !== 409) {
+            return null;
+          }
+          const current = await this.send(path, "GET");
+          const data = current.ok ? await current.json() : null;
+          if (!data || TERMINAL.has(data.status)) {
+            return data;
+          }
+        } catch (error) {
+          return null;
+        }
+        await new Promise((resolve) => window.setTimeout(resolve, CANCEL_PAUSE_MS));
+      }
+      return null;
+    }
+
+    /** POST the shop's add-to-cart URL; its JSON answer ({} when none), or throws. */
+    async addToCart(url) {
+      const response = await fetch(url, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { Accept: "application/json", "X-CSRFToken": this.csrfToken() },
+      });
+      if (!response.ok) {
+        throw new Error(String(response.status));
+      }
+      return response.json().catch(() => ({}));
+    }
+
+    /** A JSON call to the API; unsafe methods carry the CSRF token. */
+    send(path, method) {
+      const headers = { Accept: "application/json" };
+      if (method !== "GET") {
+        headers["X-CSRFToken"] = this.csrfToken();
+      }
+      return fetch(this.base + path, { method: method, credentials: "same-origin", headers: headers });
+    }
+
+    /** Django's CSRF token: from its cookie, else from the csrf-token attribute. */
+    csrfToken() {
+      const name = this._host.getAttribute("csrf-cookie") || "csrftoken";
+      const cookie = document.cookie
+        .split(";")
+        .map((part) => part.trim())
+        .find((part) => part.startsWith(name + "="));
+      if (cookie) {
+        return decodeURIComponent(cookie.slice(name.length + 1));
+      }
+      return this._host.getAttribute("csrf-token") || "";
+    }
+  }
+
+  function randomKey() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") {
+      return window.crypto.randomUUID();
+    }
+    const bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  tryon.ApiClient = ApiClient;
+  tryon.TERMINAL = TERMINAL;
+})();
