@@ -10,20 +10,12 @@ It imports neither Django nor any settings. See ``docs/sandbox.md``.
 
 from .callbacks import SentCallback, sign_webhook
 from .faults import FAULT_NAMES
-from .options import (
-    DEFAULT_KLING_ACCESS_KEY,
-    DEFAULT_KLING_SECRET_KEY,
-    DEFAULT_PIAPI_KEY,
-    SandboxConfig,
-)
+from .options import SandboxConfig
 from .server import DEFAULT_HOST, DEFAULT_PORT, Sandbox
 from .web import RecordedRequest
 
 __all__ = [
     "DEFAULT_HOST",
-    "DEFAULT_KLING_ACCESS_KEY",
-    "DEFAULT_KLING_SECRET_KEY",
-    "DEFAULT_PIAPI_KEY",
     "DEFAULT_PORT",
     "FAULT_NAMES",
     "RecordedRequest",

@@ -47,16 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"sandbox: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
-    line = (
-        f"django-tryon sandbox listening on {sandbox.url}"
-        f" | kling access key {args.kling_access_key}, secret key {args.kling_secret_key}"
-    )
-    if args.kling_api_key:
-        line += f", api key {args.kling_api_key}"
-    line += f" | piapi key {args.piapi_key}"
-    if args.kling_webhook_secret:
-        line += f" | kling webhook secret {args.kling_webhook_secret}"
-    print(line, flush=True)
+    config = sandbox.config_snapshot()
+    keys = [api.describe_keys(config) for api in sandbox.apis.values()]
+    print(" | ".join([f"django-tryon sandbox listening on {sandbox.url}", *keys]), flush=True)
     try:
         while not stop.wait(0.5):
             pass
@@ -100,7 +93,7 @@ def parse_fault_arg(text: str) -> tuple[str, Any]:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m django_tryon.sandbox",
-        description="Local stand-in for the Kling and PiAPI try-on APIs (see docs/sandbox.md).",
+        description="Local stand-in for the providers' try-on APIs (see docs/sandbox.md).",
     )
     add = parser.add_argument
     add("--host", default=DEFAULT_HOST, help="address to bind (default %(default)s)")

@@ -6,8 +6,8 @@ A counted switch is armed with a value:
 * an ``int`` N >= 1: the next N matching events, then the switch disarms itself;
 * ``0``, ``False`` or ``None``: off;
 * a ``dict`` with any of ``count`` (int, or null for unlimited: the default), ``on``
-  (which request kind it hits: create, query, list, cancel, any), ``provider`` (kling,
-  piapi, any), ``message``, ``http`` and ``code`` (for the custom-error switches).
+  (which request kind it hits: create, query, list, cancel, any), ``provider`` (a
+  provider's name, or any), ``message``, ``http`` and ``code`` (for the custom-error switches).
 
 Numeric settings (``slow_seconds`` and friends) take a number >= 0; 0 or None turns them off.
 """
@@ -18,8 +18,10 @@ import threading
 from dataclasses import dataclass, replace
 from typing import Any
 
-REQUEST_KINDS = ("create", "query", "list", "cancel", "any")
-PROVIDER_NAMES = ("kling", "piapi", "any")
+from .apis import PROVIDER_APIS
+
+REQUEST_KINDS = (*dict.fromkeys(k for api in PROVIDER_APIS for k in api.request_kinds()), "any")
+PROVIDER_NAMES = (*(api.name for api in PROVIDER_APIS), "any")
 
 #: The most a hanging request sleeps, so a forgotten switch cannot wedge a test run.
 MAX_HANG_SECONDS = 30.0
@@ -35,209 +37,123 @@ class FaultSpec:
     default_on: str  # default request kind (request faults only)
     allowed_on: tuple[str, ...]
     description: str
+    needs: str | None = None  # a key the switch's object must have ("code", "http")
 
 
-_KLING_KINDS = ("create", "query", "list", "any")
-_PIAPI_KINDS = ("create", "query", "cancel", "any")
+# Faults of any provider; each provider API declares its own (``ProviderApi.faults``).
+_COMMON = (
+    FaultSpec(
+        "result_error",
+        "result",
+        "any",
+        "any",
+        (),
+        "The next result image downloads answer HTTP 503 (the task itself is fine).",
+    ),
+    FaultSpec(
+        "result_stall",
+        "result",
+        "any",
+        "any",
+        (),
+        "The next result image downloads stall for hang_seconds before answering.",
+    ),
+    FaultSpec(
+        "hang",
+        "request",
+        "any",
+        "any",
+        REQUEST_KINDS,
+        "The request is processed (a create creates its task), then the answer is held "
+        "back for hang_seconds (default 30, at most 30) so the client times out.",
+    ),
+    FaultSpec(
+        "content_refused",
+        "task",
+        "any",
+        "any",
+        (),
+        "The next tasks end failed for content moderation (Kling task_status_msg about "
+        "risk control; PiAPI error about content policy).",
+    ),
+    FaultSpec(
+        "task_fail",
+        "task",
+        "any",
+        "any",
+        (),
+        "The next tasks end failed with a generic reason (dict message overrides it).",
+    ),
+    FaultSpec(
+        "callbacks_drop",
+        "callback",
+        "any",
+        "any",
+        (),
+        "The next callbacks are not sent (listed in callbacks_dropped instead).",
+    ),
+    FaultSpec(
+        "callbacks_duplicate",
+        "callback",
+        "any",
+        "any",
+        (),
+        "The next callbacks are each sent twice, with the same webhook-id.",
+    ),
+    FaultSpec(
+        "callbacks_reorder",
+        "callback",
+        "any",
+        "any",
+        (),
+        "The next tasks hold their callbacks until the task ends, then send them newest first.",
+    ),
+    FaultSpec(
+        "slow_seconds",
+        "number",
+        "any",
+        "any",
+        (),
+        "Every provider answer is delayed this many seconds.",
+    ),
+    FaultSpec(
+        "hang_seconds",
+        "number",
+        "any",
+        "any",
+        (),
+        f"How long a hanging request sleeps (default and maximum {MAX_HANG_SECONDS:g}).",
+    ),
+    FaultSpec(
+        "callbacks_delay_seconds",
+        "number",
+        "any",
+        "any",
+        (),
+        "Every callback is sent this many seconds after its status change.",
+    ),
+    FaultSpec(
+        "result_ttl_seconds",
+        "number",
+        "any",
+        "any",
+        (),
+        "Result images answer 404 this many seconds after their task ended "
+        "(overrides the constructor option while set).",
+    ),
+)
 
-SPECS: dict[str, FaultSpec] = {
-    spec.name: spec
-    for spec in (
-        FaultSpec(
-            "kling_rate_limit",
-            "request",
-            "kling",
-            "create",
-            _KLING_KINDS,
-            "Kling answers HTTP 429, code 1302 (too many requests).",
-        ),
-        FaultSpec(
-            "kling_concurrency",
-            "request",
-            "kling",
-            "create",
-            ("create",),
-            "Kling create answers HTTP 429, code 1303 (parallel task over resource pack limit) "
-            "even when slots are free.",
-        ),
-        FaultSpec(
-            "kling_internal",
-            "request",
-            "kling",
-            "create",
-            _KLING_KINDS,
-            "Kling answers HTTP 500, code 5000 (internal error); nothing is created.",
-        ),
-        FaultSpec(
-            "kling_maintenance",
-            "request",
-            "kling",
-            "create",
-            _KLING_KINDS,
-            "Kling answers HTTP 503, code 5001 (maintenance); nothing is created.",
-        ),
-        FaultSpec(
-            "kling_timeout_code",
-            "request",
-            "kling",
-            "create",
-            _KLING_KINDS,
-            "Kling answers HTTP 504, code 5002 (timeout). On create the task IS created first, "
-            "so the client must look it up by external_task_id.",
-        ),
-        FaultSpec(
-            "kling_content_refused_on_create",
-            "request",
-            "kling",
-            "create",
-            ("create",),
-            "Kling create answers HTTP 400, code 1301 (content security policy) after the "
-            "input passed validation; nothing is created.",
-        ),
-        FaultSpec(
-            "kling_error",
-            "request",
-            "kling",
-            "create",
-            _KLING_KINDS,
-            "Kling answers any error: dict with code (required), http (default from the "
-            "error table) and message.",
-        ),
-        FaultSpec(
-            "piapi_server_error",
-            "request",
-            "piapi",
-            "create",
-            _PIAPI_KINDS,
-            "PiAPI answers HTTP 500 {code: 500}; nothing is created.",
-        ),
-        FaultSpec(
-            "gateway_timeout_after_create",
-            "request",
-            "piapi",
-            "create",
-            ("create",),
-            "The gateway answers HTTP 504 (an HTML page) after PiAPI created the task: it "
-            "exists, and is charged.",
-        ),
-        FaultSpec(
-            "result_error",
-            "result",
-            "any",
-            "any",
-            (),
-            "The next result image downloads answer HTTP 503 (the task itself is fine).",
-        ),
-        FaultSpec(
-            "result_stall",
-            "result",
-            "any",
-            "any",
-            (),
-            "The next result image downloads stall for hang_seconds before answering.",
-        ),
-        FaultSpec(
-            "piapi_rate_limit",
-            "request",
-            "piapi",
-            "create",
-            _PIAPI_KINDS,
-            "PiAPI answers HTTP 429 {code: 429}; nothing is created.",
-        ),
-        FaultSpec(
-            "piapi_error",
-            "request",
-            "piapi",
-            "create",
-            _PIAPI_KINDS,
-            "PiAPI answers any HTTP error: dict with http (required) and message.",
-        ),
-        FaultSpec(
-            "hang",
-            "request",
-            "any",
-            "any",
-            REQUEST_KINDS,
-            "The request is processed (a create creates its task), then the answer is held "
-            "back for hang_seconds (default 30, at most 30) so the client times out.",
-        ),
-        FaultSpec(
-            "content_refused",
-            "task",
-            "any",
-            "any",
-            (),
-            "The next tasks end failed for content moderation (Kling task_status_msg about "
-            "risk control; PiAPI error about content policy).",
-        ),
-        FaultSpec(
-            "task_fail",
-            "task",
-            "any",
-            "any",
-            (),
-            "The next tasks end failed with a generic reason (dict message overrides it).",
-        ),
-        FaultSpec(
-            "callbacks_drop",
-            "callback",
-            "any",
-            "any",
-            (),
-            "The next callbacks are not sent (listed in callbacks_dropped instead).",
-        ),
-        FaultSpec(
-            "callbacks_duplicate",
-            "callback",
-            "any",
-            "any",
-            (),
-            "The next callbacks are each sent twice, with the same webhook-id.",
-        ),
-        FaultSpec(
-            "callbacks_reorder",
-            "callback",
-            "any",
-            "any",
-            (),
-            "The next tasks hold their callbacks until the task ends, then send them newest first.",
-        ),
-        FaultSpec(
-            "slow_seconds",
-            "number",
-            "any",
-            "any",
-            (),
-            "Every provider answer is delayed this many seconds.",
-        ),
-        FaultSpec(
-            "hang_seconds",
-            "number",
-            "any",
-            "any",
-            (),
-            f"How long a hanging request sleeps (default and maximum {MAX_HANG_SECONDS:g}).",
-        ),
-        FaultSpec(
-            "callbacks_delay_seconds",
-            "number",
-            "any",
-            "any",
-            (),
-            "Every callback is sent this many seconds after its status change.",
-        ),
-        FaultSpec(
-            "result_ttl_seconds",
-            "number",
-            "any",
-            "any",
-            (),
-            "Result images answer 404 this many seconds after their task ended "
-            "(overrides the constructor option while set).",
-        ),
-    )
-}
 
+def _provider_specs():
+    for api in PROVIDER_APIS:
+        for fault in api.faults:
+            kinds = fault.kinds or (*api.request_kinds(), "any")
+            yield FaultSpec(
+                fault.name, "request", api.name, fault.on, kinds, fault.description, fault.needs
+            )
+
+
+SPECS: dict[str, FaultSpec] = {spec.name: spec for spec in (*_provider_specs(), *_COMMON)}
 FAULT_NAMES: tuple[str, ...] = tuple(SPECS)
 
 _SWITCH_KEYS = {"count", "on", "provider", "message", "http", "code"}
@@ -346,10 +262,10 @@ def parse_fault(name: str, value: Any) -> Switch | float | None:
         raise ValueError(
             f"fault {name}: expected true, a count, or an object, got {type(value).__name__}"
         )
-    if name == "kling_error" and switch.code is None:
-        raise ValueError("fault kling_error needs an object with a 'code', e.g. {'code': 1102}")
-    if name == "piapi_error" and switch.http is None:
-        raise ValueError("fault piapi_error needs an object with an 'http' status")
+    if spec.needs == "code" and switch.code is None:
+        raise ValueError(f"fault {name} needs an object with a 'code', e.g. {{'code': 1102}}")
+    if spec.needs == "http" and switch.http is None:
+        raise ValueError(f"fault {name} needs an object with an 'http' status")
     return switch
 
 

@@ -2,55 +2,36 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import hmac
 import itertools
-import json
 import time
-import uuid
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
 
 from . import images
-from .callbacks import CallbackMessage
+from .base import (
+    Fault,
+    Option,
+    ProviderApi,
+    is_http_url,
+    nonempty,
+    nonempty_or_none,
+    positive_int,
+)
+from .callbacks import CallbackMessage, webhook_key
+from .kling_wire import TokenError, encode_jwt, error, ok, verify_jwt
 from .tasks import FAILED, PROCESSING, QUEUED, SUCCEEDED, Task
 from .web import ApiRequest, ApiResponse, encode_json
 
 if TYPE_CHECKING:
+    from .faults import Switch
     from .server import Sandbox
 
 BASE_PATH = "/v1/images/kolors-virtual-try-on"
 MODELS = ("kolors-virtual-try-on-v1", "kolors-virtual-try-on-v1-5")
 DEFAULT_MODEL = MODELS[0]
+DEFAULT_ACCESS_KEY = "sandbox-access-key"
+DEFAULT_SECRET_KEY = "sandbox-secret-key-0123456789abcdef"  # noqa: S105 (a documented sandbox key)
 ACCOUNT = "default"  # one account per sandbox; the JWT and the API key both reach it
-
-#: HTTP status of every documented business code.
-HTTP_STATUS = {
-    0: 200,
-    1000: 401,
-    1001: 401,
-    1002: 401,
-    1003: 401,
-    1004: 401,
-    1100: 429,
-    1101: 429,
-    1102: 429,
-    1103: 403,
-    1200: 400,
-    1201: 400,
-    1202: 404,
-    1203: 404,
-    1300: 400,
-    1301: 400,
-    1302: 429,
-    1303: 429,
-    1304: 429,
-    5000: 500,
-    5001: 503,
-    5002: 504,
-}
 
 STATUS_WORDS = {
     QUEUED: "submitted",
@@ -67,24 +48,81 @@ CONTENT_REFUSED_MESSAGE = (
 TASK_FAILED_MESSAGE = "Image generation failed, please try again later"
 NOT_FOUND_MESSAGE = "task not found"
 
-_FAULT_ERRORS = (
-    ("kling_rate_limit", 1302, "too many requests, please slow down"),
-    ("kling_internal", 5000, "server internal error"),
-    ("kling_maintenance", 5001, "server is under maintenance, please try again later"),
-)
 
-
-class KlingApi:
+class KlingApi(ProviderApi):
     """Route, authenticate and answer requests under ``/v1/``."""
 
     name = "kling"
     prefix = "/v1/"
-    create_path = "/v1/images/kolors-virtual-try-on"
+    tasks_path = BASE_PATH
     status_field = "task_status"
-    serves_watermarks = False
+    collection_methods = {"POST": "create", "GET": "list"}
+    item_methods = {"GET": "query"}
+    options = (
+        Option("kling_access_key", DEFAULT_ACCESS_KEY, check=nonempty),
+        Option("kling_secret_key", DEFAULT_SECRET_KEY, check=nonempty),
+        Option(
+            "kling_api_key",
+            None,
+            "also accept this plain API key as Bearer",
+            check=nonempty_or_none,
+        ),
+        Option(
+            "kling_webhook_secret",
+            None,
+            "whsec_... to sign Kling callbacks",
+            check=lambda name, value: value is None or webhook_key(value),
+        ),
+        Option("kling_callback_shape", "legacy", choices=("legacy", "new")),
+        Option("kling_unknown_task", "failed", choices=("failed", "not_found")),
+        Option("slots", 5, "Kling concurrency slots of the account", kind=int, check=positive_int),
+    )
+    faults = (
+        Fault(
+            "kling_rate_limit",
+            "Kling answers HTTP 429, code 1302 (too many requests).",
+            code=1302,
+            message="too many requests, please slow down",
+        ),
+        Fault(
+            "kling_concurrency",
+            "Kling create answers HTTP 429, code 1303 (parallel task over resource pack limit) "
+            "even when slots are free.",
+            kinds=("create",),
+        ),
+        Fault(
+            "kling_internal",
+            "Kling answers HTTP 500, code 5000 (internal error); nothing is created.",
+            code=5000,
+            message="server internal error",
+        ),
+        Fault(
+            "kling_maintenance",
+            "Kling answers HTTP 503, code 5001 (maintenance); nothing is created.",
+            code=5001,
+            message="server is under maintenance, please try again later",
+        ),
+        Fault(
+            "kling_timeout_code",
+            "Kling answers HTTP 504, code 5002 (timeout). On create the task IS created first, "
+            "so the client must look it up by external_task_id.",
+        ),
+        Fault(
+            "kling_content_refused_on_create",
+            "Kling create answers HTTP 400, code 1301 (content security policy) after the "
+            "input passed validation; nothing is created.",
+            kinds=("create",),
+        ),
+        Fault(
+            "kling_error",
+            "Kling answers any error: dict with code (required), http (default from the "
+            "error table) and message.",
+            needs="code",
+        ),
+    )
 
     def __init__(self, sandbox: Sandbox) -> None:
-        self.sandbox = sandbox
+        super().__init__(sandbox)
         self._ids = itertools.count(1)
         # Kling's task ids are 18-digit numbers; start where a restarted sandbox does not
         # repeat the ids of its last run.
@@ -95,35 +133,37 @@ class KlingApi:
         config = self.sandbox.config_snapshot()
         return encode_jwt(config.kling_access_key, config.kling_secret_key, ttl=ttl, **claims)
 
+    @classmethod
+    def describe_keys(cls, config: Any) -> str:
+        text = f"kling access key {config.kling_access_key}, secret key {config.kling_secret_key}"
+        if config.kling_api_key:
+            text += f", api key {config.kling_api_key}"
+        if config.kling_webhook_secret:
+            text += f" | kling webhook secret {config.kling_webhook_secret}"
+        return text
+
+    def error(self, code: int, message: str) -> ApiResponse:
+        return error(code, message)
+
+    def custom_error(self, switch: Switch) -> ApiResponse:
+        return error(switch.code or 5000, switch.message or "simulated error", http=switch.http)
+
     def internal_error(self, message: str) -> ApiResponse:
-        """How Kling answers when something broke on its side."""
         return error(5000, message)
 
-    def handle(self, request: ApiRequest) -> ApiResponse:
-        request.provider = "kling"
-        path = request.path
-        task_ref = None
-        if path == BASE_PATH:
-            kind = {"POST": "create", "GET": "list"}.get(request.method)
-        elif path.startswith(BASE_PATH + "/") and "/" not in path[len(BASE_PATH) + 1 :]:
-            task_ref = unquote(path[len(BASE_PATH) + 1 :])
-            kind = "query" if request.method == "GET" and task_ref else None
-        else:
-            return error(1202, f"no such API: {request.method} {path}")
-        if kind is None:
-            return error(1202, f"method {request.method} is not supported on {path}")
-        request.kind = kind
-        problem = self.authenticate(request)
-        if problem is not None:
-            return problem
-        problem = self._request_fault(kind)
-        if problem is not None:
-            return problem
-        if kind == "create":
-            return self.create(request)
-        if kind == "list":
-            return self.list(request)
-        return self.query(task_ref or "")
+    def no_such_path(self, request: ApiRequest) -> ApiResponse:
+        return error(1202, f"no such API: {request.method} {request.path}")
+
+    def bad_method(self, request: ApiRequest) -> ApiResponse:
+        return error(1202, f"method {request.method} is not supported on {request.path}")
+
+    def request_fault(self, kind: str) -> ApiResponse | None:
+        problem = super().request_fault(kind)
+        if problem is None and kind != "create":
+            switch = self.take_fault("kling_timeout_code", kind)
+            if switch:
+                return error(5002, switch.message or "server timeout, please try again later")
+        return problem
 
     # -- authentication -------------------------------------------------------------------
 
@@ -165,7 +205,7 @@ class KlingApi:
             if not isinstance(value, str):
                 return error(1201, f"{name} must be a string (image URL or raw Base64)")
         callback_url = body.get("callback_url") or ""
-        if not isinstance(callback_url, str) or (callback_url and not _is_http_url(callback_url)):
+        if not isinstance(callback_url, str) or (callback_url and not is_http_url(callback_url)):
             return error(1201, "callback_url must be an http(s) URL")
         external_task_id = body.get("external_task_id") or ""
         if not isinstance(external_task_id, str):
@@ -185,55 +225,44 @@ class KlingApi:
         width, height = images.output_size(person.width, person.height)
 
         sandbox = self.sandbox
-        faults = sandbox.faults_switchboard
         with sandbox.lock:
             now = time.time()
             sandbox.advance(now)
             if external_task_id and self._find_external(external_task_id) is not None:
                 return error(1201, _duplicate_message(external_task_id))
-            if faults.take("kling_concurrency", kind="create", provider="kling"):
+            if self.take_fault("kling_concurrency"):
                 return error(1303, "parallel task over resource pack limit")
             running = sum(
                 1 for task in sandbox.iter_tasks("kling") if task.account == ACCOUNT and task.active
             )
             if running >= config.slots:
                 return error(1303, "parallel task over resource pack limit")
-            refused = faults.take(
-                "kling_content_refused_on_create", kind="create", provider="kling"
-            )
+            refused = self.take_fault("kling_content_refused_on_create")
             if refused:
                 return error(
                     1301,
                     refused.message
                     or "the input image does not comply with the content security policy",
                 )
-            failure, hold = sandbox.task_faults("kling", has_callback=bool(callback_url))
-            task = Task(
-                provider="kling",
+            task = self.start_task(
+                now,
+                callback_url=callback_url,
                 task_id=str(self._id_base + next(self._ids)),
                 account=ACCOUNT,
-                created=now,
-                staged_seconds=0.0,
-                queue_seconds=config.queue_seconds,
-                generation_seconds=config.generation_seconds,
                 person=person.data,
                 garments=[("garment", checked["cloth_image"].data)],
                 output_width=width,
                 output_height=height,
                 external_task_id=external_task_id,
-                callback_url=callback_url,
                 request={"model_name": model},
-                failure=failure,
-                hold_callbacks=hold,
             )
-            sandbox.register(task)
             data = {
                 "task_id": task.task_id,
                 "task_status": STATUS_WORDS[task.state],
                 "created_at": _ms(task.created),
                 "updated_at": _ms(task.updated),
             }
-            timed_out = faults.take("kling_timeout_code", kind="create", provider="kling")
+            timed_out = self.take_fault("kling_timeout_code")
         if timed_out:
             # The gateway gave up after the backend accepted the task: it exists.
             return error(5002, timed_out.message or "server timeout, please try again later")
@@ -346,114 +375,6 @@ class KlingApi:
             return self.sandbox.download(value, name)
         return images.decode_base64_image(value, name)
 
-    def _request_fault(self, kind: str) -> ApiResponse | None:
-        faults = self.sandbox.faults_switchboard
-        custom = faults.take("kling_error", kind=kind, provider="kling")
-        if custom:
-            code = custom.code or 5000
-            return error(code, custom.message or "simulated error", http=custom.http)
-        for name, code, message in _FAULT_ERRORS:
-            switch = faults.take(name, kind=kind, provider="kling")
-            if switch:
-                return error(code, switch.message or message)
-        if kind != "create":
-            switch = faults.take("kling_timeout_code", kind=kind, provider="kling")
-            if switch:
-                return error(5002, switch.message or "server timeout, please try again later")
-        return None
-
-
-def ok(data: Any) -> ApiResponse:
-    return ApiResponse(
-        200, {"code": 0, "message": "SUCCEED", "request_id": _request_id(), "data": data}
-    )
-
-
-def error(code: int, message: str, *, http: int | None = None) -> ApiResponse:
-    """A Kling error envelope; ``data`` is null."""
-    status = http or HTTP_STATUS.get(code, 400)
-    return ApiResponse(
-        status, {"code": code, "message": message, "request_id": _request_id(), "data": None}
-    )
-
-
-# -- JWT (HS256), checked by hand so every failure maps to its documented code ------------
-
-
-class TokenError(Exception):
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-def encode_jwt(access_key: str, secret_key: str, *, ttl: int = 1800, **claims: Any) -> str:
-    """Mint a token the way Kling's docs do: iss, exp = now + ttl, nbf = now - 5."""
-    now = int(time.time())
-    payload = {"iss": access_key, "exp": now + ttl, "nbf": now - 5, **claims}
-    header = {"alg": "HS256", "typ": "JWT"}
-    signing_input = f"{_b64url(encode_json(header))}.{_b64url(encode_json(payload))}"
-    signature = hmac.new(secret_key.encode(), signing_input.encode(), hashlib.sha256).digest()
-    return f"{signing_input}.{_b64url(signature)}"
-
-
-def verify_jwt(token: str, secret_key: str, access_key: str, now: float) -> dict[str, Any]:
-    """Check signature, alg, iss, exp and nbf; raise TokenError with Kling's code."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        raise TokenError(1002, "Authorization is invalid: malformed token")
-    try:
-        header = json.loads(_b64url_decode(parts[0]))
-        payload = json.loads(_b64url_decode(parts[1]))
-        signature = _b64url_decode(parts[2])
-    except (ValueError, UnicodeDecodeError):
-        raise TokenError(1002, "Authorization is invalid: malformed token") from None
-    if not isinstance(header, dict) or not isinstance(payload, dict):
-        raise TokenError(1002, "Authorization is invalid: malformed token")
-    if header.get("alg") != "HS256":
-        raise TokenError(1002, "Authorization is invalid: the token must be signed with HS256")
-    expected = hmac.new(
-        secret_key.encode(), f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256
-    ).digest()
-    if not hmac.compare_digest(signature, expected):
-        raise TokenError(1002, "Authorization is invalid: signature verification failed")
-    issuer = payload.get("iss")
-    if not isinstance(issuer, str) or not hmac.compare_digest(issuer.encode(), access_key.encode()):
-        raise TokenError(1002, "Authorization is invalid: unknown access key (iss)")
-    exp = payload.get("exp")
-    if not _is_number(exp):
-        raise TokenError(1002, "Authorization is invalid: the token has no valid exp")
-    nbf = payload.get("nbf")
-    if nbf is not None and not _is_number(nbf):
-        raise TokenError(1002, "Authorization is invalid: nbf must be a number")
-    if exp <= now:
-        raise TokenError(1004, "Authorization token has expired")
-    if nbf is not None and nbf > now:
-        raise TokenError(1003, "Authorization token is not yet valid (nbf)")
-    return payload
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _b64url_decode(text: str) -> bytes:
-    if not text or not all(c.isalnum() or c in "-_" for c in text) or not text.isascii():
-        raise ValueError("not base64url")
-    try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except binascii.Error:
-        raise ValueError("not base64url") from None
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _is_http_url(value: str) -> bool:
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
-
 
 def _page_param(query: dict[str, str], name: str, default: int, maximum: int) -> int | str:
     """The integer value, or a string saying what is wrong with it."""
@@ -474,7 +395,3 @@ def _duplicate_message(external_task_id: str) -> str:
 
 def _ms(seconds: float) -> int:
     return int(seconds * 1000)
-
-
-def _request_id() -> str:
-    return str(uuid.uuid4())

@@ -1,74 +1,57 @@
-"""The sandbox's settings, listed once: ``SandboxConfig``'s fields (with their help and
-choices) make the constructor's options, ``configure()``'s, the control API's and the
-command line's flags."""
+"""The sandbox's settings, listed once: each :class:`~.base.Option` (the common ones below,
+and those every provider API declares) is a ``SandboxConfig`` field, a constructor and
+``configure()`` option, a control-API option and a command-line flag."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-from dataclasses import dataclass, field
 from typing import Any
 
-from .callbacks import webhook_key
+from .apis import PROVIDER_APIS
+from .base import Option, seconds
 
-DEFAULT_KLING_ACCESS_KEY = "sandbox-access-key"
-DEFAULT_KLING_SECRET_KEY = "sandbox-secret-key-0123456789abcdef"  # noqa: S105 (a documented sandbox key)
-DEFAULT_PIAPI_KEY = "sandbox-piapi-key"
+COMMON_OPTIONS = (
+    Option("queue_seconds", 1.0, kind=float, check=seconds()),
+    Option("generation_seconds", 4.0, kind=float, check=seconds()),
+    Option("result_ttl_seconds", None, kind=float, check=seconds(nullable=True)),
+    Option(
+        "fetch_timeout_seconds", 10.0, "input image downloads", kind=float, check=seconds(0.001)
+    ),
+    Option("callback_timeout_seconds", 5.0, "each callback POST", kind=float, check=seconds(0.001)),
+)
+OPTIONS: tuple[Option, ...] = (*COMMON_OPTIONS, *(o for api in PROVIDER_APIS for o in api.options))
 
 
-def _option(default: Any, help: str = "", *, choices: tuple[str, ...] = (), kind: type = str):
-    return field(default=default, metadata={"help": help, "choices": choices, "kind": kind})
+def _validated(self):
+    """The config itself, once every value passed its option's checks; else ValueError."""
+    for option in OPTIONS:
+        value = getattr(self, option.name)
+        if option.choices and value not in option.choices:
+            raise ValueError(f"{option.name} must be one of {list(option.choices)}, got {value!r}")
+        if option.check is not None:
+            option.check(option.name, value)
+    return self
 
 
-@dataclass(frozen=True)
-class SandboxConfig:
-    """Settings that may change while the sandbox runs (``Sandbox.configure``)."""
-
-    kling_access_key: str = _option(DEFAULT_KLING_ACCESS_KEY)
-    kling_secret_key: str = _option(DEFAULT_KLING_SECRET_KEY)
-    kling_api_key: str | None = _option(None, "also accept this plain API key as Bearer")
-    piapi_key: str = _option(DEFAULT_PIAPI_KEY)
-    kling_webhook_secret: str | None = _option(None, "whsec_... to sign Kling callbacks")
-    kling_callback_shape: str = _option("legacy", choices=("legacy", "new"))
-    kling_unknown_task: str = _option("failed", choices=("failed", "not_found"))
-    queue_seconds: float = _option(1.0, kind=float)
-    generation_seconds: float = _option(4.0, kind=float)
-    slots: int = _option(5, "Kling concurrency slots of the account", kind=int)
-    piapi_status_case: str = _option("lower", choices=("lower", "title"))
-    piapi_staged_seconds: float = _option(0.0, kind=float)
-    result_ttl_seconds: float | None = _option(None, kind=float)
-    fetch_timeout_seconds: float = _option(10.0, "input image downloads", kind=float)
-    callback_timeout_seconds: float = _option(5.0, "each callback POST", kind=float)
-
-    def validated(self) -> SandboxConfig:
-        for name in ("kling_access_key", "kling_secret_key", "piapi_key"):
-            if not isinstance(getattr(self, name), str) or not getattr(self, name):
-                raise ValueError(f"{name} must be a non-empty string")
-        if self.kling_api_key is not None and (
-            not isinstance(self.kling_api_key, str) or not self.kling_api_key
-        ):
-            raise ValueError("kling_api_key must be a non-empty string or None")
-        if self.kling_webhook_secret is not None:
-            webhook_key(self.kling_webhook_secret)
-        for option in dataclasses.fields(self):
-            allowed = option.metadata["choices"]
-            value = getattr(self, option.name)
-            if allowed and value not in allowed:
-                raise ValueError(f"{option.name} must be one of {list(allowed)}, got {value!r}")
-        for name in ("queue_seconds", "generation_seconds", "piapi_staged_seconds"):
-            _seconds(name, getattr(self, name), minimum=0.0)
-        for name in ("fetch_timeout_seconds", "callback_timeout_seconds"):
-            _seconds(name, getattr(self, name), minimum=0.001)
-        if self.result_ttl_seconds is not None:
-            _seconds("result_ttl_seconds", self.result_ttl_seconds, minimum=0.0)
-        if type(self.slots) is not int or self.slots < 1:
-            raise ValueError("slots must be an integer >= 1")
-        return self
+SandboxConfig = dataclasses.make_dataclass(
+    "SandboxConfig",
+    [
+        (option.name, Any, dataclasses.field(default=option.default, metadata={"option": option}))
+        for option in OPTIONS
+    ],
+    frozen=True,
+    namespace={
+        "__doc__": "Settings that may change while the sandbox runs (``Sandbox.configure``).",
+        "validated": _validated,
+    },
+)
+SandboxConfig.__module__ = __name__
 
 
 def config_from(options: dict[str, Any], base: SandboxConfig | None = None) -> SandboxConfig:
     """A validated config from ``options`` (over ``base``); ValueError names what is wrong."""
-    names = {f.name for f in dataclasses.fields(SandboxConfig)}
+    names = {option.name for option in OPTIONS}
     unknown = set(options) - names
     if unknown:
         raise ValueError(f"unknown options {sorted(unknown)}; known: {sorted(names)}")
@@ -77,21 +60,15 @@ def config_from(options: dict[str, Any], base: SandboxConfig | None = None) -> S
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """One ``--flag`` per option, with its default, type, choices and help."""
-    for option in dataclasses.fields(SandboxConfig):
-        meta = option.metadata
-        kwargs: dict[str, Any] = {"default": option.default, "type": meta["kind"]}
-        if meta["choices"]:
-            kwargs["choices"] = meta["choices"]
-        if meta["help"]:
-            kwargs["help"] = meta["help"]
+    for option in OPTIONS:
+        kwargs: dict[str, Any] = {"default": option.default, "type": option.kind}
+        if option.choices:
+            kwargs["choices"] = option.choices
+        if option.help:
+            kwargs["help"] = option.help
         parser.add_argument("--" + option.name.replace("_", "-"), **kwargs)
 
 
 def from_arguments(args: argparse.Namespace) -> dict[str, Any]:
     """The options ``add_arguments``' flags were given (defaults included)."""
-    return {f.name: getattr(args, f.name) for f in dataclasses.fields(SandboxConfig)}
-
-
-def _seconds(name: str, value: Any, *, minimum: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
-        raise ValueError(f"{name} must be a number >= {minimum:g}, got {value!r}")
+    return {option.name: getattr(args, option.name) for option in OPTIONS}

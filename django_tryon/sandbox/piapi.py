@@ -7,17 +7,18 @@ import time
 import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
 
 from . import images
+from .base import Fault, Option, ProviderApi, is_http_url, nonempty, seconds
 from .callbacks import CallbackMessage
 from .tasks import FAILED, PROCESSING, QUEUED, STAGED, SUCCEEDED, Failure, Task
 from .web import ApiRequest, ApiResponse, encode_json
 
 if TYPE_CHECKING:
-    from .server import Sandbox
+    from .faults import Switch
 
 BASE_PATH = "/api/v1/task"
+DEFAULT_KEY = "sandbox-piapi-key"
 MODEL = "kling"
 TASK_TYPE = "ai_try_on"
 WORK_TYPE = "mmu_img2img_aitryon"
@@ -48,53 +49,66 @@ FAILURE_TEXT = {
 }
 FAILURE_CODE = 10000
 
-_FAULT_ERRORS = (
-    ("piapi_rate_limit", 429, "too many requests, please retry later"),
-    ("piapi_server_error", 500, "internal server error"),
-)
 
-
-class PiApi:
+class PiApi(ProviderApi):
     """Route, authenticate and answer requests under ``/api/``."""
 
     name = "piapi"
     prefix = "/api/"
-    create_path = "/api/v1/task"
+    tasks_path = BASE_PATH
     status_field = "status"
     serves_watermarks = True
+    collection_methods = {"POST": "create"}
+    item_methods = {"GET": "query", "DELETE": "cancel"}
+    options = (
+        Option("piapi_key", DEFAULT_KEY, check=nonempty),
+        Option("piapi_status_case", "lower", choices=("lower", "title")),
+        Option("piapi_staged_seconds", 0.0, kind=float, check=seconds()),
+    )
+    faults = (
+        Fault(
+            "piapi_rate_limit",
+            "PiAPI answers HTTP 429 {code: 429}; nothing is created.",
+            code=429,
+            message="too many requests, please retry later",
+        ),
+        Fault(
+            "piapi_server_error",
+            "PiAPI answers HTTP 500 {code: 500}; nothing is created.",
+            code=500,
+            message="internal server error",
+        ),
+        Fault(
+            "gateway_timeout_after_create",
+            "The gateway answers HTTP 504 (an HTML page) after PiAPI created the task: it "
+            "exists, and is charged.",
+            kinds=("create",),
+        ),
+        Fault(
+            "piapi_error",
+            "PiAPI answers any HTTP error: dict with http (required) and message.",
+            needs="http",
+        ),
+    )
 
-    def __init__(self, sandbox: Sandbox) -> None:
-        self.sandbox = sandbox
+    @classmethod
+    def describe_keys(cls, config: Any) -> str:
+        return f"piapi key {config.piapi_key}"
+
+    def error(self, code: int, message: str) -> ApiResponse:
+        return error(code, message)
+
+    def custom_error(self, switch: Switch) -> ApiResponse:
+        return error(switch.http or 500, switch.message or "simulated error")
 
     def internal_error(self, message: str) -> ApiResponse:
-        """How PiAPI answers when something broke on its side."""
         return error(500, message)
 
-    def handle(self, request: ApiRequest) -> ApiResponse:
-        request.provider = "piapi"
-        path = request.path
-        task_ref = None
-        if path == BASE_PATH:
-            kind = "create" if request.method == "POST" else None
-        elif path.startswith(BASE_PATH + "/") and "/" not in path[len(BASE_PATH) + 1 :]:
-            task_ref = unquote(path[len(BASE_PATH) + 1 :])
-            kind = {"GET": "query", "DELETE": "cancel"}.get(request.method) if task_ref else None
-        else:
-            return error(404, f"not found: {path}")
-        if kind is None:
-            return error(405, f"method {request.method} is not allowed on {path}")
-        request.kind = kind
-        problem = self.authenticate(request)
-        if problem is not None:
-            return problem
-        problem = self._request_fault(kind)
-        if problem is not None:
-            return problem
-        if kind == "create":
-            return self.create(request)
-        if kind == "cancel":
-            return self.cancel(task_ref or "")
-        return self.query(task_ref or "")
+    def no_such_path(self, request: ApiRequest) -> ApiResponse:
+        return error(404, f"not found: {request.path}")
+
+    def bad_method(self, request: ApiRequest) -> ApiResponse:
+        return error(405, f"method {request.method} is not allowed on {request.path}")
 
     def authenticate(self, request: ApiRequest) -> ApiResponse | None:
         key = request.headers.get("x-api-key", "")
@@ -136,31 +150,22 @@ class PiApi:
         with sandbox.lock:
             now = time.time()
             sandbox.advance(now)
-            failure, hold = sandbox.task_faults("piapi", has_callback=bool(webhook["endpoint"]))
-            task = Task(
-                provider="piapi",
+            task = self.start_task(
+                now,
+                callback_url=webhook["endpoint"],
                 task_id=str(uuid.uuid4()),
                 account="default",
-                created=now,
                 staged_seconds=config.piapi_staged_seconds,
-                queue_seconds=config.queue_seconds,
-                generation_seconds=config.generation_seconds,
                 person=person.data,
                 garments=garments,
                 output_width=width,
                 output_height=height,
                 batch_size=batch_size,
-                callback_url=webhook["endpoint"],
                 webhook_secret=webhook["secret"],
                 request={"input": {**fields, "batch_size": batch_size}, "config": config_echo},
-                failure=failure,
-                hold_callbacks=hold,
             )
-            sandbox.register(task)
             data = self.task_data(task)
-            late = sandbox.faults_switchboard.take(
-                "gateway_timeout_after_create", kind="create", provider="piapi"
-            )
+            late = self.take_fault("gateway_timeout_after_create")
         if late:
             # The gateway in front gave up after PiAPI created (and charged) the task.
             return ApiResponse(
@@ -278,18 +283,6 @@ class PiApi:
             "detail": None,
         }
 
-    def _request_fault(self, kind: str) -> ApiResponse | None:
-        faults = self.sandbox.faults_switchboard
-        custom = faults.take("piapi_error", kind=kind, provider="piapi")
-        if custom:
-            status = custom.http or 500
-            return error(status, custom.message or "simulated error")
-        for name, status, message in _FAULT_ERRORS:
-            switch = faults.take(name, kind=kind, provider="piapi")
-            if switch:
-                return error(status, switch.message or message)
-        return None
-
 
 def ok(data: Any) -> ApiResponse:
     return ApiResponse(200, {"code": 200, "data": data, "message": "success"})
@@ -315,7 +308,7 @@ def _parse_create(body: dict[str, Any]) -> tuple[dict[str, str], int, dict[str, 
             continue
         if not isinstance(value, str):
             return f"input.{name} must be a string (an image URL)"
-        if not _is_http_url(value):
+        if not is_http_url(value):
             return f"input.{name} must be an http(s) image URL"
         fields[name] = value
     if "model_input" not in fields:
@@ -347,7 +340,7 @@ def _parse_create(body: dict[str, Any]) -> tuple[dict[str, str], int, dict[str, 
         return "config.webhook_config must be an object"
     endpoint = webhook.get("endpoint") or ""
     secret = webhook.get("secret") or ""
-    if not isinstance(endpoint, str) or (endpoint and not _is_http_url(endpoint)):
+    if not isinstance(endpoint, str) or (endpoint and not is_http_url(endpoint)):
         return "config.webhook_config.endpoint must be an http(s) URL"
     if not isinstance(secret, str):
         return "config.webhook_config.secret must be a string"
@@ -356,11 +349,6 @@ def _parse_create(body: dict[str, Any]) -> tuple[dict[str, str], int, dict[str, 
         "webhook_config": {"endpoint": endpoint, "secret": secret},
     }
     return fields, batch_size, echo
-
-
-def _is_http_url(value: str) -> bool:
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def _rfc3339(seconds: float | None) -> str:

@@ -8,26 +8,23 @@ import threading
 import time
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import unquote
 
 import httpx
 
+from . import control
 from .apis import PROVIDER_APIS
 from .callbacks import CallbackDispatcher, CallbackMessage, SentCallback
 from .faults import MAX_HANG_SECONDS, Faults
 from .http import SandboxHTTPServer
-from .images import download_image, render_tryon
+from .images import download_image
 from .options import SandboxConfig, config_from
-from .tasks import SUCCEEDED, Failure, Task
+from .tasks import Failure, Task
 from .web import ApiRequest, ApiResponse, RecordedRequest
 
 logger = logging.getLogger("django_tryon.sandbox")
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
-
-CONTROL_PREFIX = "/_sandbox/"
-RESULTS_PREFIX = "/_sandbox/results/"
 
 
 class Sandbox:
@@ -193,6 +190,11 @@ class Sandbox:
     # -- inspection -----------------------------------------------------------------------
 
     @property
+    def task_count(self) -> int:
+        with self.lock:
+            return len(self._tasks)
+
+    @property
     def requests(self) -> list[RecordedRequest]:
         """Every request to a provider path, oldest first (a copy)."""
         with self.lock:
@@ -225,7 +227,7 @@ class Sandbox:
 
     def result_url(self, task_id: str, index: int = 0, *, watermarked: bool = False) -> str:
         suffix = "-watermarked" if watermarked else ""
-        return f"{self.url}{RESULTS_PREFIX}{task_id}/{index}{suffix}.png"
+        return f"{self.url}{control.RESULTS_PREFIX}{task_id}/{index}{suffix}.png"
 
     def wait_for_callbacks(self, count: int, timeout: float = 5.0) -> list[SentCallback]:
         """Wait until at least ``count`` callbacks were sent; return them all."""
@@ -377,11 +379,8 @@ class Sandbox:
 
     def respond(self, request: ApiRequest) -> ApiResponse:
         """Answer one request; provider requests are recorded and may be delayed."""
-        if request.path.startswith(CONTROL_PREFIX) or request.path == CONTROL_PREFIX.rstrip("/"):
-            try:
-                return self._control(request)
-            except ValueError as exc:
-                return ApiResponse(400, {"error": str(exc)})
+        if control.is_control(request.path):
+            return control.answer(self, request)
         api = next((a for a in self.apis.values() if request.path.startswith(a.prefix)), None)
         try:
             if api is None:
@@ -410,123 +409,16 @@ class Sandbox:
         faults = self.faults_switchboard
         slow = faults.number("slow_seconds")
         if slow:
-            self._stopping.wait(slow)
+            self.pause(slow)
         if faults.take("hang", kind=request.kind, provider=request.provider):
-            hang = faults.number("hang_seconds")
-            self._stopping.wait(MAX_HANG_SECONDS if hang is None else hang)
+            self.hang()
         return response
 
-    def _control(self, request: ApiRequest) -> ApiResponse:
-        path, method = request.path, request.method
-        if path.startswith(RESULTS_PREFIX):
-            return self._result(path[len(RESULTS_PREFIX) :]) if method == "GET" else _bad_method()
-        name = path[len(CONTROL_PREFIX) :].rstrip("/")
-        if name == "health":
-            if method != "GET":
-                return _bad_method()
-            with self.lock:
-                count = len(self._tasks)
-            return ApiResponse(
-                200,
-                {
-                    "status": "ok",
-                    "url": self.url,
-                    **{name: api.create_path for name, api in self.apis.items()},
-                    "tasks": count,
-                },
-            )
-        if name == "requests" and method == "GET":
-            records = self.requests
-            limit = request.query.get("limit")
-            if limit and limit.isdigit():
-                records = records[-int(limit) :] if int(limit) else []
-            return ApiResponse(200, {"requests": [r.as_dict() for r in records]})
-        if name == "callbacks" and method == "GET":
-            return ApiResponse(
-                200,
-                {
-                    "callbacks": [c.as_dict() for c in self.callbacks_sent],
-                    "dropped": [c.as_dict() for c in self.callbacks_dropped],
-                },
-            )
-        if name == "faults":
-            if method == "GET":
-                return ApiResponse(200, {"faults": self.faults})
-            if method == "POST":
-                body = request.json
-                if not isinstance(body, dict):
-                    raise ValueError("the body must be a JSON object of fault names")
-                return ApiResponse(200, {"faults": self.set_faults(**body)})
-            if method == "DELETE":
-                self.clear_faults()
-                return ApiResponse(200, {"faults": {}})
-            return _bad_method()
-        if name == "reset" and method == "POST":
-            self.reset()
-            return ApiResponse(200, {"status": "reset"})
-        if name == "tasks" and method == "GET":
-            return ApiResponse(200, {"tasks": self.tasks})
-        if name.startswith("tasks/") and method == "GET":
-            task = self.task(unquote(name[len("tasks/") :]))
-            if task is None:
-                return ApiResponse(404, {"error": "no such task"})
-            return ApiResponse(200, task)
-        if name == "config":
-            if method == "GET":
-                return ApiResponse(200, {"config": self.config})
-            if method == "POST":
-                body = request.json
-                if not isinstance(body, dict):
-                    raise ValueError("the body must be a JSON object of options")
-                return ApiResponse(200, {"config": self.configure(**body)})
-            return _bad_method()
-        if name == "fast-forward" and method == "POST":
-            body = request.json
-            seconds = body.get("seconds") if isinstance(body, dict) else None
-            if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
-                raise ValueError("fast-forward needs {'seconds': <number >= 0>}")
-            self.fast_forward(float(seconds))
-            return ApiResponse(200, {"status": "ok"})
-        if name in ("requests", "callbacks", "reset", "tasks", "fast-forward"):
-            return _bad_method()
-        return ApiResponse(404, {"error": f"no such sandbox endpoint: {path}"})
+    def pause(self, seconds: float) -> None:
+        """Hold this request's thread for ``seconds``, or until the sandbox stops."""
+        self._stopping.wait(seconds)
 
-    def _result(self, rest: str) -> ApiResponse:
-        task_id, _, filename = rest.partition("/")
-        stem = filename.removesuffix(".png")
-        watermarked = stem.endswith("-watermarked")
-        index_text = stem.removesuffix("-watermarked")
-        if not filename.endswith(".png") or not index_text.isdigit() or "/" in filename:
-            return ApiResponse(404, {"error": "no such result"})
-        index = int(index_text)
-        with self.lock:
-            self.advance(time.time())
-            task = self._tasks.get(task_id)
-            if task is None or task.state != SUCCEEDED or task.ended is None:
-                return ApiResponse(404, {"error": "no such result"})
-            serves_watermarks = self.apis[task.provider].serves_watermarks
-            if index >= task.batch_size or (watermarked and not serves_watermarks):
-                return ApiResponse(404, {"error": "no such result"})
-            ttl = self.faults_switchboard.number("result_ttl_seconds")
-            if ttl is None:
-                ttl = self._config.result_ttl_seconds
-            if ttl is not None and time.time() >= task.ended + ttl:
-                return ApiResponse(404, {"error": "result expired"})
-            task.result_downloads += 1
-            failing = self.faults_switchboard.take("result_error", provider=task.provider)
-            stalling = self.faults_switchboard.take("result_stall", provider=task.provider)
-        if failing:
-            return ApiResponse(503, {"error": "result storage unavailable"})
-        if stalling:
-            hang = self.faults_switchboard.number("hang_seconds")
-            self._stopping.wait(MAX_HANG_SECONDS if hang is None else hang)
-        with task.result_lock:  # render once, outside the global lock
-            png = task.results.get((index, watermarked))
-            if png is None:
-                png = render_tryon(task.person, task.garments, index=index, watermark=watermarked)
-                task.results[(index, watermarked)] = png
-        return ApiResponse(200, body=png, content_type="image/png")
-
-
-def _bad_method() -> ApiResponse:
-    return ApiResponse(405, {"error": "method not allowed"})
+    def hang(self) -> None:
+        """Hold this request's thread as the ``hang_seconds`` fault says."""
+        hang = self.faults_switchboard.number("hang_seconds")
+        self.pause(MAX_HANG_SECONDS if hang is None else hang)
