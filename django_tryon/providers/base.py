@@ -1,4 +1,4 @@
-"""The provider interface, the normalised task, and the one exception hierarchy.
+"""The provider interface and the normalised task (the errors are in ``errors.py``).
 
 Adapters translate HTTP and never touch the database: services hand them a
 ``TryOnInput`` and get a ``ProviderTask`` back.
@@ -14,7 +14,23 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 import httpx
-from django.core.exceptions import ImproperlyConfigured
+
+# The errors are part of the adapter interface: ``from .base import RateLimited`` works.
+from .errors import (  # noqa: F401
+    CancelNotSupported,
+    ContentRefused,
+    InvalidInput,
+    PermanentProviderError,
+    ProviderAccountError,
+    ProviderAuthError,
+    ProviderConfigurationError,
+    ProviderError,
+    ProviderUnavailable,
+    RateLimited,
+    RetryableProviderError,
+    TaskNotFound,
+    parse_retry_after,
+)
 
 
 class TaskState(enum.StrEnum):
@@ -83,104 +99,6 @@ class CallbackHint:
     external_id: str = ""
 
 
-class ProviderConfigurationError(ImproperlyConfigured):
-    """A provider setting is missing or wrong. Kept outside ProviderError so no retry swallows it."""
-
-
-class ProviderError(Exception):
-    """A provider refused or failed a call.
-
-    ``user_message`` is fit to show a shopper; ``message`` is the provider's own words.
-    """
-
-    retryable: ClassVar[bool] = False
-    #: Stable code recorded on a request this error failed (subclasses inherit theirs).
-    error_code: ClassVar[str] = "provider_error"
-    default_user_message: ClassVar[str] = "The try-on service could not process this request."
-
-    def __init__(
-        self,
-        message: str = "",
-        *,
-        provider: str = "",
-        http_status: int | None = None,
-        code: str | int | None = None,
-        user_message: str | None = None,
-        retry_after: float | None = None,
-        body: Any = None,
-    ):
-        self.message = message or self.default_user_message
-        self.provider = provider
-        self.http_status = http_status
-        self.code = "" if code is None else str(code)
-        self.user_message = user_message or self.default_user_message
-        self.retry_after = retry_after
-        self.body = body
-        super().__init__(self.message)
-
-    def __str__(self) -> str:
-        parts = [self.provider or "provider"]
-        if self.http_status:
-            parts.append(f"HTTP {self.http_status}")
-        if self.code:
-            parts.append(f"code {self.code}")
-        return f"{' '.join(parts)}: {self.message}"
-
-
-class RetryableProviderError(ProviderError):
-    """Worth trying again later: rate limits, concurrency, 5xx, timeouts."""
-
-    retryable = True
-    default_user_message = "The try-on service is busy. We will keep trying."
-
-
-class RateLimited(RetryableProviderError):
-    error_code = "rate_limited"
-    default_user_message = "The try-on service is busy right now. We will keep trying."
-
-
-class ProviderUnavailable(RetryableProviderError):
-    error_code = "provider_unavailable"
-    default_user_message = "The try-on service is temporarily unavailable. We will keep trying."
-
-
-class PermanentProviderError(ProviderError):
-    """Never retried: bad input, moderation, authentication, billing."""
-
-
-class InvalidInput(PermanentProviderError):
-    error_code = "invalid_input"
-    default_user_message = "The try-on service could not use these images."
-
-
-class ContentRefused(PermanentProviderError):
-    error_code = "content_refused"
-    default_user_message = (
-        "The try-on service refused this image under its content policy. Please try another photo."
-    )
-
-
-class ProviderAuthError(PermanentProviderError):
-    error_code = "provider_auth"
-    default_user_message = "Try-on is not available right now."
-
-
-class ProviderAccountError(PermanentProviderError):
-    """Arrears, exhausted resource pack, no access: the shop must act, not the shopper."""
-
-    error_code = "provider_account"
-    default_user_message = "Try-on is not available right now."
-
-
-class TaskNotFound(PermanentProviderError):
-    error_code = "task_not_found"
-    default_user_message = "The try-on service lost track of this request."
-
-
-class CancelNotSupported(PermanentProviderError):
-    default_user_message = "This try-on can no longer be cancelled."
-
-
 class Provider:
     """Base class for one provider's adapter.
 
@@ -247,6 +165,28 @@ class Provider:
             trust_env=False,
             follow_redirects=False,
         )
+        try:
+            self.configure()
+        except ProviderConfigurationError:
+            if client is None:
+                self.client.close()
+            raise
+
+    def configure(self) -> None:
+        """Read and check this provider's own options from ``self.config``; raise
+        ``setting_error(...)`` naming the exact setting (never its value if it is a key)."""
+
+    def setting_error(self, key: str, problem: str) -> ProviderConfigurationError:
+        return ProviderConfigurationError(f"TRYON['PROVIDERS']['{self.name}']['{key}'] {problem}")
+
+    def choice(self, key: str, allowed: tuple[str, ...], default: str) -> str:
+        """Option ``key`` (``default`` when unset or empty), which must be one of ``allowed``."""
+        value = self.config.get(key)
+        value = default if value is None or value == "" else str(value)
+        if value not in allowed:
+            said = ", ".join(repr(a) for a in allowed)
+            raise self.setting_error(key, f"must be one of {said}, not {value!r}")
+        return value
 
     default_base_url: ClassVar[str] = ""
 
@@ -321,18 +261,39 @@ class Provider:
     def close(self) -> None:
         self.client.close()
 
+    # -- helpers for the HTTP translation ----------------------------------------------
+
+    def send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One request to ``base_url + path``; a network failure is ProviderUnavailable."""
+        try:
+            return self.client.request(method, self.base_url + path, **kwargs)
+        except httpx.TransportError as exc:
+            raise ProviderUnavailable(
+                f"{self.label or self.name} could not be reached ({type(exc).__name__})",
+                provider=self.name,
+            ) from exc
+
+
+def json_object(response: httpx.Response) -> dict[str, Any] | None:
+    """The response's JSON body when it is an object, else None (never raises)."""
+    try:
+        body = response.json()
+    except (ValueError, RecursionError):  # a body nested too deep is no envelope either
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def int_field(body: dict[str, Any] | None, key: str = "code") -> int | None:
+    """``body[key]`` as an int, or None when absent or not a number."""
+    if body is None:
+        return None
+    try:
+        return int(body.get(key))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
 
 def backoff_seconds(attempt: int, *, base: float = 2.0, cap: float = 300.0) -> float:
     """Exponential backoff with full jitter for retry number ``attempt`` (0-based)."""
     ceiling = min(cap, base * (2**attempt))
     return random.uniform(ceiling / 2, ceiling)
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds form only)."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None

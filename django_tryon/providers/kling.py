@@ -40,6 +40,8 @@ from .base import (
     TaskNotFound,
     TaskState,
     TryOnInput,
+    int_field,
+    json_object,
     parse_retry_after,
 )
 
@@ -60,15 +62,17 @@ STATES: dict[str, TaskState] = {
     "failed": TaskState.FAILED,
 }
 
-# Body codes from PROVIDERS.md section 1, grouped by how they are handled.
-AUTH_CODES = frozenset({1000, 1001, 1002})
+# Body codes from PROVIDERS.md section 1, and the error each one is.
 TOKEN_CODES = frozenset({1003, 1004})  # not yet valid / expired: a new token fixes them
-ACCOUNT_CODES = frozenset({1100, 1101, 1102, 1103, 1304})
-INPUT_CODES = frozenset({1200, 1201})
-MISSING_CODES = frozenset({1202, 1203})
-CONTENT_CODES = frozenset({1300, 1301})
-RATE_CODES = frozenset({1302, 1303})
+MISSING_CODES = frozenset({1202, 1203})  # TaskNotFound when fetching, else the shop's setup
 SERVER_CODES = frozenset({5000, 5001, 5002})
+ERROR_OF_CODE: dict[int, type[ProviderError]] = {
+    **dict.fromkeys((1000, 1001, 1002, *TOKEN_CODES), ProviderAuthError),
+    **dict.fromkeys((1100, 1101, 1102, 1103, 1304), ProviderAccountError),
+    **dict.fromkeys((1200, 1201), InvalidInput),
+    **dict.fromkeys((1300, 1301), ContentRefused),
+    **dict.fromkeys((1302, 1303), RateLimited),
+}
 
 # Kling gives the failure reason only as free text in task_status_msg.
 CONTENT_REFUSAL = re.compile(
@@ -119,12 +123,6 @@ class KlingProvider(Provider):
 
     def __init__(self, options: Mapping[str, Any], *, client: httpx.Client | None = None):
         super().__init__(options, client=client)
-        try:
-            self._configure()
-        except ProviderConfigurationError:
-            if client is None:
-                self.client.close()
-            raise
         self._token: str | None = None
         self._token_expires_at = 0.0
         self._token_lock = threading.Lock()
@@ -231,29 +229,19 @@ class KlingProvider(Provider):
 
     # -- configuration ---------------------------------------------------------------
 
-    def _configure(self) -> None:
+    def configure(self) -> None:
         config = self.config
         self.api_key = str(config.get("API_KEY") or "")
         self.access_key = str(config.get("ACCESS_KEY") or "")
         self.secret_key = str(config.get("SECRET_KEY") or "")
-        where = f"TRYON['PROVIDERS']['{self.name}']"
         if not self.api_key and not (self.access_key and self.secret_key):
             missing = [k for k in ("ACCESS_KEY", "SECRET_KEY") if not config.get(k)]
             raise ProviderConfigurationError(
-                f"{where} needs API_KEY, or ACCESS_KEY and SECRET_KEY (missing: "
-                f"{', '.join(missing)})"
+                f"TRYON['PROVIDERS']['{self.name}'] needs API_KEY, or ACCESS_KEY and SECRET_KEY "
+                f"(missing: {', '.join(missing)})"
             )
-        self.model = str(config.get("MODEL") or MODELS[0])
-        if self.model not in MODELS:
-            raise ProviderConfigurationError(
-                f"{where}['MODEL'] must be one of {', '.join(MODELS)}, not {self.model!r}"
-            )
-        self.image_transport = str(config.get("IMAGE_TRANSPORT") or IMAGE_TRANSPORTS[0])
-        if self.image_transport not in IMAGE_TRANSPORTS:
-            raise ProviderConfigurationError(
-                f"{where}['IMAGE_TRANSPORT'] must be 'base64' or 'url', "
-                f"not {self.image_transport!r}"
-            )
+        self.model = self.choice("MODEL", MODELS, MODELS[0])
+        self.image_transport = self.choice("IMAGE_TRANSPORT", IMAGE_TRANSPORTS, "base64")
         # Only URL transport needs the app to serve signed input URLs: shadow the class flag.
         self.needs_input_urls = self.image_transport == "url"  # type: ignore[misc]
         self.webhook_secret = str(config.get("WEBHOOK_SECRET") or "")
@@ -261,16 +249,14 @@ class KlingProvider(Provider):
             try:
                 webhooks.decode_secret(self.webhook_secret)
             except ValueError as exc:
-                raise ProviderConfigurationError(f"{where}['WEBHOOK_SECRET']: {exc}") from None
+                raise self.setting_error("WEBHOOK_SECRET", f"is not usable: {exc}") from None
         try:
             ttl = config.get("TOKEN_TTL_SECONDS")
             self.token_ttl = 1800 if ttl is None else int(ttl)
         except (TypeError, ValueError):
             self.token_ttl = 0
         if self.token_ttl <= 0:
-            raise ProviderConfigurationError(
-                f"{where}['TOKEN_TTL_SECONDS'] must be a positive number of seconds"
-            )
+            raise self.setting_error("TOKEN_TTL_SECONDS", "must be a positive number of seconds")
 
     # -- HTTP ------------------------------------------------------------------------
 
@@ -282,19 +268,11 @@ class KlingProvider(Provider):
         attempts = 1 if self.api_key else 2
         for attempt in range(attempts):
             token = self._authorization(fresh=attempt > 0)
-            try:
-                response = self.client.request(
-                    method,
-                    self.base_url + path,
-                    json=payload,
-                    headers={"Authorization": f"Bearer {token}"},
-                )
-            except httpx.TransportError as exc:
-                raise ProviderUnavailable(
-                    f"Kling could not be reached ({type(exc).__name__})", provider=self.name
-                ) from exc
+            response = self.send(
+                method, path, json=payload, headers={"Authorization": f"Bearer {token}"}
+            )
             body = _envelope(response)
-            code = _code(body)
+            code = int_field(body)
             if response.is_success and code == 0:
                 data = body.get("data") if body else None
                 return data if isinstance(data, dict) else {}
@@ -345,21 +323,14 @@ class KlingProvider(Provider):
                 retry_after=retry_after,
                 **common,
             )
-        if code in AUTH_CODES or code in TOKEN_CODES:
-            return ProviderAuthError(message, **common)
-        if code in ACCOUNT_CODES:
-            return ProviderAccountError(message, **common)
-        if code in INPUT_CODES:
-            return InvalidInput(message, **common)
         if code in MISSING_CODES:
-            if fetching:
-                return TaskNotFound(message, **common)
             # On create the missing resource is the model or the path: the shop must act.
-            return ProviderAccountError(message, **common)
-        if code in CONTENT_CODES:
-            return ContentRefused(message, **common)
-        if code in RATE_CODES:
+            return (TaskNotFound if fetching else ProviderAccountError)(message, **common)
+        kind = ERROR_OF_CODE.get(code)
+        if kind is RateLimited:
             return RateLimited(message, retry_after=retry_after, **common)
+        if kind is not None:
+            return kind(message, **common)
         if code in SERVER_CODES or status >= 500:
             return ProviderUnavailable(message, retry_after=retry_after, **common)
         if status == 429:
@@ -419,23 +390,9 @@ class KlingProvider(Provider):
 
 
 def _envelope(response: httpx.Response) -> dict[str, Any] | None:
-    """Return the JSON envelope, or None when the body is not one."""
-    try:
-        body = response.json()
-    except (ValueError, RecursionError):  # a body nested too deep is no envelope either
-        return None
-    if not isinstance(body, dict) or "code" not in body:
-        return None
-    return body
-
-
-def _code(body: dict[str, Any] | None) -> int | None:
-    if body is None:
-        return None
-    try:
-        return int(body["code"])
-    except (TypeError, ValueError):
-        return None
+    """Return Kling's JSON envelope, or None when the body is not one."""
+    body = json_object(response)
+    return body if body is not None and "code" in body else None
 
 
 def _image_urls(task_result: Any) -> list[str]:

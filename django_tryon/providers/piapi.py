@@ -28,7 +28,6 @@ from .base import (
     Provider,
     ProviderAccountError,
     ProviderAuthError,
-    ProviderConfigurationError,
     ProviderError,
     ProviderTask,
     ProviderUnavailable,
@@ -36,6 +35,8 @@ from .base import (
     TaskNotFound,
     TaskState,
     TryOnInput,
+    int_field,
+    json_object,
     parse_retry_after,
 )
 from .kling import KLING_CDN_HOSTS
@@ -85,17 +86,16 @@ class PiAPIProvider(Provider):
     # PiAPI deletes "after a period" it does not publish: follow a task three days at most.
     task_retention_seconds = 3 * 24 * 3600
 
-    def __init__(self, options: Mapping[str, Any], *, client: httpx.Client | None = None):
-        super().__init__(options, client=client)
+    def configure(self) -> None:
         self.api_key = str(self.config["API_KEY"])
+        # Unset means "public"; an explicit "" or None means the workspace's default.
         mode = self.config.get("SERVICE_MODE", "public")
         self.service_mode = "" if mode is None else str(mode)
         if self.service_mode not in SERVICE_MODES:
-            if client is None:
-                self.client.close()
-            raise ProviderConfigurationError(
-                f"TRYON['PROVIDERS']['{self.name}']['SERVICE_MODE'] must be 'public', "
-                f"'private' or '' (the workspace default), not {self.service_mode!r}"
+            raise self.setting_error(
+                "SERVICE_MODE",
+                f"must be 'public', 'private' or '' (the workspace default), "
+                f"not {self.service_mode!r}",
             )
 
     @property
@@ -180,16 +180,9 @@ class PiAPIProvider(Provider):
         self, method: str, path: str, *, payload: dict | None = None, fetching: bool = False
     ) -> dict[str, Any]:
         """Send one request and return the envelope's ``data``; raise a ProviderError otherwise."""
-        try:
-            response = self.client.request(
-                method, self.base_url + path, json=payload, headers={"x-api-key": self.api_key}
-            )
-        except httpx.TransportError as exc:
-            raise ProviderUnavailable(
-                f"PiAPI could not be reached ({type(exc).__name__})", provider=self.name
-            ) from exc
-        body = _envelope(response)
-        code = _code(body)
+        response = self.send(method, path, json=payload, headers={"x-api-key": self.api_key})
+        body = json_object(response)
+        code = int_field(body)
         if response.is_success and code == 200:
             data = body.get("data") if body else None
             return data if isinstance(data, dict) else {}
@@ -292,24 +285,6 @@ class PiAPIProvider(Provider):
 
 def _task_path(task_id: str) -> str:
     return f"{TASK_PATH}/{quote(task_id, safe='')}"
-
-
-def _envelope(response: httpx.Response) -> dict[str, Any] | None:
-    """Return the JSON body when it is an object, else None."""
-    try:
-        body = response.json()
-    except (ValueError, RecursionError):  # a body nested too deep is no envelope either
-        return None
-    return body if isinstance(body, dict) else None
-
-
-def _code(body: dict[str, Any] | None) -> int | None:
-    if body is None:
-        return None
-    try:
-        return int(body.get("code"))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
 
 
 def _error_of(data: Any) -> dict[str, Any]:
