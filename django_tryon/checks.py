@@ -72,7 +72,15 @@ def _check_providers(values) -> list:
     if not isinstance(providers, dict):
         return [Error("TRYON['PROVIDERS'] must be a dict.", id="django_tryon.E003")]
     default = values["DEFAULT_PROVIDER"]
-    if default not in providers:
+    if not providers:
+        errors.append(
+            Error(
+                "TRYON['PROVIDERS'] is empty: no try-on can be sent anywhere.",
+                hint="Add a provider, e.g. TRYON['PROVIDERS']['kling'] = {...} (docs/providers.md).",
+                id="django_tryon.E003",
+            )
+        )
+    elif default and default not in providers:
         errors.append(
             Error(
                 f"TRYON['DEFAULT_PROVIDER'] is '{default}', which has no entry in TRYON['PROVIDERS'].",

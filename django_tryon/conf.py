@@ -14,7 +14,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 DEFAULTS: dict[str, Any] = {
     # Which provider a request uses when none is named.
-    "DEFAULT_PROVIDER": "kling",
+    # None: the first entry of PROVIDERS.
+    "DEFAULT_PROVIDER": None,
     # Per-provider options; see docs/providers.md for each provider's keys.
     "PROVIDERS": {},
     # Absolute origin the providers reach the shop at (callbacks, PiAPI input URLs).

@@ -14,7 +14,7 @@ from .. import files, images, quotas
 from ..conf import get_setting
 from ..models import Garment, ModelPhoto
 from ..pipeline.validation import check_outfit
-from ..providers import get_provider, provider_names
+from ..providers import default_provider_name, get_provider, provider_names
 from .display import money, provider_label
 
 #: One web request creates every try-on of a batch, so a batch has a ceiling.
@@ -104,7 +104,7 @@ class ProviderChoice:
 
 def available_providers() -> list[ProviderChoice]:
     """Providers that are configured and usable now, the default one first."""
-    default = get_setting("DEFAULT_PROVIDER")
+    default = default_provider_name()
     choices = []
     for name in provider_names():
         try:

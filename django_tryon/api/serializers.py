@@ -163,12 +163,13 @@ class TryOnCreateSerializer(serializers.Serializer):
         min_value=1,
         max_value=4,
         default=1,
-        help_text="Images to generate (Kling: 1, PiAPI: up to 4). Each counts against quotas.",
+        help_text="Images to generate, up to the provider's maximum. Each counts against quotas.",
     )
     provider = serializers.CharField(
         required=False,
         max_length=32,
-        help_text="Provider name (kling, piapi); default: the shop's DEFAULT_PROVIDER.",
+        help_text="Provider name, a key of TRYON['PROVIDERS']; default: the shop's default "
+        "provider (DEFAULT_PROVIDER, else the first configured).",
     )
     consent = serializers.BooleanField(
         default=False,

@@ -12,6 +12,7 @@ from django.utils import timezone
 from .. import quotas
 from ..conf import get_setting
 from ..models import Garment, ModelPhoto, Source, TryOnBatch, TryOnRequest, tryon_storage
+from ..providers import default_provider_name
 from ..providers.base import Provider
 from ..quotas import TryOnDisabled
 from ..status import ACTIVE, Status
@@ -66,7 +67,7 @@ def create_tryon(
     whose own daily limit applies too. ``reserved``: the caller already counted this
     request's charge (an admin batch reserves all of its requests at once).
     """
-    provider_name = provider or get_setting("DEFAULT_PROVIDER")
+    provider_name = provider or default_provider_name()
     errors = FieldErrors()
     adapter = validated_provider(provider_name, errors)
     validate_garments(

@@ -54,9 +54,19 @@ def provider_class(name: str) -> type[Provider]:
     return cls
 
 
+def default_provider_name() -> str:
+    """TRYON['DEFAULT_PROVIDER'], else the first provider in TRYON['PROVIDERS'] ("" if none)."""
+    name = get_setting("DEFAULT_PROVIDER")
+    if name:
+        return str(name)
+    providers = get_setting("PROVIDERS")
+    return next(iter(providers), "") if isinstance(providers, dict) else ""
+
+
 def get_provider(name: str | None = None) -> Provider:
-    """Return the adapter for ``name`` (default: TRYON['DEFAULT_PROVIDER']), reusing its HTTP client."""
-    name = name or get_setting("DEFAULT_PROVIDER")
+    """Return the adapter for ``name`` (default: :func:`default_provider_name`), reusing its
+    HTTP client."""
+    name = name or default_provider_name()
     with _lock:
         adapter = _cache.get(name)
         if adapter is None:

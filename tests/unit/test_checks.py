@@ -127,6 +127,18 @@ def test_e003_default_provider_not_configured(settings, tryon, production):
     assert "'piapi'" in only("django_tryon.E003")[0].msg
 
 
+def test_e003_no_provider_at_all(tryon, production):
+    tryon(providers={})
+    assert ids() == ["django_tryon.E003"]
+    assert "empty" in only("django_tryon.E003")[0].msg
+
+
+def test_no_default_provider_means_the_first_configured(settings, tryon, production):
+    kling = provider(settings, "kling", BASE_URL="https://api-singapore.klingai.com")
+    tryon(providers={"kling": kling}, DEFAULT_PROVIDER=None)
+    assert ids() == []
+
+
 def test_e004_unknown_provider(settings, tryon, production):
     tryon(providers={**settings.TRYON["PROVIDERS"], "replicate": {"API_KEY": "x"}})
     assert ids() == ["django_tryon.E004"]

@@ -46,6 +46,20 @@ def test_a_bad_class_path_is_a_clear_configuration_error(settings, path, says):
         provider_class("mine")
 
 
+def test_without_a_default_the_first_configured_provider_serves(settings):
+    """The app's own default named one provider; a shop without it got a broken default."""
+    from django_tryon.providers import default_provider_name
+
+    tryon = {k: v for k, v in settings.TRYON.items() if k != "DEFAULT_PROVIDER"}
+    settings.TRYON = {**tryon, "PROVIDERS": {"piapi": settings.TRYON["PROVIDERS"]["piapi"]}}
+    assert default_provider_name() == "piapi"
+    assert get_provider().name == "piapi"
+    settings.TRYON = {**settings.TRYON, "DEFAULT_PROVIDER": "kling"}
+    assert default_provider_name() == "kling"
+    settings.TRYON = {**tryon, "PROVIDERS": {}}
+    assert default_provider_name() == ""
+
+
 def test_an_unknown_provider_without_a_class_is_still_refused():
     with pytest.raises(ProviderConfigurationError, match="Unknown try-on provider 'nope'"):
         provider_class("nope")

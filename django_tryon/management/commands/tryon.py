@@ -12,7 +12,7 @@ from django_tryon import files, images, services
 from django_tryon.conf import get_setting
 from django_tryon.models import Category, Garment, Source, TryOnRequest, tryon_storage
 from django_tryon.pipeline.validation import check_outfit
-from django_tryon.providers import provider_names
+from django_tryon.providers import default_provider_name, provider_names
 from django_tryon.providers.base import ProviderError
 from django_tryon.status import Status
 
@@ -59,7 +59,7 @@ class Command(BaseCommand):
                 "(or --recover REQUEST_ID)",
                 returncode=BAD_INPUT,
             )
-        provider = opts["provider"] or get_setting("DEFAULT_PROVIDER")
+        provider = opts["provider"] or default_provider_name()
         if provider not in provider_names():
             raise CommandError(
                 f"unknown provider '{provider}' (choose from {', '.join(provider_names())})",
