@@ -89,11 +89,12 @@ def _check_providers(values) -> list:
             )
         )
     for name, options in providers.items():
-        if name not in PROVIDER_CLASSES:
+        if name not in PROVIDER_CLASSES and not (options or {}).get("CLASS"):
             errors.append(
                 Error(
                     f"TRYON['PROVIDERS'] names an unknown provider '{name}'.",
-                    hint=f"Known providers: {', '.join(sorted(PROVIDER_CLASSES))}.",
+                    hint=f"Known providers: {', '.join(sorted(PROVIDER_CLASSES))}; a shop's "
+                    "own adapter is named by its dotted path in a 'CLASS' option.",
                     id="django_tryon.E004",
                 )
             )

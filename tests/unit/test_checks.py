@@ -127,6 +127,20 @@ def test_e003_default_provider_not_configured(settings, tryon, production):
     assert "'piapi'" in only("django_tryon.E003")[0].msg
 
 
+def test_a_plugged_in_provider_class_is_not_unknown(settings, tryon, production):
+    """A shop's own adapter (CLASS) was E004, an error that stops runserver and migrate."""
+    tryon(
+        providers={
+            **settings.TRYON["PROVIDERS"],
+            "fake": {"CLASS": "tests.fakes.FakeProvider", "TIMEOUT_SECONDS": 5},
+        }
+    )
+    assert ids() == []
+    tryon(providers={**settings.TRYON["PROVIDERS"], "fake": {"CLASS": "tests.fakes.Nothing"}})
+    assert ids() == ["django_tryon.E005"]
+    assert "cannot be imported" in only("django_tryon.E005")[0].msg
+
+
 def test_e003_no_provider_at_all(tryon, production):
     tryon(providers={})
     assert ids() == ["django_tryon.E003"]
