@@ -36,8 +36,6 @@ URLs carry signatures): only scheme, host, port and path, as ``redact_url`` give
 from __future__ import annotations
 
 import functools
-import ipaddress
-import re
 import socket
 import ssl
 import time
@@ -45,6 +43,7 @@ from collections.abc import Callable, Iterable
 
 import httpx
 
+from .addresses import host_allowed, is_ip_literal, is_public_address, valid_hostname
 from .conf import get_setting
 
 __all__ = [
@@ -64,11 +63,8 @@ _READ_TIMEOUT = 15.0
 # How many resolved addresses are tried when connecting fails.
 _MAX_ADDRESSES = 4
 _DEFAULT_PORTS = {"https": 443, "http": 80}
-_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 # Retryable HTTP statuses besides 5xx: request timeout, too early, too many requests.
 _RETRYABLE_4XX = {408, 425, 429}
-# NAT64 prefixes whose last 32 bits are an IPv4 address (RFC 6052, RFC 8215).
-_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 
 
 class DownloadError(Exception):
@@ -93,85 +89,6 @@ def redact_url(url: str | httpx.URL) -> str:
         return f"{parsed.scheme}://{netloc}{parsed.path}"
     except Exception:
         return "<unparseable url>"
-
-
-def _normalise_host(host: str) -> str:
-    host = host.strip().lower().rstrip(".")
-    try:
-        return host.encode("idna").decode("ascii") if not host.isascii() else host
-    except UnicodeError:
-        return host
-
-
-def host_allowed(host: str, allowed_hosts: Iterable[str]) -> bool:
-    """Whether ``host`` matches an allow-list entry.
-
-    ``"cdn.example.com"`` matches only that host; ``"*.example.com"`` matches any
-    subdomain of example.com (not example.com itself); ``".example.com"`` matches
-    example.com and any subdomain. ``"evilexample.com"`` matches none of them.
-    """
-    if isinstance(allowed_hosts, str):
-        allowed_hosts = [allowed_hosts]
-    host = _normalise_host(host)
-    if not host:
-        return False
-    for entry in allowed_hosts:
-        entry = _normalise_host(entry)
-        if entry.startswith("*."):
-            if host.endswith(entry[1:]) and len(host) > len(entry) - 1:
-                return True
-        elif entry.startswith("."):
-            if host == entry[1:] or host.endswith(entry):
-                return True
-        elif entry and host == entry:
-            return True
-    return False
-
-
-def _is_ip_literal(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
-_IPV4_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")
-
-
-def _valid_hostname(host: str) -> bool:
-    if _is_ip_literal(host):
-        return True
-    labels = host.split(".")
-    return len(host) <= 253 and all(_HOST_LABEL.match(label) for label in labels)
-
-
-def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    if ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped
-    if int(ip) >> 32 == 0 or ip in _IPV4_TRANSLATED:
-        # IPv4-compatible (::a.b.c.d, deprecated) and IPv4-translated (::ffff:0:a.b.c.d):
-        # Python counts both as global, yet the kernel may route them to the IPv4 host.
-        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    if ip.sixtofour is not None:
-        return ip.sixtofour
-    if any(ip in net for net in _NAT64):
-        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    return None
-
-
-def is_public_address(address: str) -> bool:
-    """True only for a globally routable unicast address (and, for IPv6 forms that embed
-    an IPv4 address, only when that address is too)."""
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address):
-        embedded = _embedded_ipv4(ip)
-        if embedded is not None and not is_public_address(str(embedded)):
-            return False
-    return ip.is_global and not ip.is_multicast and not ip.is_unspecified
 
 
 def _default_resolver(host: str, port: int) -> list[str]:
@@ -247,7 +164,7 @@ def download(
     if parsed.userinfo:
         raise DownloadError("user info in the URL is not allowed", retryable=False, url=safe_url)
     host = parsed.raw_host.decode("ascii").lower().rstrip(".")
-    if not host or not _valid_hostname(host):
+    if not host or not valid_hostname(host):
         raise DownloadError("invalid host", retryable=False, url=safe_url)
     port = parsed.port or _DEFAULT_PORTS[scheme]
     if not allow_private and port not in (80, 443):
@@ -266,7 +183,7 @@ def download(
     if not addresses:
         raise DownloadError("host has no address", retryable=True, url=safe_url)
     for address in addresses:
-        if not _is_ip_literal(address):
+        if not is_ip_literal(address):
             raise DownloadError("resolver returned a non-address", retryable=False, url=safe_url)
         if not allow_private and not is_public_address(address):
             raise DownloadError(
@@ -329,7 +246,7 @@ def _fetch_pinned(
         "User-Agent": "django-tryon",
     }
     extensions = {}
-    if parsed.scheme == "https" and not _is_ip_literal(host):
+    if parsed.scheme == "https" and not is_ip_literal(host):
         extensions["sni_hostname"] = host
     last_error: DownloadError | None = None
     for address in addresses:

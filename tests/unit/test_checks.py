@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.core.checks import Error, Warning, run_checks
 
 from django_tryon.checks import NUMERIC_KEYS, ZERO_ALLOWED_KEYS
+from tests.fakes import FakeProvider
 
 SANDBOX_WARNINGS = [
     # Test settings run with DEBUG off against the local sandbox over http.
@@ -139,6 +142,23 @@ def test_a_plugged_in_provider_class_is_not_unknown(settings, tryon, production)
     tryon(providers={**settings.TRYON["PROVIDERS"], "fake": {"CLASS": "tests.fakes.Nothing"}})
     assert ids() == ["django_tryon.E005"]
     assert "cannot be imported" in only("django_tryon.E005")[0].msg
+
+
+class CreditsProvider(FakeProvider):
+    def estimate_cost(self, batch_size):
+        return Decimal(batch_size), "credits"
+
+
+def test_a_plugged_in_providers_currency_takes_a_budget(settings, tryon, production):
+    """W004 only knew the built-ins' currencies: a budget in a plug-in's was 'never applies'."""
+    plugged = {"CLASS": f"{__name__}.CreditsProvider", "TIMEOUT_SECONDS": 5}
+    tryon(
+        providers={**settings.TRYON["PROVIDERS"], "mine": plugged},
+        SHOP_DAILY_BUDGET={"credits": 10},
+    )
+    assert ids() == []
+    tryon(SHOP_DAILY_BUDGET={"points": 10})
+    assert ids() == ["django_tryon.W004"]
 
 
 def test_e003_no_provider_at_all(tryon, production):

@@ -1,0 +1,110 @@
+"""Checks of how the shop is deployed: the public URL, the storage, and what is unsafe
+with DEBUG off (http or private downloads, a provider pointed at a local address)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.checks import Error, Warning
+
+from ..addresses import is_ip_literal, is_public_address
+
+
+def check_public_url(values) -> list:
+    url = values["PUBLIC_BASE_URL"]
+    if not url:
+        return []
+    parts = urlsplit(str(url))
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return [
+            Error(
+                f"TRYON['PUBLIC_BASE_URL'] must be an absolute http(s) URL, not {url!r}.",
+                id="django_tryon.E007",
+            )
+        ]
+    if parts.scheme == "http" and not settings.DEBUG:
+        return [
+            Warning(
+                "TRYON['PUBLIC_BASE_URL'] uses http: callback tokens and signed image URLs "
+                "travel in clear text.",
+                hint="Use https in production.",
+                id="django_tryon.W001",
+            )
+        ]
+    return []
+
+
+def check_storage(values) -> list:
+    alias = values["STORAGE"]
+    storages = getattr(settings, "STORAGES", {}) or {}
+    if alias not in storages:
+        return [
+            Error(
+                f"TRYON['STORAGE'] is '{alias}', which is not in settings.STORAGES.",
+                id="django_tryon.E011",
+            )
+        ]
+    from django.core.files.storage import storages
+
+    from ..files import storage_signs_urls, url_takes_expire
+
+    storage = storages[alias]
+    if url_takes_expire(storage) and not storage_signs_urls(storage):
+        return [
+            Warning(
+                f"The try-on storage '{alias}' takes expire= but hands out permanent links "
+                "(django-storages S3 with custom_domain and no CloudFront signer, or "
+                "querystring_auth=False).",
+                hint="Result images are then served through the app's own expiring view, "
+                "by your web server. Set querystring_auth=True (and a cloudfront_key with "
+                "custom_domain) to let the storage hand out expiring links itself.",
+                id="django_tryon.W008",
+            )
+        ]
+    return []
+
+
+def check_insecure(values) -> list:
+    if settings.DEBUG:
+        return []
+    warnings = []
+    for key in ("ALLOW_HTTP_DOWNLOADS", "ALLOW_PRIVATE_DOWNLOADS"):
+        if values[key]:
+            warnings.append(
+                Warning(
+                    f"TRYON['{key}'] is on with DEBUG off: result downloads may reach "
+                    "addresses a provider should never send the app to.",
+                    hint="Keep it only for the sandbox or a staging site.",
+                    id="django_tryon.W002",
+                )
+            )
+    providers = values["PROVIDERS"] if isinstance(values["PROVIDERS"], dict) else {}
+    for name, options in providers.items():
+        for key in ("ALLOW_HTTP_DOWNLOADS", "ALLOW_PRIVATE_DOWNLOADS"):
+            if isinstance(options, dict) and options.get(key):
+                warnings.append(
+                    Warning(
+                        f"TRYON['PROVIDERS']['{name}']['{key}'] is on with DEBUG off: its "
+                        "result downloads may reach addresses a provider should never send "
+                        "the app to.",
+                        hint="Keep it only for the sandbox or a staging site.",
+                        id="django_tryon.W002",
+                    )
+                )
+        base = (options.get("BASE_URL") if isinstance(options, dict) else "") or ""
+        host = urlsplit(base).hostname or ""
+        if host and _is_local(host):
+            warnings.append(
+                Warning(
+                    f"Provider '{name}' points at {base} (a local address, such as the sandbox) "
+                    "with DEBUG off.",
+                    hint="Production shops set the real provider's BASE_URL.",
+                    id="django_tryon.W003",
+                )
+            )
+    return warnings
+
+
+def _is_local(host: str) -> bool:
+    return host == "localhost" or (is_ip_literal(host) and not is_public_address(host))

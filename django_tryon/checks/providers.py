@@ -1,0 +1,99 @@
+"""Checks of TRYON['PROVIDERS']: each entry names a provider the app can build, with
+options its adapter accepts, and fits the settings around it."""
+
+from __future__ import annotations
+
+from django.core.checks import Error
+
+
+def check_providers(values) -> list:
+    from ..providers import PROVIDER_CLASSES, provider_class
+    from ..providers.base import ProviderConfigurationError
+
+    errors = []
+    providers = values["PROVIDERS"]
+    if not isinstance(providers, dict):
+        return [Error("TRYON['PROVIDERS'] must be a dict.", id="django_tryon.E003")]
+    default = values["DEFAULT_PROVIDER"]
+    if not providers:
+        errors.append(
+            Error(
+                "TRYON['PROVIDERS'] is empty: no try-on can be sent anywhere.",
+                hint="Add a provider, e.g. TRYON['PROVIDERS']['kling'] = {...} (docs/providers.md).",
+                id="django_tryon.E003",
+            )
+        )
+    elif default and default not in providers:
+        errors.append(
+            Error(
+                f"TRYON['DEFAULT_PROVIDER'] is '{default}', which has no entry in TRYON['PROVIDERS'].",
+                hint=f"Add TRYON['PROVIDERS']['{default}'] = {{...}} or change DEFAULT_PROVIDER.",
+                id="django_tryon.E003",
+            )
+        )
+    for name, options in providers.items():
+        if name not in PROVIDER_CLASSES and not (options or {}).get("CLASS"):
+            errors.append(
+                Error(
+                    f"TRYON['PROVIDERS'] names an unknown provider '{name}'.",
+                    hint=f"Known providers: {', '.join(sorted(PROVIDER_CLASSES))}; a shop's "
+                    "own adapter is named by its dotted path in a 'CLASS' option.",
+                    id="django_tryon.E004",
+                )
+            )
+            continue
+        try:
+            adapter = provider_class(name)(options or {})
+        except ProviderConfigurationError as exc:
+            errors.append(Error(str(exc), id="django_tryon.E005"))
+            continue
+        except (TypeError, ValueError) as exc:  # e.g. TIMEOUT_SECONDS="ten": report, not crash
+            errors.append(
+                Error(
+                    f"TRYON['PROVIDERS']['{name}'] has an invalid value: {exc}",
+                    id="django_tryon.E005",
+                )
+            )
+            continue
+        timeout = float((options or {}).get("TIMEOUT_SECONDS", 30))
+        if values["SUBMITTING_STUCK_AFTER_SECONDS"] <= timeout:
+            errors.append(
+                Error(
+                    f"TRYON['SUBMITTING_STUCK_AFTER_SECONDS'] must be longer than provider "
+                    f"'{name}' TIMEOUT_SECONDS ({timeout:g}), or the reaper could act on a "
+                    "create call that is still in flight.",
+                    id="django_tryon.E012",
+                )
+            )
+        try:
+            if adapter.needs_input_urls and not values["PUBLIC_BASE_URL"]:
+                errors.append(
+                    Error(
+                        f"Provider '{name}' fetches input images by URL, but "
+                        "TRYON['PUBLIC_BASE_URL'] is not set.",
+                        hint="Set PUBLIC_BASE_URL to the address the provider can reach the shop at.",
+                        id="django_tryon.E006",
+                    )
+                )
+        finally:
+            adapter.close()
+    return errors
+
+
+def provider_currencies(values) -> set[str]:
+    """The currencies the configured providers (built-in or plugged in) bill in."""
+    from ..providers import provider_class
+
+    currencies = set()
+    providers = values["PROVIDERS"] if isinstance(values["PROVIDERS"], dict) else {}
+    for name, options in providers.items():
+        try:
+            adapter = provider_class(name)(options or {})
+        except Exception:  # reported by check_providers  # noqa: S112
+            continue
+        try:
+            currencies.add(adapter.estimate_cost(1)[1])
+        finally:
+            adapter.close()
+    currencies.discard("")
+    return currencies
