@@ -7,21 +7,15 @@ settings; only the authentication classes are the shop's (DEFAULT_AUTHENTICATION
 
 from __future__ import annotations
 
-import re
-
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db.models import Q
-from django.http import Http404
 from django.middleware.csrf import get_token
 from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import SAFE_METHODS, AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from .. import quotas, services
 from ..conf import get_setting
@@ -30,6 +24,8 @@ from ..pipeline.identity import NoSession, owner_key_of
 from ..status import Status
 from . import schema as docs
 from .authentication import enforce_csrf, needs_csrf
+from .errors import Conflict, LimitReached, exception_handler, refuse_oversized_body
+from .pagination import Pagination
 from .permissions import ShopperAccess, is_staff
 from .serializers import (
     GarmentFilterSerializer,
@@ -41,50 +37,6 @@ from .serializers import (
     TryOnRequestSerializer,
 )
 from .throttles import CreateThrottle, ReadThrottle, client_address
-
-#: Session entry holding an anonymous shopper's random owner token (see ``owner_key``).
-#: A page parameter as written by a client: an optional sign and at most ten digits.
-_INTEGER = re.compile(r"-?[0-9]{1,10}")
-#: The largest page number the schema allows (a 32-bit integer).
-MAX_PAGE = 2**31 - 1
-#: Room for the form fields around the photo in a multipart body.
-MULTIPART_SLACK_BYTES = 256 * 1024
-
-
-class Pagination(PageNumberPagination):
-    """Pages of 20 (``page_size`` up to 100); malformed page parameters are a 400, a page
-    past the end a 404."""
-
-    page_size = 20
-    page_size_query_param = "page_size"
-    max_page_size = 100
-
-    def paginate_queryset(self, queryset, request, view=None):
-        errors = {}
-        limits = (
-            (self.page_query_param, MAX_PAGE),
-            (self.page_size_query_param, self.max_page_size),
-        )
-        for name, highest in limits:
-            values = request.query_params.getlist(name)
-            if not values:
-                continue
-            if len(values) > 1 or not _INTEGER.fullmatch(values[0]):
-                errors[name] = ["Give one whole number."]
-            elif not 1 <= int(values[0]) <= highest:
-                errors[name] = [f"Give a number from 1 to {highest}."]
-        if errors:
-            raise exceptions.ValidationError(errors)
-        return super().paginate_queryset(queryset, request, view)
-
-    def get_schema_operation_parameters(self, view):
-        parameters = super().get_schema_operation_parameters(view)
-        for parameter in parameters:
-            parameter["schema"]["minimum"] = 1
-            parameter["schema"]["maximum"] = (
-                self.max_page_size if parameter["name"] == self.page_size_query_param else MAX_PAGE
-            )
-        return parameters
 
 
 class TryOnAPIMixin:
@@ -101,7 +53,7 @@ class TryOnAPIMixin:
         # Before authentication: the CSRF check reads a POST body, and an oversized one
         # is refused without reading a byte of it.
         if request.method not in SAFE_METHODS:
-            _refuse_oversized_body(request)
+            refuse_oversized_body(request)
         super().initial(request, *args, **kwargs)
 
     def get_authenticate_header(self, request):
@@ -344,65 +296,6 @@ def owner_key(request, *, bind: bool) -> str:
         raise exceptions.PermissionDenied(
             "Anonymous try-ons need Django's session middleware; please sign in."
         ) from None
-
-
-class LimitReached(exceptions.APIException):
-    """A quota or budget is used up (429), or the kill switch is off (503)."""
-
-    status_code = status.HTTP_429_TOO_MANY_REQUESTS
-    default_code = "quota_exceeded"
-
-    def __init__(self, exc: quotas.QuotaExceeded):
-        super().__init__(detail=exc.message, code=exc.scope)
-        self.wait = exc.retry_after_seconds
-        if isinstance(exc, quotas.TryOnDisabled):
-            self.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
-    default_detail = "The request conflicts with the try-on's current state."
-
-
-def exception_handler(exc, context):
-    """DRF's handler, with Django's upload-limit errors as 400s and one error shape:
-    ``{"detail", "code"}`` (plus ``retry_after_seconds`` on 429/503), or field -> messages."""
-    if isinstance(exc, RequestDataTooBig):
-        exc = exceptions.ValidationError({"person_image": [_too_large(None)]})
-    elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
-        exc = exceptions.ValidationError({"non_field_errors": ["This form has too many fields."]})
-    elif isinstance(exc, Http404):
-        exc = exceptions.NotFound()
-    response = drf_exception_handler(exc, context)
-    if response is None or not isinstance(exc, exceptions.APIException):
-        return response
-    if isinstance(response.data, dict) and set(response.data) == {"detail"}:
-        codes = exc.get_codes()
-        response.data = {
-            "detail": str(response.data["detail"]),
-            "code": codes if isinstance(codes, str) else exc.default_code,
-        }
-        if response.status_code in (429, 503):
-            wait = getattr(exc, "wait", None)
-            response.data["retry_after_seconds"] = None if wait is None else int(wait)
-    return response
-
-
-def _refuse_oversized_body(request) -> None:
-    """Refuse a body larger than any acceptable photo before reading a byte of it."""
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > get_setting("UPLOAD_MAX_BYTES") + MULTIPART_SLACK_BYTES:
-        raise exceptions.ValidationError({"person_image": [_too_large(length)]})
-
-
-def _too_large(size: int | None) -> str:
-    limit = get_setting("UPLOAD_MAX_BYTES")
-    this = f" ({size / 1048576:.3g} MB)" if size else ""
-    return f"This photo is too large{this}. The limit is {limit / 1048576:.3g} MB."
 
 
 def _idempotency_key(request) -> str:
