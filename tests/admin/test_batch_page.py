@@ -12,6 +12,7 @@ from django.utils import timezone
 from django_tryon.admin.batches import _eta_seconds, batch_progress
 from django_tryon.models import TryOnRequest, TryOnResult
 from django_tryon.status import Status
+from tests.admin.pages import assert_app_page
 
 pytestmark = pytest.mark.django_db
 
@@ -61,6 +62,7 @@ def test_batch_page_shows_progress_counts_and_results(merch_client, running_batc
 
     assert response.status_code == 200
     html = response.content.decode()
+    assert_app_page(html, "tryon-batch-page", "/admin/django_tryon/tryonbatch/")
     assert 'role="progressbar"' in html and 'aria-valuenow="50"' in html
     assert 'data-part="done">3<' in html and 'data-part="total">6<' in html
     assert 'data-count="succeeded">2<' in html and 'data-count="running">2<' in html

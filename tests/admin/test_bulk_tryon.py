@@ -8,10 +8,12 @@ from django.contrib.messages import get_messages
 from django_tryon import services
 from django_tryon.models import Source, TryOnBatch, TryOnRequest, UsageCounter
 from django_tryon.status import Status
+from tests.admin.pages import assert_app_page
 
 pytestmark = pytest.mark.django_db
 
 GARMENTS = "/admin/django_tryon/garment/"
+
 ACTION = "try_on_house_models"
 
 
@@ -50,6 +52,7 @@ def test_action_opens_the_intermediate_page(merch_client, catalogue):
     assert response.status_code == 200
     assert response.templates[0].name == "admin/django_tryon/garment/bulk_tryon.html"
     html = response.content.decode()
+    assert_app_page(html, "tryon-bulk-page", GARMENTS)
     for garment in garments:
         assert garment.name in html
         assert f'name="_selected_action" value="{garment.pk}"' in html

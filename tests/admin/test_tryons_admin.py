@@ -18,6 +18,7 @@ from django_tryon import catalogue as publishing
 from django_tryon.models import Source, TryOnRequest, TryOnResult
 from django_tryon.providers import get_provider
 from django_tryon.status import Status
+from tests.admin.pages import assert_app_page
 
 pytestmark = pytest.mark.django_db
 
@@ -473,6 +474,7 @@ def test_cost_summary(merch_client, make_request, catalogue, settings):
     response = merch_client.get(f"{REQUESTS}cost/")
 
     assert response.status_code == 200
+    assert_app_page(response.content.decode(), "tryon-cost-page", REQUESTS)
     summary = response.context["summary"]
     assert summary["totals"]["today"] == ["$0.14", "3 units"]
     assert summary["counts"] == {"today": 3, "month": 3}
