@@ -227,21 +227,11 @@ class TryOnRequestAdmin(RequestActions, ReadOnlyAdmin):
 
     @admin.display(description=_("garment"))
     def garment_detail(self, obj):
-        return format_html(
-            "{} {}",
-            thumbnail(obj.garment.image, obj.garment.name, size="large"),
-            admin_link(obj.garment),
-        )
+        return _garment_card(obj.garment)
 
     @admin.display(description=_("worn with"))
     def lower_garment_detail(self, obj):
-        if not obj.lower_garment_id:
-            return "—"
-        return format_html(
-            "{} {}",
-            thumbnail(obj.lower_garment.image, obj.lower_garment.name, size="large"),
-            admin_link(obj.lower_garment),
-        )
+        return _garment_card(obj.lower_garment) if obj.lower_garment_id else "—"
 
     @admin.display(description=_("person"))
     def person_detail(self, obj):
@@ -301,3 +291,10 @@ class TryOnRequestAdmin(RequestActions, ReadOnlyAdmin):
             size,
             url,
         )
+
+
+def _garment_card(garment):
+    """A garment's large thumbnail beside the link to its page."""
+    return format_html(
+        "{} {}", thumbnail(garment.image, garment.name, size="large"), admin_link(garment)
+    )
