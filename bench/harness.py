@@ -13,6 +13,7 @@ Everything listens on 127.0.0.1 only. Process layout of a run:
 from __future__ import annotations
 
 import contextlib
+import functools
 import glob
 import json
 import os
@@ -26,10 +27,15 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tests.waiting import wait_until as _wait_until
+
+#: The benchmarks poll ten times a second: faster would load the database they measure.
+wait_until = functools.partial(_wait_until, interval=0.1)
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "example_project"
@@ -131,17 +137,6 @@ def machine_busy(start: tuple[float, float]) -> float:
     """Fraction of all cores busy since ``start`` (a ``machine_cpu()`` reading)."""
     busy, total = machine_cpu()
     return (busy - start[0]) / max(total - start[1], 1e-9)
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0.1, what=""):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what or predicate}")
-        time.sleep(interval)
 
 
 def _wait_port(port: int, timeout: float, proc: subprocess.Popen | None = None, log=None):

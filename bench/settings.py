@@ -20,6 +20,8 @@ os.environ.setdefault("TRYON_PUBLIC_BASE_URL", "http://127.0.0.1:8001")
 from shop_project.settings import *  # noqa: F403
 from shop_project.settings import MIDDLEWARE, TRYON
 
+from django_tryon.sandbox import provider_settings
+
 DEBUG = False
 if CELERY_BROKER_URL.startswith(("filesystem://", "tryonfs://")):  # noqa: F405
     # kombu's filesystem broker looks for new messages once a second by default: every hop
@@ -31,22 +33,13 @@ MIDDLEWARE = ["bench.middleware.QueryCountMiddleware", *MIDDLEWARE]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 SANDBOX_URL = os.environ["TRYON_SANDBOX_URL"]
+_PROVIDERS = provider_settings(SANDBOX_URL)
+_PROVIDERS["kling"]["MODEL"] = "kolors-virtual-try-on-v1-5"
+_PROVIDERS["piapi"]["SERVICE_MODE"] = "public"
 TRYON = {
     **TRYON,
     # Always the benchmark's own sandbox on loopback, whatever keys the machine has set.
-    "PROVIDERS": {
-        "kling": {
-            "ACCESS_KEY": "sandbox-access-key",
-            "SECRET_KEY": "sandbox-secret-key-0123456789abcdef",
-            "BASE_URL": SANDBOX_URL,
-            "MODEL": "kolors-virtual-try-on-v1-5",
-        },
-        "piapi": {
-            "API_KEY": "sandbox-piapi-key",
-            "BASE_URL": SANDBOX_URL,
-            "SERVICE_MODE": "public",
-        },
-    },
+    "PROVIDERS": _PROVIDERS,
     "DEFAULT_PROVIDER": "kling",
     "PUBLIC_BASE_URL": os.environ["TRYON_PUBLIC_BASE_URL"],
     "ALLOW_HTTP_DOWNLOADS": True,

@@ -23,23 +23,24 @@ _GPS_IFD = 0x8825
 _MAKE = 0x010F
 
 
-def _encode(im: Image.Image, fmt: str, **params) -> bytes:
+def encode(im: Image.Image, fmt: str, **params) -> bytes:
     buf = io.BytesIO()
     im.save(buf, fmt, **params)
     return buf.getvalue()
 
 
-def _textured(width: int, height: int, seed: int = 1) -> Image.Image:
-    """A photo-like RGB image: smooth colour blobs plus fine grain, deterministic."""
+def textured_image(width: int, height: int, *, seed: int = 1, grain: float = 0.12) -> Image.Image:
+    """A photo-like RGB image: smooth colour blobs plus fine grain (a realistic JPEG size),
+    deterministic."""
     rng = random.Random(seed)
     small = Image.frombytes("RGB", (16, 12), rng.randbytes(16 * 12 * 3))
     base = small.resize((width, height), Image.Resampling.BICUBIC)
     tile = Image.frombytes("RGB", (256, 256), rng.randbytes(256 * 256 * 3))
-    grain = Image.new("RGB", (width, height))
+    noise = Image.new("RGB", (width, height))
     for y in range(0, height, 256):
         for x in range(0, width, 256):
-            grain.paste(tile, (x, y))
-    return Image.blend(base, grain, 0.12)
+            noise.paste(tile, (x, y))
+    return Image.blend(base, noise, grain)
 
 
 def srgb_icc_profile() -> bytes:
@@ -60,6 +61,7 @@ def make_jpeg(
     comment: bytes | None = None,
     with_xmp: bool = False,
     mode: str = "RGB",
+    seed: int = 1,
 ) -> bytes:
     """A JPEG of the given stored size.
 
@@ -68,7 +70,11 @@ def make_jpeg(
     (realistic file size and decode cost) instead of a flat colour. The metadata flags
     add EXIF orientation, a GPS block, an ICC profile, a COM comment or an XMP packet.
     """
-    im = _textured(width, height) if textured else Image.new("RGB", (width, height), color)
+    im = (
+        textured_image(width, height, seed=seed)
+        if textured
+        else Image.new("RGB", (width, height), color)
+    )
     side = max(1, min(width, height) // 8)
     ImageDraw.Draw(im).rectangle((0, 0, side - 1, side - 1), fill=MARKER)
     if mode != "RGB":
@@ -94,7 +100,7 @@ def make_jpeg(
             b'<rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/" '
             b'dc:creator="Secret Person"/></rdf:RDF></x:xmpmeta>'
         )
-    return _encode(im, "JPEG", **params)
+    return encode(im, "JPEG", **params)
 
 
 def make_png(width: int, height: int, *, alpha: bool = False, mode: str | None = None) -> bytes:
@@ -111,11 +117,11 @@ def make_png(width: int, height: int, *, alpha: bool = False, mode: str | None =
         ImageDraw.Draw(im).ellipse((width // 4, height // 4, 3 * width // 4, 3 * height // 4))
     if mode is not None:
         im = im.convert(mode)
-    return _encode(im, "PNG")
+    return encode(im, "PNG")
 
 
 def make_webp(width: int, height: int, *, color: tuple[int, int, int] = (90, 160, 60)) -> bytes:
-    return _encode(Image.new("RGB", (width, height), color), "WEBP", quality=80)
+    return encode(Image.new("RGB", (width, height), color), "WEBP", quality=80)
 
 
 def make_gif(width: int = 400, height: int = 400, *, frames: int = 1) -> bytes:
@@ -123,11 +129,11 @@ def make_gif(width: int = 400, height: int = 400, *, frames: int = 1) -> bytes:
     colours = [(200, 30, 30), (30, 200, 30), (30, 30, 200), (200, 200, 30)]
     ims = [Image.new("RGB", (width, height), colours[i % 4]) for i in range(frames)]
     params = {"save_all": True, "append_images": ims[1:]} if frames > 1 else {}
-    return _encode(ims[0], "GIF", **params)
+    return encode(ims[0], "GIF", **params)
 
 
 def make_bmp(width: int = 400, height: int = 400) -> bytes:
-    return _encode(Image.new("RGB", (width, height), (1, 2, 3)), "BMP")
+    return encode(Image.new("RGB", (width, height), (1, 2, 3)), "BMP")
 
 
 def make_person(width: int = 768, height: int = 1024) -> bytes:
@@ -146,7 +152,7 @@ def make_person(width: int = 768, height: int = 1024) -> bytes:
     d.rectangle((cx + 0.15 * u, 8.2 * u, cx + 1.6 * u, 14.5 * u), fill=trousers)
     d.rectangle((cx - 1.8 * u, 14.5 * u, cx - 0.1 * u, 15 * u), fill=(20, 20, 20))  # shoes
     d.rectangle((cx + 0.1 * u, 14.5 * u, cx + 1.8 * u, 15 * u), fill=(20, 20, 20))
-    return _encode(im, "JPEG", quality=90)
+    return encode(im, "JPEG", quality=90)
 
 
 _GARMENT_COLOURS = {"upper": (200, 40, 60), "lower": (30, 60, 140), "dress": (120, 40, 150)}
@@ -168,7 +174,7 @@ def make_garment(kind: str = "upper", size: int = 800) -> bytes:
     else:
         shape = [(40, 6), (60, 6), (62, 30), (80, 94), (20, 94), (38, 30)]
     d.polygon([(x * s, y * s) for x, y in shape], fill=colour)
-    return _encode(im, "PNG")
+    return encode(im, "PNG")
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
@@ -205,4 +211,4 @@ def make_mpo(width: int = 640, height: int = 480) -> bytes:
     through the JPEG plugin."""
     first = Image.new("RGB", (width, height), (10, 200, 10))
     second = Image.new("RGB", (width, height), (200, 10, 10))
-    return _encode(first, "MPO", save_all=True, append_images=[second])
+    return encode(first, "MPO", save_all=True, append_images=[second])

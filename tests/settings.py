@@ -30,6 +30,8 @@ os.environ.setdefault(
 from shop_project.settings import *  # noqa: E402,F403
 from shop_project.settings import DATABASES, TRYON  # noqa: E402
 
+from django_tryon.sandbox import provider_settings  # noqa: E402
+
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
@@ -39,24 +41,13 @@ if os.environ.get("TRYON_TEST_DB_NAME"):
     DATABASES["default"].pop("TEST", None)
 
 SANDBOX_URL = os.environ["TRYON_SANDBOX_URL"]
+_PROVIDERS = provider_settings(SANDBOX_URL, TIMEOUT_SECONDS=5)
+_PROVIDERS["kling"]["MODEL"] = "kolors-virtual-try-on-v1-5"  # outfits are composed for v1-5
+_PROVIDERS["piapi"]["SERVICE_MODE"] = "public"
 TRYON = {
     **TRYON,
     # The suite always talks to its own sandbox, whatever keys the machine has set.
-    "PROVIDERS": {
-        "kling": {
-            "ACCESS_KEY": "sandbox-access-key",
-            "SECRET_KEY": "sandbox-secret-key-0123456789abcdef",
-            "BASE_URL": SANDBOX_URL,
-            "MODEL": "kolors-virtual-try-on-v1-5",
-            "TIMEOUT_SECONDS": 5,
-        },
-        "piapi": {
-            "API_KEY": "sandbox-piapi-key",
-            "BASE_URL": SANDBOX_URL,
-            "SERVICE_MODE": "public",
-            "TIMEOUT_SECONDS": 5,
-        },
-    },
+    "PROVIDERS": _PROVIDERS,
     "PUBLIC_BASE_URL": os.environ["TRYON_PUBLIC_BASE_URL"],
     "RETRY_BASE_SECONDS": 0.2,
     "RETRY_MAX_SECONDS": 2.0,

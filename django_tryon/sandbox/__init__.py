@@ -8,6 +8,7 @@ Run it with ``python -m django_tryon.sandbox`` or in-process::
 It imports neither Django nor any settings. See ``docs/sandbox.md``.
 """
 
+from .apis import provider_settings
 from .callbacks import SentCallback, sign_webhook
 from .faults import FAULT_NAMES
 from .options import SandboxConfig
@@ -22,5 +23,6 @@ __all__ = [
     "Sandbox",
     "SandboxConfig",
     "SentCallback",
+    "provider_settings",
     "sign_webhook",
 ]

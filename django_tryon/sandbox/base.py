@@ -154,6 +154,11 @@ class ProviderApi:
         """The credentials it accepts, for the command line's banner."""
         raise NotImplementedError
 
+    @classmethod
+    def app_settings(cls, config: Any) -> dict[str, Any]:
+        """The adapter's options (``TRYON["PROVIDERS"][name]``) holding keys this accepts."""
+        raise NotImplementedError
+
     def authenticate(self, request: ApiRequest) -> ApiResponse | None:
         """None when the request's credentials pass, else the provider's refusal."""
         raise NotImplementedError

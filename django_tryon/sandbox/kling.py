@@ -134,6 +134,10 @@ class KlingApi(ProviderApi):
         return encode_jwt(config.kling_access_key, config.kling_secret_key, ttl=ttl, **claims)
 
     @classmethod
+    def app_settings(cls, config: Any) -> dict[str, Any]:
+        return {"ACCESS_KEY": config.kling_access_key, "SECRET_KEY": config.kling_secret_key}
+
+    @classmethod
     def describe_keys(cls, config: Any) -> str:
         text = f"kling access key {config.kling_access_key}, secret key {config.kling_secret_key}"
         if config.kling_api_key:

@@ -92,6 +92,10 @@ class PiApi(ProviderApi):
     )
 
     @classmethod
+    def app_settings(cls, config: Any) -> dict[str, Any]:
+        return {"API_KEY": config.piapi_key}
+
+    @classmethod
     def describe_keys(cls, config: Any) -> str:
         return f"piapi key {config.piapi_key}"
 

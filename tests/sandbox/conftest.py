@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import io
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,6 +16,7 @@ import pytest
 from PIL import Image
 
 from django_tryon.sandbox import Sandbox
+from tests import waiting
 from tests.localhost import LocalHost
 
 KLING_PATH = "/v1/images/kolors-virtual-try-on"
@@ -38,18 +38,6 @@ def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def _wait_until(predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
-    """Poll until ``predicate()`` is truthy; return its value or fail the test."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {timeout}s")
-        time.sleep(0.01)
-
-
 @pytest.fixture
 def make_image() -> Callable[..., bytes]:
     """make_image(width=400, height=600, fmt="PNG", color=(r, g, b)) -> bytes."""
@@ -59,7 +47,7 @@ def make_image() -> Callable[..., bytes]:
 @pytest.fixture
 def wait_until() -> Callable[..., Any]:
     """wait_until(predicate, timeout=5.0) -> the predicate's truthy value."""
-    return _wait_until
+    return waiting.wait_until
 
 
 @pytest.fixture
