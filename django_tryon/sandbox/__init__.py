@@ -8,10 +8,9 @@ Run it with ``python -m django_tryon.sandbox`` or in-process::
 It imports neither Django nor any settings. See ``docs/sandbox.md``.
 """
 
-from .apis import provider_settings
 from .callbacks import SentCallback, sign_webhook
 from .faults import FAULT_NAMES
-from .options import SandboxConfig
+from .options import SandboxConfig, provider_settings
 from .server import DEFAULT_HOST, DEFAULT_PORT, Sandbox
 from .web import RecordedRequest
 

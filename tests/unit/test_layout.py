@@ -55,3 +55,56 @@ def test_no_module_outside_providers_and_sandbox_imports_a_provider_adapter():
         if relative[0] in ("providers", "sandbox", "migrations"):
             continue
         assert not pattern.search(path.read_text()), path
+
+
+# -- no import circles -----------------------------------------------------------------------
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _top_level_imports(path: Path, modules: set[str]) -> set[str]:
+    """The package's modules ``path`` imports when it loads (not inside a function, and not
+    under ``if TYPE_CHECKING``), each as the module that must load first."""
+    import ast
+
+    name = _module_name(path)
+    package = name if path.stem == "__init__" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            for alias in node.names:
+                candidate = f"{base}.{alias.name}"
+                found.add(candidate if candidate in modules else base)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {m for m in found if m in modules and m != name}
+
+
+def test_the_package_has_no_import_circles():
+    """A circle works only by luck of import order (services and tasks had one)."""
+    files = [p for p in PACKAGE.rglob("*.py") if "migrations" not in p.parts]
+    modules = {_module_name(p): p for p in files}
+    graph = {name: _top_level_imports(path, set(modules)) for name, path in modules.items()}
+    assert sum(len(edges) for edges in graph.values()) > 150
+    done: set[str] = set()
+
+    def visit(name: str, trail: list[str]) -> None:
+        if name in trail:
+            raise AssertionError(
+                "import circle: " + " -> ".join([*trail[trail.index(name) :], name])
+            )
+        if name in done:
+            return
+        for dependency in sorted(graph[name]):
+            visit(dependency, [*trail, name])
+        done.add(name)
+
+    for name in sorted(graph):
+        visit(name, [])
