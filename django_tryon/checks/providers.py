@@ -3,7 +3,9 @@ options its adapter accepts, and fits the settings around it."""
 
 from __future__ import annotations
 
-from django.core.checks import Error
+from urllib.parse import urlsplit
+
+from django.core.checks import Error, Warning
 
 
 def check_providers(values) -> list:
@@ -75,9 +77,44 @@ def check_providers(values) -> list:
                         id="django_tryon.E006",
                     )
                 )
+            errors += _refused_downloads(name, adapter)
         finally:
             adapter.close()
     return errors
+
+
+def _refused_downloads(name: str, adapter) -> list:
+    """W009: results come from BASE_URL's host (the sandbox, a staging stand-in), but the
+    safe downloader would refuse that host's scheme or address, so every try-on would
+    fail after the provider made it. Names the exact setting that lets it through."""
+    from ..addresses import is_ip_literal, is_public_address
+    from ..fetch import host_allowed
+
+    parts = urlsplit(adapter.base_url)
+    host = parts.hostname or ""
+    if not host or not host_allowed(host, adapter.result_hosts):
+        return []  # results come from elsewhere (RESULT_HOSTS says so)
+    trust = adapter.download_trust
+    refused = []
+    if parts.scheme == "http" and not trust["allow_http"]:
+        refused.append(("plain http", "ALLOW_HTTP_DOWNLOADS"))
+    local = host == "localhost" or (is_ip_literal(host) and not is_public_address(host))
+    if local and not trust["allow_private"]:
+        refused.append(("a loopback or private address", "ALLOW_PRIVATE_DOWNLOADS"))
+    if not refused:
+        return []
+    settings_named = " and ".join(f"TRYON['PROVIDERS']['{name}']['{key}']" for _, key in refused)
+    return [
+        Warning(
+            f"Provider '{name}' is at {adapter.base_url} ({', '.join(w for w, _ in refused)}), "
+            "and its results come from there, but the app refuses to download from it: every "
+            "try-on would fail after the provider made it ('The finished image could not be "
+            "retrieved').",
+            hint=f"For the sandbox or a staging stand-in, set {settings_named} to True "
+            "(django_tryon.sandbox.provider_settings(url, trust_downloads=True) does).",
+            id="django_tryon.W009",
+        )
+    ]
 
 
 def provider_currencies(values) -> set[str]:

@@ -154,5 +154,19 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"django_tryon": {"handlers": ["console"], "level": env("TRYON_LOG_LEVEL", "INFO")}},
+    "filters": {"quiet_periodic": {"()": "django_tryon.logs.QuietPeriodicTasks"}},
+    "loggers": {
+        # Not propagated: a Celery worker puts its own handler on the root logger, and
+        # every line would be printed twice.
+        "django_tryon": {
+            "handlers": ["console"],
+            "level": env("TRYON_LOG_LEVEL", "INFO"),
+            "propagate": False,
+        },
+        # The reaper runs every few seconds: its idle runs stay out of the worker's log.
+        **{
+            name: {"filters": ["quiet_periodic"]}
+            for name in ("celery.beat", "celery.worker.strategy", "celery.app.trace")
+        },
+    },
 }

@@ -323,10 +323,58 @@ def test_w003_provider_at_a_local_address(settings, tryon, production, base_url)
     providers = dict(settings.TRYON["PROVIDERS"])
     providers["piapi"] = provider(settings, "piapi", BASE_URL=base_url)
     tryon(providers=providers)
-    assert ids() == ["django_tryon.W003"]
+    # (and W009: with downloads from there refused, every try-on would fail)
+    assert ids() == ["django_tryon.W003", "django_tryon.W009"]
     assert "'piapi'" in only("django_tryon.W003")[0].msg
     settings.DEBUG = True
-    assert ids() == []
+    assert ids() == ["django_tryon.W009"]
+
+
+def test_w009_names_the_settings_a_newcomer_with_the_sandbox_needs(settings, tryon, production):
+    """The README's sandbox steps failed with "The finished image could not be retrieved",
+    and `manage.py check` said nothing."""
+    settings.DEBUG = True
+    providers = dict(settings.TRYON["PROVIDERS"])
+    providers["kling"] = provider(settings, "kling", BASE_URL="http://127.0.0.1:8765")
+    tryon(providers=providers)
+    assert ids() == ["django_tryon.W009"]
+    message = only("django_tryon.W009")[0]
+    assert "'kling'" in message.msg and "plain http" in message.msg and "loopback" in message.msg
+    assert "TRYON['PROVIDERS']['kling']['ALLOW_HTTP_DOWNLOADS']" in message.hint
+    assert "TRYON['PROVIDERS']['kling']['ALLOW_PRIVATE_DOWNLOADS']" in message.hint
+
+
+@pytest.mark.parametrize(
+    ("change", "left"),
+    [
+        ({"ALLOW_HTTP_DOWNLOADS": True, "ALLOW_PRIVATE_DOWNLOADS": True}, []),
+        ({"ALLOW_HTTP_DOWNLOADS": True}, ["ALLOW_PRIVATE_DOWNLOADS"]),
+        ({"BASE_URL": "https://127.0.0.1:8765"}, ["ALLOW_PRIVATE_DOWNLOADS"]),
+        ({"BASE_URL": "http://kling.staging.example"}, ["ALLOW_HTTP_DOWNLOADS"]),
+        ({"RESULT_HOSTS": ["h1.inkwai.com"]}, []),  # results come from elsewhere
+    ],
+)
+def test_w009_goes_once_downloads_from_there_are_allowed(settings, tryon, production, change, left):
+    settings.DEBUG = True
+    providers = dict(settings.TRYON["PROVIDERS"])
+    providers["kling"] = provider(
+        settings, "kling", **{"BASE_URL": "http://127.0.0.1:8765", **change}
+    )
+    tryon(providers=providers)
+    warnings = only("django_tryon.W009")
+    assert [
+        key
+        for key in ("ALLOW_HTTP_DOWNLOADS", "ALLOW_PRIVATE_DOWNLOADS")
+        if warnings and key in warnings[0].hint
+    ] == left
+
+
+def test_w009_follows_the_global_download_settings(settings, tryon, production):
+    settings.DEBUG = True
+    providers = dict(settings.TRYON["PROVIDERS"])
+    providers["kling"] = provider(settings, "kling", BASE_URL="http://127.0.0.1:8765")
+    tryon(providers=providers, ALLOW_HTTP_DOWNLOADS=True, ALLOW_PRIVATE_DOWNLOADS=True)
+    assert only("django_tryon.W009") == []
 
 
 def test_errors_are_errors_and_warnings_are_warnings(settings, tryon, production):
