@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -71,7 +72,7 @@ def assert_succeeded(proc: subprocess.CompletedProcess) -> TryOnRequest:
     request = TryOnRequest.objects.get()
     assert request.status == Status.SUCCEEDED
     assert request.source == Source.CLI
-    assert f"created try-on {request.pk} with kling" in proc.stdout
+    assert f"created try-on {request.pk} with kling" in proc.stderr  # progress: stderr
     results = listed_results(proc.stdout)
     stored = list(request.results.order_by("index").values_list("index", "image"))
     assert [(index, name) for index, name, _ in results] == stored
@@ -92,7 +93,8 @@ def test_inline_run_stores_the_result(transactional_db, sandbox, inputs):
         "--timeout", "60",
     )  # fmt: skip
     request = assert_succeeded(proc)
-    assert "Succeeded" in proc.stdout  # progress lines name the statuses
+    assert "Succeeded" in proc.stderr  # progress lines name the statuses
+    assert "Succeeded" not in proc.stdout  # stdout: only the outcome
     kling_tasks = [t for t in sandbox.tasks if t.get("provider") == "kling"]
     assert [t["task_id"] for t in kling_tasks] == [request.provider_task_id]
 
@@ -117,12 +119,66 @@ def test_content_refusal_exits_1_with_the_reason(transactional_db, sandbox, inpu
     request = TryOnRequest.objects.get()
     assert request.status == Status.FAILED
     assert request.error_code == "content_refused"
+    # The shopper's message, the code, and what the provider itself said (it was only in
+    # the database before).
+    assert request.error_detail and "risk control" in request.error_detail
     assert proc.stderr.splitlines()[-1] == (
         f"CommandError: try-on {request.pk} failed: The try-on service refused this photo "
-        "under its content policy. Please try another photo."
+        "under its content policy. Please try another photo. [content_refused] "
+        f"Provider's reason: {request.error_detail}"
     )
     assert request.results.count() == 0
     assert "result 0:" not in proc.stdout
+
+
+def test_json_prints_one_line_for_scripts(transactional_db, sandbox, inputs):
+    proc = run_tryon(
+        "--person", inputs["person"], "--garment", inputs["garment"], "--inline", "--json",
+        "--timeout", "60",
+    )  # fmt: skip
+    assert proc.returncode == 0, describe(proc)
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 1, proc.stdout  # progress went to stderr
+    summary = json.loads(lines[0])
+    request = TryOnRequest.objects.get()
+    result = request.results.get()
+    assert summary == {
+        "id": str(request.pk),
+        "status": "succeeded",
+        "provider": "kling",
+        "provider_task_id": request.provider_task_id,
+        "cost": None if request.cost is None else str(request.cost),
+        "cost_currency": request.cost_currency or None,
+        "results": [
+            {
+                "index": 0,
+                "name": result.image.name,
+                "width": result.width,
+                "height": result.height,
+                "file": tryon_storage().path(result.image.name),
+            }
+        ],
+        "error": None,
+    }
+    assert Path(summary["results"][0]["file"]).read_bytes() == result.image.read()
+
+
+def test_json_failure_carries_the_code_and_the_providers_reason(transactional_db, sandbox, inputs):
+    sandbox.set_faults(content_refused=1)
+    proc = run_tryon(
+        "--person", inputs["person"], "--garment", inputs["garment"], "--inline", "--json",
+        "--timeout", "60",
+    )  # fmt: skip
+    assert proc.returncode == 1, describe(proc)
+    summary = json.loads(proc.stdout)
+    request = TryOnRequest.objects.get()
+    assert summary["status"] == "failed" and summary["results"] == []
+    assert summary["error"] == {
+        "code": "content_refused",
+        "message": request.error_message,
+        "reason": request.error_detail,
+    }
+    assert "risk control" in summary["error"]["reason"]
 
 
 def test_bad_input_exits_2_with_one_line(transactional_db, tmp_path, inputs):

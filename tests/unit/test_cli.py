@@ -65,7 +65,8 @@ def refused(*args) -> str:
     assert "\n" not in message
     assert message.strip() == message and message
     assert TryOnRequest.objects.count() == 0
-    assert out.getvalue() == ""  # nothing announced as created
+    assert out.getvalue() == ""  # no outcome
+    assert err.getvalue() == ""  # nothing announced as created
     return message
 
 

@@ -1,7 +1,13 @@
-"""Try one garment on one photo from a terminal and wait for the result."""
+"""Try one garment on one photo from a terminal and wait for the result.
+
+Progress goes to stderr; stdout holds only the outcome: a line per stored image, or with
+``--json`` one JSON object for scripts. A failure says the shopper's message, the error
+code and the provider's own reason, and exits 1; bad input exits 2 with one line.
+"""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -32,7 +38,10 @@ class Command(BaseCommand):
             default="upper",
             help="Category of --garment (default: upper).",
         )
-        parser.add_argument("--provider", help="Provider name (default: TRYON DEFAULT_PROVIDER).")
+        parser.add_argument(
+            "--provider",
+            help="Provider name (default: TRYON DEFAULT_PROVIDER, else the first configured).",
+        )
         parser.add_argument("--batch-size", type=int, default=1, help="Images to generate.")
         parser.add_argument(
             "--inline",
@@ -43,6 +52,11 @@ class Command(BaseCommand):
             "--timeout", type=float, default=300.0, help="Seconds to wait (default: 300)."
         )
         parser.add_argument(
+            "--json",
+            action="store_true",
+            help="Print one JSON line (id, status, provider, cost, results, error) to stdout.",
+        )
+        parser.add_argument(
             "--recover",
             metavar="REQUEST_ID",
             help="Fetch the results of a try-on that failed on our side after the provider "
@@ -50,6 +64,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **opts):
+        self._json = opts["json"]
         if opts["recover"]:
             return self._recover(opts["recover"])
         missing = [f"--{name}" for name in ("person", "garment") if not opts[name]]
@@ -90,7 +105,7 @@ class Command(BaseCommand):
             # The shop's budget or kill switch (terminal runs skip the per-shopper quota).
             raise CommandError(f"{exc.message} ({exc.scope})", returncode=1) from exc
         verb = "created" if created else "reusing identical"
-        self.stdout.write(f"{verb} try-on {request.pk} with {provider}")
+        self.stderr.write(f"{verb} try-on {request.pk} with {provider}")
         if opts["inline"]:
             request = self._run_inline(request, opts["timeout"])
         else:
@@ -105,7 +120,7 @@ class Command(BaseCommand):
         recovery = services.recover_results(request)
         if not recovery.recovered:
             raise CommandError(f"try-on {request.pk}: {recovery.message}", returncode=1)
-        self.stdout.write(f"try-on {request.pk}: {recovery.message}")
+        self.stderr.write(f"try-on {request.pk}: {recovery.message}")
         request.refresh_from_db()
         return self._report(request)
 
@@ -162,7 +177,7 @@ class Command(BaseCommand):
                 if not exc.retryable:
                     raise
                 attempt += 1
-                self.stdout.write(f"  provider busy ({exc.user_message}); trying again")
+                self.stderr.write(f"  provider busy ({exc.user_message}); trying again")
                 time.sleep(min(interval * 2**attempt, 10))
                 continue
             request.refresh_from_db()
@@ -189,32 +204,81 @@ class Command(BaseCommand):
         if request.status != self._last_status:
             self._last_status = request.status
             elapsed = time.monotonic() - self._started
-            self.stdout.write(f"  {elapsed:5.1f}s  {request.get_status_display()}")
+            self.stderr.write(f"  {elapsed:5.1f}s  {request.get_status_display()}")
 
     def _report(self, request: TryOnRequest):
+        results = list(request.results.order_by("index")) if request.is_terminal else []
+        if self._json:
+            self.stdout.write(json.dumps(_summary(request, results), separators=(",", ":")))
         if request.status == Status.SUCCEEDED:
-            storage = tryon_storage()
-            for result in request.results.all():
-                line = (
-                    f"result {result.index}: {result.image.name} ({result.width}x{result.height})"
-                )
-                try:
-                    line += f"\n  file: {storage.path(result.image.name)}"
-                except NotImplementedError:
-                    line += f"\n  url: {storage.url(result.image.name)}"
-                self.stdout.write(line)
-            self.stdout.write(self.style.SUCCESS("done"))
+            if not self._json:
+                for result in results:
+                    where = _where(result.image.name)
+                    self.stdout.write(
+                        f"result {result.index}: {result.image.name} "
+                        f"({result.width}x{result.height})\n  {where[0]}: {where[1]}"
+                    )
+                self.stdout.write(self.style.SUCCESS("done"))
             return None
         if request.is_terminal:
             raise CommandError(
-                f"try-on {request.pk} {request.status}: {request.error_message or request.error_code}",
-                returncode=1,
+                f"try-on {request.pk} {request.status}: {_reason(request)}", returncode=1
             )
         raise CommandError(
             f"timed out: try-on {request.pk} is still {request.status}; "
             "the worker will finish it if it can",
             returncode=1,
         )
+
+
+def _where(name: str) -> tuple[str, str]:
+    """("file", absolute path) for local storage, else ("url", a link to the image)."""
+    storage = tryon_storage()
+    try:
+        return "file", storage.path(name)
+    except NotImplementedError:
+        return "url", storage.url(name)
+
+
+def _reason(request: TryOnRequest) -> str:
+    """The shopper's message, the stable code, then the provider's own words (one line)."""
+    text = request.error_message or request.error_code or "no reason recorded"
+    if request.error_code and request.error_message:
+        text += f" [{request.error_code}]"
+    detail = " ".join((request.error_detail or "").split())
+    if detail and detail != request.error_message:
+        text += f" Provider's reason: {detail[:500]}"
+    return text
+
+
+def _result_entry(result) -> dict:
+    kind, location = _where(result.image.name)  # "file" or "url"
+    return {
+        "index": result.index,
+        "name": result.image.name,
+        "width": result.width,
+        "height": result.height,
+        kind: location,
+    }
+
+
+def _summary(request: TryOnRequest, results) -> dict:
+    return {
+        "id": str(request.pk),
+        "status": request.status,
+        "provider": request.provider,
+        "provider_task_id": request.provider_task_id or None,
+        "cost": None if request.cost is None else str(request.cost),
+        "cost_currency": request.cost_currency or None,
+        "results": [_result_entry(result) for result in results],
+        "error": None
+        if not request.error_code
+        else {
+            "code": request.error_code,
+            "message": request.error_message,
+            "reason": request.error_detail,
+        },
+    }
 
 
 def _one_line(errors: dict[str, list[str]]) -> str:
