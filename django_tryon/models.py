@@ -103,6 +103,9 @@ class Garment(models.Model):
     product_id = models.CharField(max_length=64, blank=True)
     product = GenericForeignKey("product_type", "product_id")
     active = models.BooleanField(_("available for try-on"), default=True)
+    # Made by the terminal command for an image it was given, not a product of the shop:
+    # the admin's garment list leaves these out unless asked.
+    from_terminal = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

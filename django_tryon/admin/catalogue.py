@@ -10,6 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from .. import quotas, services
 from ..models import Garment, ModelPhoto, Source, TryOnBatch
@@ -139,13 +140,41 @@ class ImageColumns:
         return thumbnail(obj.image, obj.name, size="large", link=True)
 
 
+class GarmentOrigin(admin.SimpleListFilter):
+    """The shop's garments by default; the terminal command's test images only when asked."""
+
+    title = _("origin")
+    parameter_name = "origin"
+
+    def lookups(self, request, model_admin):
+        return [("terminal", _("Terminal command")), ("all", _("All"))]
+
+    def choices(self, changelist):
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": _("Catalogue"),
+        }
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": self.value() == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request, queryset):
+        if self.value() == "all":
+            return queryset
+        return queryset.filter(from_terminal=self.value() == "terminal")
+
+
 @admin.register(Garment)
 class GarmentAdmin(ImageColumns, admin.ModelAdmin):
     form = GarmentForm
     list_display = ["image_thumb", "name", "sku", "category", "active", "product_link"]
     list_display_links = ["name"]
     list_editable = ["active"]
-    list_filter = ["category", "active"]
+    list_filter = [GarmentOrigin, "category", "active"]
     search_fields = ["name", "sku"]
     actions = [try_on_house_models, "switch_on", "switch_off"]
     readonly_fields = ["image_preview", "product_link", "image_digest", "created_at", "updated_at"]
@@ -173,12 +202,22 @@ class GarmentAdmin(ImageColumns, admin.ModelAdmin):
     @admin.action(description=_("Switch on for try-on"), permissions=["change"])
     def switch_on(self, request, queryset):
         count = queryset.update(active=True)
-        self.message_user(request, f"{count} garment(s) switched on for try-on.", messages.SUCCESS)
+        message = ngettext(
+            "%(count)d garment switched on for try-on.",
+            "%(count)d garments switched on for try-on.",
+            count,
+        )
+        self.message_user(request, message % {"count": count}, messages.SUCCESS)
 
     @admin.action(description=_("Switch off for try-on"), permissions=["change"])
     def switch_off(self, request, queryset):
         count = queryset.update(active=False)
-        self.message_user(request, f"{count} garment(s) switched off for try-on.", messages.SUCCESS)
+        message = ngettext(
+            "%(count)d garment switched off for try-on.",
+            "%(count)d garments switched off for try-on.",
+            count,
+        )
+        self.message_user(request, message % {"count": count}, messages.SUCCESS)
 
 
 def product_link(garment: Garment):

@@ -69,12 +69,29 @@ def test_garment_list_search_and_filters(merch_client, catalogue):
     assert "Summer dress" in off and "Blue jeans" not in off
 
 
+def test_the_terminal_commands_garments_stay_out_of_the_list(merch_client, catalogue, make_garment):
+    """Every terminal run's test image ("Terminal: garment-upper.png") piled up here."""
+    make_garment(name="Terminal: garment-upper.png", active=False, from_terminal=True)
+    listed = merch_client.get(GARMENTS).content.decode()
+    assert "Striped shirt" in listed and "Terminal: garment-upper.png" not in listed
+    assert "4 garments" in listed  # the catalogue's four, counted without it
+    terminal = merch_client.get(GARMENTS, {"origin": "terminal"}).content.decode()
+    assert "Terminal: garment-upper.png" in terminal and "Striped shirt" not in terminal
+    every = merch_client.get(GARMENTS, {"origin": "all"}).content.decode()
+    assert "Terminal: garment-upper.png" in every and "Striped shirt" in every
+
+
 def test_switch_garments_on_and_off(merch_client, catalogue):
     ids = [catalogue.shirt.pk, catalogue.jeans.pk]
-    response = merch_client.post(GARMENTS, {"action": "switch_off", "_selected_action": ids})
-    assert response.status_code == 302
+    response = merch_client.post(
+        GARMENTS, {"action": "switch_off", "_selected_action": ids}, follow=True
+    )
     assert set(Garment.objects.filter(active=False).values_list("pk", flat=True)) == set(ids)
-
+    assert "2 garments switched off for try-on." in response.content.decode()
+    response = merch_client.post(
+        GARMENTS, {"action": "switch_on", "_selected_action": ids[:1]}, follow=True
+    )
+    assert "1 garment switched on for try-on." in response.content.decode()
     merch_client.post(GARMENTS, {"action": "switch_on", "_selected_action": ids})
     assert not Garment.objects.filter(active=False).exists()
 

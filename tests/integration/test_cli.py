@@ -93,6 +93,7 @@ def test_inline_run_stores_the_result(transactional_db, sandbox, inputs):
         "--timeout", "60",
     )  # fmt: skip
     request = assert_succeeded(proc)
+    assert request.garment.from_terminal and not request.garment.active
     assert "Succeeded" in proc.stderr  # progress lines name the statuses
     assert "Succeeded" not in proc.stdout  # stdout: only the outcome
     kling_tasks = [t for t in sandbox.tasks if t.get("provider") == "kling"]

@@ -151,6 +151,7 @@ class Command(BaseCommand):
                 name=f"Terminal: {Path(path).name}"[:200],
                 category=category,
                 active=False,  # not offered to shoppers
+                from_terminal=True,  # nor listed with the shop's garments in the admin
             )
             files.attach_image(garment, image)
             garment.save()
