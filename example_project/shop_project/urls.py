@@ -3,10 +3,14 @@ import posixpath
 from django.conf import settings
 from django.contrib import admin
 from django.http import Http404
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 from django.views.static import serve
 
 urlpatterns = [
+    # Browsers ask for /favicon.ico on every page, the admin's included.
+    path("favicon.ico", RedirectView.as_view(url=static("shop/favicon.svg"), permanent=True)),
     path("admin/", admin.site.urls),
     path("tryon/", include("django_tryon.urls")),
     path("", include("shop.urls")),

@@ -438,3 +438,14 @@ def test_the_shop_refuses_to_start_with_debug_off_and_the_demo_key():
     assert run.returncode != 0
     assert "DJANGO_SECRET_KEY" in run.stderr.strip().splitlines()[-1]
     assert shop_settings(DJANGO_DEBUG="0", DJANGO_SECRET_KEY="x" * 60).returncode == 0
+
+
+def test_the_shop_has_a_favicon(client):
+    """/favicon.ico answered 404 on every page, the admin's included."""
+    from django.contrib.staticfiles import finders
+
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("shop/favicon.svg")
+    assert finders.find("shop/favicon.svg")
+    assert 'rel="icon"' in client.get("/privacy/").content.decode()

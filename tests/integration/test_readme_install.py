@@ -1,0 +1,97 @@
+"""The README's "Install into your shop" section, followed word for word in a fresh
+`django-admin startproject`, with the sandbox: it ends with a stored result.
+
+The snippets are read from README.md itself, so the README cannot drift from what works.
+Only the ports change (free ones instead of 8000 and 8765), and the keys the settings read
+from the environment get placeholder values (the sandbox snippet replaces the providers).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests import imagegen
+from tests.pipeline import ROOT
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def readme_install_blocks() -> dict[str, list[str]]:
+    """The fenced code blocks of the README's install section, by language."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Install into your shop", 1)[1].split("\nOn a product page", 1)[0]
+    blocks: dict[str, list[str]] = {}
+    for language, body in re.findall(r"```(\w+)\n(.*?)```", section, re.S):
+        blocks.setdefault(language, []).append(body)
+    return blocks
+
+
+def run(args: list[str], cwd: Path, env: dict[str, str], timeout: float = 120):
+    proc = subprocess.run(
+        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    assert proc.returncode == 0, f"{args}\n{proc.stdout}\n{proc.stderr}"
+    return proc
+
+
+def test_the_readme_install_section_ends_with_a_stored_result(tmp_path):
+    blocks = readme_install_blocks()
+    settings_and_urls, sandbox_settings = blocks["python"][:2]
+    settings_part, urls_part = settings_and_urls.split("# urls.py", 1)
+    shell = "\n".join(blocks["sh"])
+    assert "python manage.py migrate" in shell and "--inline" in shell
+
+    port, sandbox_port = _free_port(), _free_port()
+    sandbox_settings = sandbox_settings.replace("8765", str(sandbox_port)).replace(
+        "8000", str(port)
+    )
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TRYON_", "SHOP_", "DJANGO_", "DATABASE_", "CELERY_"))
+    }
+    env.update(KLING_ACCESS_KEY="placeholder", KLING_SECRET_KEY="placeholder")
+    run([sys.executable, "-m", "django", "startproject", "myshop"], tmp_path, env)
+    project = tmp_path / "myshop"
+    settings_py = project / "myshop" / "settings.py"
+    settings_py.write_text(settings_py.read_text() + "\n" + settings_part + "\n" + sandbox_settings)
+    urls_py = project / "myshop" / "urls.py"
+    urls_py.write_text(urls_py.read_text() + "\n" + urls_part)
+
+    sandbox = subprocess.Popen(
+        [sys.executable, "-m", "django_tryon.sandbox", "--port", str(sandbox_port),
+         "--queue-seconds", "0", "--generation-seconds", "0.5"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        assert "listening on" in sandbox.stdout.readline()
+        manage = [sys.executable, "manage.py"]
+        run([*manage, "migrate", "--noinput"], project, env)
+        check = run([*manage, "check"], project, env)
+        assert "django_tryon" not in check.stdout + check.stderr  # no warning of ours
+        (project / "me.jpg").write_bytes(imagegen.make_person())
+        (project / "shirt.png").write_bytes(imagegen.make_garment("upper"))
+        command = next(line for line in shell.splitlines() if "manage.py tryon" in line)
+        proc = run([*manage, *command.split()[2:], "--json"], project, env)
+    finally:
+        sandbox.terminate()
+        sandbox.wait(timeout=10)
+    summary = json.loads(proc.stdout)
+    assert summary["status"] == "succeeded", proc.stderr
+    stored = Path(summary["results"][0]["file"])
+    assert stored.is_file() and stored.is_relative_to(project)
+    assert stored.read_bytes().startswith(b"\x89PNG")
