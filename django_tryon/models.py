@@ -139,8 +139,8 @@ class ModelPhoto(models.Model):
 
     class Meta:
         ordering = ["name"]
-        verbose_name = _("model photo")
-        verbose_name_plural = _("model photos")
+        verbose_name = _("house model")
+        verbose_name_plural = _("house models")
 
     def __str__(self) -> str:
         return self.name

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .pipeline.cancel import cancel, cancel_at_provider
 from .pipeline.charges import estimated_charge, reserved_charge
-from .pipeline.create import SHOPPER_SOURCES, create_tryon
+from .pipeline.create import SHOPPER_SOURCES, already_made, create_tryon
 from .pipeline.dispatch import enqueue_refresh
 from .pipeline.identity import OWNER_KEY_SALT, owner_key_for, owner_key_of
 from .pipeline.maintenance import (
@@ -66,6 +66,7 @@ __all__ = [
     "Recovery",
     "TryOnDisabled",
     "TryOnValidationError",
+    "already_made",
     "callback_secret",
     "callback_secrets",
     "callback_token",

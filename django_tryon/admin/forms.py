@@ -10,7 +10,7 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
-from .. import files, images, quotas
+from .. import files, images, quotas, services
 from ..conf import get_setting
 from ..models import Garment, ModelPhoto
 from ..pipeline.validation import check_outfit
@@ -232,8 +232,15 @@ class BulkTryOnForm(forms.Form):
             iter(self.providers.values()), None
         )
         size = _int(raw.get("batch_size"))
-        count = self.count(photos)
-        estimate = {"count": count, "garments": len(self.garments), "photos": photos}
+        made = self._already_made(raw, choice, size)
+        count = self.count(photos) - len(made)
+        estimate = {
+            "count": count,
+            "garments": len(self.garments),
+            "photos": photos,
+            "made": len(made),
+            "nothing_new": photos > 0 and count == 0,
+        }
         if choice is not None:
             size = size if size in choice.costs else 1
             amount, currency = choice.costs[size]
@@ -248,6 +255,42 @@ class BulkTryOnForm(forms.Form):
                 if not allowance.available:
                     estimate["blocked"] = allowance.message
         return estimate
+
+
+    def _already_made(self, raw, choice, size) -> set[tuple]:
+        """Pairs the picked house models already have a result for (or one being made)
+        with these settings: a run would not repeat them, so they are not counted."""
+        if choice is None or not self.garments:
+            return set()
+        picked = [p for p in raw.getlist("model_photos") if p]
+        photos = list(ModelPhoto.objects.filter(pk__in=picked)) if picked else []
+        lower = raw.get("lower_garment")
+        lower_garment = Garment.objects.filter(pk=lower).first() if lower else None
+        if not photos:
+            return set()
+        return services.already_made(
+            self.garments,
+            photos,
+            provider=choice.name,
+            batch_size=size if size in choice.costs else 1,
+            lower_garment=lower_garment,
+        )
+
+    def made_by_photo(self) -> dict:
+        """For the page's script: per provider and batch size, how many of the selected
+        garments each active house model already has (with no lower garment picked)."""
+        photos = list(ModelPhoto.objects.filter(active=True))
+        counts: dict = {}
+        for name, choice in self.providers.items():
+            for size in choice.costs:
+                made = services.already_made(
+                    self.garments, photos, provider=name, batch_size=size
+                )
+                per_photo: dict[str, int] = {}
+                for _garment, photo in made:
+                    per_photo[str(photo)] = per_photo.get(str(photo), 0) + 1
+                counts.setdefault(name, {})[str(size)] = per_photo
+        return counts
 
 
 def _int(value, default: int = 1) -> int:

@@ -1,4 +1,5 @@
 """Garment.from_terminal: the terminal command's garments leave the merchandiser's list.
+And ModelPhoto is called what the admin calls it everywhere else: a house model.
 
 Garments it made before this field existed are recognised by the name and state it gave
 them ("Terminal: <file name>", not offered to shoppers).
@@ -24,4 +25,12 @@ class Migration(migrations.Migration):
             field=models.BooleanField(default=False, editable=False),
         ),
         migrations.RunPython(mark_terminal_garments, migrations.RunPython.noop),
+        migrations.AlterModelOptions(
+            name="modelphoto",
+            options={
+                "ordering": ["name"],
+                "verbose_name": "house model",
+                "verbose_name_plural": "house models",
+            },
+        ),
     ]

@@ -81,19 +81,10 @@ def create_tryon(
     person_digest = (
         hashlib.sha256(upload.data).hexdigest()
         if upload is not None
-        else f"model:{model_photo.pk}:{catalogue_digest(model_photo)}"
+        else _model_photo_digest(model_photo)
     )
     digest = _input_digest(
-        provider_name,
-        _provider_model(adapter),
-        person_digest,
-        # The garment rows as well as their images: two products that share a picture
-        # are still two try-ons, each shown with its own product.
-        garment.pk,
-        catalogue_digest(garment),
-        lower_garment.pk if lower_garment else "",
-        catalogue_digest(lower_garment) if lower_garment else "",
-        batch_size,
+        provider_name, _provider_model(adapter), person_digest, garment, lower_garment, batch_size
     )
     if idempotency_key:
         existing = _same_key(owner_key, idempotency_key, digest)
@@ -175,7 +166,43 @@ def create_tryon(
     return request, True
 
 
-def _input_digest(*parts) -> str:
+def already_made(
+    garments, model_photos, *, provider: str, batch_size: int, lower_garment=None, owner_key=""
+) -> set[tuple]:
+    """The (garment pk, model photo pk) pairs an identical try-on of ``owner_key`` already
+    covers (in flight, or succeeded with its results): ``create_tryon`` would return that
+    one instead of paying again. One query, for a bulk run's estimate."""
+    from ..providers import get_provider
+
+    model = _provider_model(get_provider(provider))
+    digests = {
+        _input_digest(
+            provider, model, _model_photo_digest(photo), garment, lower_garment, batch_size
+        ): (garment.pk, photo.pk)
+        for garment in garments
+        for photo in model_photos
+    }
+    found = find_duplicates(owner_key, list(digests)).values_list("input_digest", flat=True)
+    return {digests[digest] for digest in found}
+
+
+def _model_photo_digest(model_photo) -> str:
+    return f"model:{model_photo.pk}:{catalogue_digest(model_photo)}"
+
+
+def _input_digest(provider_name, model, person_digest, garment, lower_garment, batch_size) -> str:
+    parts = (
+        provider_name,
+        model,
+        person_digest,
+        # The garment rows as well as their images: two products that share a picture
+        # are still two try-ons, each shown with its own product.
+        garment.pk,
+        catalogue_digest(garment),
+        lower_garment.pk if lower_garment else "",
+        catalogue_digest(lower_garment) if lower_garment else "",
+        batch_size,
+    )
     return hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()
 
 
@@ -194,7 +221,11 @@ def _same_key(owner_key: str, idempotency_key: str, digest: str) -> TryOnRequest
 
 def find_duplicate(owner_key: str, digest: str) -> TryOnRequest | None:
     """The same owner's identical request that is in flight, or succeeded with its results."""
-    candidates = TryOnRequest.objects.filter(owner_key=owner_key, input_digest=digest).filter(
+    return find_duplicates(owner_key, [digest]).order_by("-created_at").first()
+
+
+def find_duplicates(owner_key: str, digests: list[str]):
+    """The owner's requests with one of ``digests`` that an identical create would reuse."""
+    return TryOnRequest.objects.filter(owner_key=owner_key, input_digest__in=digests).filter(
         Q(status__in=ACTIVE) | Q(status=Status.SUCCEEDED, results__isnull=False)
     )
-    return candidates.order_by("-created_at").first()

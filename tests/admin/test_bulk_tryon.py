@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.messages import get_messages
 
@@ -83,12 +85,49 @@ def test_preview_shows_the_count_and_the_estimated_cost(merch_client, catalogue)
         "count": 6,
         "garments": 3,
         "photos": 2,
+        "made": 0,
+        "nothing_new": False,
         "each": "1 unit",
         "total": "6 units",
     }
     html = response.content.decode()
     assert 'data-summary="count">6<' in html and "6 units" in html
     assert not TryOnBatch.objects.exists()
+
+
+def test_the_estimate_counts_only_what_will_run(merch_client, catalogue):
+    """Pairs with a result (or one being made) were counted and priced, then refused."""
+    for garment in (catalogue.shirt, catalogue.tee):
+        services.create_tryon(
+            garment=garment,
+            model_photo=catalogue.alex,
+            provider="kling",
+            source=Source.ADMIN,
+            enqueue=False,
+        )
+    post = action_post(
+        [catalogue.shirt, catalogue.tee, catalogue.jeans],
+        model_photos=[catalogue.alex.pk, catalogue.sam.pk],
+        provider="kling",
+        batch_size="1",
+        preview="1",
+    )
+    response = merch_client.post(GARMENTS, post)
+    estimate = response.context["estimate"]
+    assert (estimate["count"], estimate["made"], estimate["total"]) == (4, 2, "4 units")
+    html = response.content.decode()
+    assert 'value="Start 4 try-ons"' in html
+    assert 'data-summary="made">2<' in html
+    # The page's script gets the same figures for live updates.
+    assert response.context["made_json"]["kling"]["1"] == {str(catalogue.alex.pk): 2}
+
+    post["model_photos"] = [catalogue.alex.pk]
+    post["_selected_action"] = [catalogue.shirt.pk, catalogue.tee.pk]
+    response = merch_client.post(GARMENTS, post)
+    assert response.context["estimate"]["nothing_new"] is True
+    html = response.content.decode()
+    assert re.search(r'<input type="submit" name="confirm"[^>]*disabled', html)
+    assert "nothing new to run" in html
 
 
 def test_preview_prices_piapi_by_images(merch_client, catalogue):

@@ -11,10 +11,27 @@
     return;
   }
   var providers = JSON.parse(data.textContent);
+  // Per provider and batch size: how many selected garments each house model already has.
+  var madeData = document.getElementById("tryon-made");
+  var made = madeData ? JSON.parse(madeData.textContent) : {};
+  var lower = form.querySelector('[name="lower_garment"]');
   var summary = document.getElementById("tryon-bulk-summary");
   var garments = Number(summary.getAttribute("data-garments") || 0);
   var provider = form.querySelector('[name="provider"]');
   var batchSize = form.querySelector('[name="batch_size"]');
+
+  // Django's JavaScript catalog when the admin page loads it; English otherwise.
+  function gettext(text) {
+    return window.django && window.django.gettext ? window.django.gettext(text) : text;
+  }
+
+  function ngettext(one, many, n) {
+    return window.django && window.django.ngettext ? window.django.ngettext(one, many, n) : n === 1 ? one : many;
+  }
+
+  function interpolate(format, count) {
+    return format.replace("%(count)s", String(count));
+  }
 
   function field(name) {
     return summary.querySelector('[data-summary="' + name + '"]');
@@ -41,12 +58,24 @@
         batchSize.value = "1";
       }
     }
-    var photos = form.querySelectorAll('[name="model_photos"]:checked').length;
-    var count = garments * photos;
+    var checked = form.querySelectorAll('[name="model_photos"]:checked');
+    var photos = checked.length;
+    var size = batchSize ? batchSize.value : "1";
+    // Known for runs without a lower garment; with one, "Update the estimate" asks the server.
+    var known = (!lower || !lower.value) && made[provider ? provider.value : ""];
+    var already = 0;
+    Array.prototype.forEach.call(checked, function (box) {
+      already += (known && known[size] && known[size][box.value]) || 0;
+    });
+    var count = garments * photos - already;
     field("count").textContent = String(count);
     field("photos").textContent = String(photos);
+    field("made").textContent = String(already);
+    field("made-note").hidden = already === 0;
+    field("nothing-new").hidden = !(photos > 0 && count === 0);
     var confirm = form.querySelector('[data-summary="confirm"]');
-    confirm.value = count ? "Start " + count + " try-on" + (count === 1 ? "" : "s") : "Start the try-ons";
+    confirm.disabled = photos > 0 && count === 0;
+    confirm.value = count ? interpolate(ngettext("Start %(count)s try-on", "Start %(count)s try-ons", count), count) : gettext("Start the try-ons");
     if (!choice || !field("total")) {
       return;
     }
