@@ -256,7 +256,6 @@ class BulkTryOnForm(forms.Form):
                     estimate["blocked"] = allowance.message
         return estimate
 
-
     def _already_made(self, raw, choice, size) -> set[tuple]:
         """Pairs the picked house models already have a result for (or one being made)
         with these settings: a run would not repeat them, so they are not counted."""
@@ -283,9 +282,7 @@ class BulkTryOnForm(forms.Form):
         counts: dict = {}
         for name, choice in self.providers.items():
             for size in choice.costs:
-                made = services.already_made(
-                    self.garments, photos, provider=name, batch_size=size
-                )
+                made = services.already_made(self.garments, photos, provider=name, batch_size=size)
                 per_photo: dict[str, int] = {}
                 for _garment, photo in made:
                     per_photo[str(photo)] = per_photo.get(str(photo), 0) + 1

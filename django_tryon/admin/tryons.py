@@ -10,7 +10,9 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from ..messages import shopper_message
 from ..models import TryOnRequest
+from ..pipeline.create import SHOPPER_SOURCES
 from .common import ProviderFilter, ReadOnlyAdmin
 from .display import (
     admin_link,
@@ -206,13 +208,13 @@ class TryOnRequestAdmin(RequestActions, ReadOnlyAdmin):
     def what_went_wrong(self, obj):
         if not obj.error_code and not obj.error_message:
             return "—"
-        return format_html(
-            "<strong>{}</strong><br>{}",
-            explain_error(obj.error_code),
-            _("The shopper was told: “%(message)s”") % {"message": obj.error_message}
-            if obj.error_message
-            else "",
-        )
+        told = ""
+        if obj.source in SHOPPER_SOURCES and obj.is_terminal:
+            # What the API answered and the widget showed: the one table of messages.
+            told = _("The shopper saw: “%(message)s”") % {
+                "message": shopper_message(obj.error_code)
+            }
+        return format_html("<strong>{}</strong><br>{}", explain_error(obj.error_code), told)
 
     @admin.display(description=_("retries"))
     def retry_links(self, obj):

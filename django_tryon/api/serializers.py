@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from .. import services
 from ..conf import get_setting
+from ..messages import shopper_message
 from ..models import Category, Garment, ModelPhoto, TryOnRequest
 from ..status import Status
 from .permissions import is_staff
@@ -75,10 +76,11 @@ class TryOnRequestSerializer(serializers.ModelSerializer):
         # retry in progress, which is not the shopper's concern.
         if request.status not in (Status.FAILED, Status.CANCELLED):
             return None
-        return {
-            "code": request.error_code or "failed",
-            "message": request.error_message or "This try-on could not be completed.",
-        }
+        code = request.error_code or (
+            "cancelled" if request.status == Status.CANCELLED else "failed"
+        )
+        # The shopper's words for the code, in their language: what the widget shows.
+        return {"code": code, "message": shopper_message(code)}
 
     @extend_schema_field(ResultSerializer(many=True))
     def get_results(self, request: TryOnRequest) -> list[dict]:

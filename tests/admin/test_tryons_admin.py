@@ -301,6 +301,23 @@ def test_request_actions_need_the_change_permission(viewer_client, make_request,
 # -- the detail page ---------------------------------------------------------------------------
 
 
+def test_detail_page_quotes_what_the_shopper_saw(merch_client, make_request, catalogue):
+    """It quoted a stored text the widget never showed; now the one table's words."""
+    failed = make_request(
+        catalogue.shirt,
+        status=Status.FAILED,
+        error_code="provider_account",
+        error_message="Try-on is not available right now.",  # recorded, never shown
+    )
+    assert failed.source == Source.WIDGET
+    html = merch_client.get(f"{REQUESTS}{failed.pk}/change/").content.decode()
+    assert (
+        "The shopper saw: “The try-on service is busy right now. Please try again in a few "
+        "minutes.”" in html
+    )
+    assert "Try-on is not available right now." not in html
+
+
 def test_detail_page_explains_the_error_and_shows_the_raw_one(
     merch_client, make_request, catalogue
 ):
@@ -316,7 +333,8 @@ def test_detail_page_explains_the_error_and_shows_the_raw_one(
     assert response.status_code == 200
     html = response.content.decode()
     assert "The provider account needs attention" in html
-    assert "Try-on is not available right now." in html
+    # A batch try-on had no shopper: nothing is said about what one was told.
+    assert "The shopper" not in html and "Try-on is not available right now." not in html
     assert "Account balance not enough" in html  # the provider's own words, for staff
     assert 'value="Retry"' in html and f"{failed.pk}/retry/" in html
     assert "Cancel this try-on" not in html  # a failed try-on cannot be cancelled

@@ -204,11 +204,16 @@ def test_failed_request_carries_a_readable_error(alice, garment, sent):
     )
     body = alice.get(f"requests/{tryon.pk}/").json()
     assert body["status"] == "failed"
+    # The one table's words for the code (django_tryon/messages.py), which the widget
+    # shows and the admin quotes, not whatever text the failing step recorded.
     assert body["error"] == {
         "code": "content_refused",
-        "message": "The try-on service refused this photo under its content policy.",
+        "message": "The try-on service couldn't use this photo under its content rules. "
+        "Please try a different photo.",
     }
     assert "risk control" not in str(body)
+    french = alice.client.get(f"/tryon/api/requests/{tryon.pk}/", HTTP_ACCEPT_LANGUAGE="fr")
+    assert french.json()["error"]["message"].startswith("Le service d'essayage ne peut pas")
 
 
 def test_retryable_note_on_an_active_request_is_not_an_error(alice, garment, sent):

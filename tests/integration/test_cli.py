@@ -124,8 +124,8 @@ def test_content_refusal_exits_1_with_the_reason(transactional_db, sandbox, inpu
     # the database before).
     assert request.error_detail and "risk control" in request.error_detail
     assert proc.stderr.splitlines()[-1] == (
-        f"CommandError: try-on {request.pk} failed: The try-on service refused this photo "
-        "under its content policy. Please try another photo. [content_refused] "
+        f"CommandError: try-on {request.pk} failed: The try-on service couldn't use this "
+        "photo under its content rules. Please try a different photo. [content_refused] "
         f"Provider's reason: {request.error_detail}"
     )
     assert request.results.count() == 0
@@ -176,7 +176,8 @@ def test_json_failure_carries_the_code_and_the_providers_reason(transactional_db
     assert summary["status"] == "failed" and summary["results"] == []
     assert summary["error"] == {
         "code": "content_refused",
-        "message": request.error_message,
+        "message": "The try-on service couldn't use this photo under its content rules. "
+        "Please try a different photo.",
         "reason": request.error_detail,
     }
     assert "risk control" in summary["error"]["reason"]

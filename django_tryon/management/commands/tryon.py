@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from django_tryon import files, images, services
 from django_tryon.conf import get_setting
+from django_tryon.messages import shopper_message
 from django_tryon.models import Category, Garment, Source, TryOnRequest, tryon_storage
 from django_tryon.pipeline.validation import check_outfit
 from django_tryon.providers import default_provider_name, provider_names
@@ -243,11 +244,9 @@ def _where(name: str) -> tuple[str, str]:
 
 def _reason(request: TryOnRequest) -> str:
     """The shopper's message, the stable code, then the provider's own words (one line)."""
-    text = request.error_message or request.error_code or "no reason recorded"
-    if request.error_code and request.error_message:
-        text += f" [{request.error_code}]"
+    text = f"{shopper_message(request.error_code)} [{request.error_code or 'no code recorded'}]"
     detail = " ".join((request.error_detail or "").split())
-    if detail and detail != request.error_message:
+    if detail:
         text += f" Provider's reason: {detail[:500]}"
     return text
 
@@ -276,7 +275,7 @@ def _summary(request: TryOnRequest, results) -> dict:
         if not request.error_code
         else {
             "code": request.error_code,
-            "message": request.error_message,
+            "message": shopper_message(request.error_code),
             "reason": request.error_detail,
         },
     }

@@ -412,6 +412,7 @@
       const opts = options || {};
       const message = tryon.messages.errorText(code, {
         serverMessage: opts.serverMessage,
+        preferServer: opts.preferServer,
         values: Object.assign({ min: this.minSide }, opts.values || {}),
       });
       if (!opts.stay) {

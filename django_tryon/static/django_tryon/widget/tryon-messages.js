@@ -85,6 +85,9 @@
   function errorText(code, options) {
     const values = options.values || {};
     const server = options.serverMessage;
+    if (options.preferServer && server) {
+      return server; // a failed try-on: the server's one table of messages says it
+    }
     switch (code) {
       case "consent_required":
         return gettext("Please tick the box to agree before choosing a photo.");

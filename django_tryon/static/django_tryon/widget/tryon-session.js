@@ -109,7 +109,8 @@
         this.stop();
         const error = data.error || {};
         const code = status === "cancelled" ? "cancelled" : error.code || "provider_failed";
-        this._on.failed(code, "generate", { serverMessage: error.message });
+        // The server's words for its own failure codes (django_tryon/messages.py).
+        this._on.failed(code, "generate", { serverMessage: error.message, preferServer: true });
         return true;
       }
       const stage = STAGE_OF_STATUS[status] || "queued";
