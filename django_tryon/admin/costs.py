@@ -74,22 +74,40 @@ def cost_summary(now: datetime | None = None) -> dict:
             period: [money(amount, currency) for currency, amount in sorted(values.items())]
             for period, values in totals.items()
         },
-        "by_provider": [_row(r, provider_label(r["provider"])) for r in by_provider],
-        "by_source": [_row(r, source_labels.get(r["source"], r["source"])) for r in by_source],
+        "by_provider": _rows(by_provider, lambda r: provider_label(r["provider"])),
+        "by_source": _rows(by_source, lambda r: source_labels.get(r["source"], r["source"])),
         "by_day": _days(by_day),
         "limits": _limits(today),
     }
 
 
-def _row(row: dict, label: str) -> dict:
-    currency = row["cost_currency"]
-    return {
-        "label": label,
-        "today_count": row["today_count"],
-        "today_cost": money(row["today_cost"] or 0, currency) if row["today_count"] else "—",
-        "month_count": row["month_count"],
-        "month_cost": money(row["month_cost"] or 0, currency),
-    }
+def _rows(rows: list[dict], label_of) -> list[dict]:
+    """One row per provider (or source), its currencies side by side: a source whose
+    try-ons went to two providers is one row, with dollars and units, never two rows
+    with the same name."""
+    merged: dict = {}
+    for row in rows:
+        label = str(label_of(row))
+        line = merged.setdefault(
+            label,
+            {"label": label, "today_count": 0, "month_count": 0, "today": [], "month": []},
+        )
+        currency = row["cost_currency"]
+        line["today_count"] += row["today_count"]
+        line["month_count"] += row["month_count"]
+        if row["today_count"]:
+            line["today"].append(money(row["today_cost"] or 0, currency))
+        line["month"].append(money(row["month_cost"] or 0, currency))
+    return [
+        {
+            "label": line["label"],
+            "today_count": line["today_count"],
+            "today_cost": ", ".join(line["today"]) or "—",
+            "month_count": line["month_count"],
+            "month_cost": ", ".join(line["month"]),
+        }
+        for line in merged.values()
+    ]
 
 
 def _days(rows: list[dict]) -> list[dict]:

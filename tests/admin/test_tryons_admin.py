@@ -509,6 +509,37 @@ def test_cost_summary(merch_client, make_request, catalogue, settings):
     assert limits[("Today", "images")]["limit"] is None
     html = response.content.decode()
     assert "SHOP_DAILY_BUDGET" in html and "$0.14" in html and "3 units" in html
+    # The totals read as a list, not "$0.14  3 units"; a percentage as "30%".
+    assert "<span>$0.14</span>, <span>3 units</span>" in html
+    assert " 30%" in html and "30 %" not in html
+    # One row per source, its currencies side by side (it was one unlabelled row each).
+    assert [(r["label"], r["today_count"], r["today_cost"]) for r in summary["by_source"]] == [
+        ("Admin", 1, "$0.14"),
+        ("Product-page widget", 2, "3 units"),
+    ]
+
+
+def test_a_source_with_two_currencies_is_one_row(merch_client, make_request, catalogue):
+    now = timezone.now()
+    make_request(catalogue.shirt, status=Status.SUCCEEDED, cost=Decimal("16"), submitted_at=now)
+    make_request(
+        catalogue.jeans,
+        provider="piapi",
+        status=Status.SUCCEEDED,
+        cost=Decimal("0.70"),
+        cost_currency="USD",
+        submitted_at=now,
+    )
+    summary = merch_client.get(f"{REQUESTS}cost/").context["summary"]
+    assert summary["by_source"] == [
+        {
+            "label": "Product-page widget",
+            "today_count": 2,
+            "today_cost": "$0.70, 16 units",
+            "month_count": 2,
+            "month_cost": "$0.70, 16 units",
+        }
+    ]
 
 
 def test_cost_summary_needs_permission(client, django_user_model, viewer_client):
