@@ -14,8 +14,10 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from .. import catalogue, services
@@ -23,7 +25,7 @@ from ..models import TryOnBatch, TryOnRequest, TryOnResult
 from ..status import TERMINAL, Status
 from . import operations
 from .catalogue import RUN_BULK_PERMISSION
-from .common import PUBLISH_PERMISSION, ProviderFilter, ViewOnly, report_publish
+from .common import PUBLISH_PERMISSION, ProviderFilter, ViewOnly, report_publish, report_withdrawn
 from .display import ERROR_EXPLANATIONS, batch_label, explain_error, garments_label, provider_label
 
 #: How the batch page groups statuses (in this order), with the statuses of each group.
@@ -103,7 +105,7 @@ class TryOnBatchAdmin(ViewOnly, admin.ModelAdmin):
 
     @admin.display(description=_("batch"), ordering="created_at")
     def batch_name(self, obj):
-        return f"{timezone.localtime(obj.created_at):%Y-%m-%d %H:%M}"
+        return date_format(timezone.localtime(obj.created_at), "SHORT_DATETIME_FORMAT")
 
     @admin.display(description=_("provider"), ordering="provider")
     def provider_name(self, obj):
@@ -172,9 +174,10 @@ class TryOnBatchAdmin(ViewOnly, admin.ModelAdmin):
             raise PermissionDenied
         outcome = operations.retry_failed(batch)
         if outcome.done:
-            self.message_user(
-                request, f"Retrying {outcome.done} failed try-on(s).", messages.SUCCESS
+            text = ngettext(
+                "Retrying %(n)d failed try-on.", "Retrying %(n)d failed try-ons.", outcome.done
             )
+            self.message_user(request, text % {"n": outcome.done}, messages.SUCCESS)
         else:
             self.message_user(request, "Nothing to retry in this batch.", messages.WARNING)
         for problem in dict.fromkeys(outcome.problems):
@@ -192,9 +195,7 @@ class TryOnBatchAdmin(ViewOnly, admin.ModelAdmin):
             self.message_user(request, "Select one or more results first.", messages.WARNING)
         elif request.POST.get("do") == "withdraw":
             count = catalogue.unpublish(picked)
-            self.message_user(
-                request, f"{count} result(s) withdrawn from product pages.", messages.SUCCESS
-            )
+            report_withdrawn(self, request, count)
         else:
             approved, refused = catalogue.publish(picked, request.user)
             report_publish(self, request, approved, refused)

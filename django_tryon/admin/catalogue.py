@@ -51,12 +51,15 @@ def try_on_house_models(modeladmin, request, queryset):
                 "is being made: nothing new to run. Find them under Try-on requests.",
             )
         else:
-            text = f"Started {created} try-on{'s' if created != 1 else ''} in one batch."
+            text = ngettext(
+                "Started %(n)d try-on in one batch.", "Started %(n)d try-ons in one batch.", created
+            ) % {"n": created}
             if reused:
-                text += (
-                    f" {reused} {'pair was' if reused == 1 else 'pairs were'} not run again: "
-                    "a result exists or is being made."
-                )
+                text += " " + ngettext(
+                    "%(n)d pair was not run again: a result exists or is being made.",
+                    "%(n)d pairs were not run again: a result exists or is being made.",
+                    reused,
+                ) % {"n": reused}
             modeladmin.message_user(request, text, messages.SUCCESS)
             return redirect(
                 reverse(

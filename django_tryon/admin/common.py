@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from ..providers import provider_names
 from .display import provider_label
@@ -76,16 +77,30 @@ def change_url(obj, current_app) -> str:
 
 def report_publish(modeladmin, request, approved: int, refused: int) -> None:
     """Tell the merchandiser what approving did (shared by the list and the batch page)."""
-    modeladmin.message_user(
-        request, f"{approved} result(s) approved for product pages.", messages.SUCCESS
+    text = ngettext(
+        "%(n)d result approved for product pages.",
+        "%(n)d results approved for product pages.",
+        approved,
     )
+    modeladmin.message_user(request, text % {"n": approved}, messages.SUCCESS)
     if refused:
-        modeladmin.message_user(
-            request,
-            f"{refused} result(s) cannot be approved: only finished catalogue try-ons on "
-            "house models can appear on product pages, never a shopper's.",
-            messages.WARNING,
+        text = ngettext(
+            "%(n)d result cannot be approved: only finished catalogue try-ons on house models "
+            "can appear on product pages, never a shopper's.",
+            "%(n)d results cannot be approved: only finished catalogue try-ons on house "
+            "models can appear on product pages, never a shopper's.",
+            refused,
         )
+        modeladmin.message_user(request, text % {"n": refused}, messages.WARNING)
+
+
+def report_withdrawn(modeladmin, request, count: int) -> None:
+    text = ngettext(
+        "%(n)d result withdrawn from product pages.",
+        "%(n)d results withdrawn from product pages.",
+        count,
+    )
+    modeladmin.message_user(request, text % {"n": count}, messages.SUCCESS)
 
 
 class ViewOnly:

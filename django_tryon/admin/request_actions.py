@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from .. import images
 from ..models import TryOnRequest, tryon_storage
@@ -30,7 +31,10 @@ class RequestActions:
         self._report(
             request,
             outcome,
-            done="Retried {n} try-on(s): the copies are queued.",
+            done=(
+                "Retried {n} try-on: the copy is queued.",
+                "Retried {n} try-ons: the copies are queued.",
+            ),
             skipped="{n} left alone: only failed or cancelled try-ons are retried, once each.",
         )
 
@@ -40,7 +44,10 @@ class RequestActions:
         self._report(
             request,
             outcome,
-            done="Fetched the results of {n} try-on(s) again, without a new charge.",
+            done=(
+                "Fetched the results of {n} try-on again, without a new charge.",
+                "Fetched the results of {n} try-ons again, without a new charge.",
+            ),
             skipped="{n} not fetched again: only try-ons whose finished images could not be "
             "stored can be (the others need Retry, which is charged again).",
         )
@@ -51,7 +58,10 @@ class RequestActions:
         self._report(
             request,
             outcome,
-            done="Asked the provider about {n} try-on(s); their status updates in a moment.",
+            done=(
+                "Asked the provider about {n} try-on; its status updates in a moment.",
+                "Asked the provider about {n} try-ons; their status updates in a moment.",
+            ),
             skipped="{n} left alone: only try-ons at the provider can be refreshed.",
         )
 
@@ -61,14 +71,17 @@ class RequestActions:
         self._report(
             request,
             outcome,
-            done="Cancelled {n} try-on(s).",
+            done=("Cancelled {n} try-on.", "Cancelled {n} try-ons."),
             skipped="{n} left alone: finished try-ons, and those being sent right now, "
             "cannot be cancelled.",
         )
 
     def _report(self, request, outcome, *, done, skipped):
-        if outcome.done:
-            self.message_user(request, done.format(n=outcome.done), messages.SUCCESS)
+        if outcome.done and done:
+            # One text, or (singular, plural) for the list actions' counts.
+            one, many = (done, done) if isinstance(done, str) else done
+            text = ngettext(one, many, outcome.done).format(n=outcome.done)
+            self.message_user(request, text, messages.SUCCESS)
         if outcome.skipped:
             self.message_user(request, skipped.format(n=outcome.skipped), messages.WARNING)
         for problem in dict.fromkeys(outcome.problems):

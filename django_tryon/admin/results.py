@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
@@ -10,7 +10,13 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import catalogue
 from ..models import TryOnResult
-from .common import PUBLISH_PERMISSION, ReadOnlyAdmin, ResultProviderFilter, report_publish
+from .common import (
+    PUBLISH_PERMISSION,
+    ReadOnlyAdmin,
+    ResultProviderFilter,
+    report_publish,
+    report_withdrawn,
+)
 from .display import (
     admin_link,
     batch_label,
@@ -136,6 +142,4 @@ class TryOnResultAdmin(ReadOnlyAdmin):
     @admin.action(description=_("Withdraw from product pages"), permissions=["publish"])
     def withdraw_selected(self, request, queryset):
         count = catalogue.unpublish(queryset)
-        self.message_user(
-            request, f"{count} result(s) withdrawn from product pages.", messages.SUCCESS
-        )
+        report_withdrawn(self, request, count)

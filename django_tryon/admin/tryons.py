@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from ..messages import shopper_message
@@ -251,10 +252,12 @@ class TryOnRequestAdmin(RequestActions, ReadOnlyAdmin):
         if not results:
             return "—"
         if shows_a_shopper(obj) and not shopper_photos_visible():
-            return placeholder(
-                f"{len(results)} image(s), hidden: they show a shopper "
-                "(TRYON['ADMIN_SHOW_SHOPPER_PHOTOS'])"
+            hidden = ngettext(
+                "%(n)d image, hidden: it shows a shopper (TRYON['ADMIN_SHOW_SHOPPER_PHOTOS'])",
+                "%(n)d images, hidden: they show a shopper (TRYON['ADMIN_SHOW_SHOPPER_PHOTOS'])",
+                len(results),
             )
+            return placeholder(hidden % {"n": len(results)})
         return format_html_join(
             "",
             '<span class="tryon-result">{} {}</span>',

@@ -146,9 +146,13 @@ def storable_upload(upload: Upload) -> tuple[bytes, bool]:
 
 def validate_batch_size(batch_size, adapter: Provider, errors: FieldErrors) -> None:
     if not isinstance(batch_size, int) or not 1 <= batch_size <= adapter.max_batch_size:
+        label = adapter.label or adapter.name
+        most = adapter.max_batch_size
         errors.add(
             "batch_size",
-            f"Batch size must be between 1 and {adapter.max_batch_size} for {adapter.name}.",
+            f"{label} makes one image per try-on: the batch size must be 1."
+            if most == 1
+            else f"The batch size must be between 1 and {most} for {label}.",
         )
 
 

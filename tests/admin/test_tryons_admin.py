@@ -201,7 +201,7 @@ def test_retry_action(
     assert sent == [("django_tryon.submit", str(retry.pk))]
     assert not TryOnRequest.objects.filter(retry_of=running).exists()
     text = messages_of(response)
-    assert "Retried 1 try-on(s): the copies are queued." in text
+    assert "Retried 1 try-on: the copy is queued." in text
     assert any(m.startswith("1 left alone: only failed or cancelled") for m in text)
 
     # Retrying the same failure again does nothing: it was retried.
@@ -240,7 +240,7 @@ def test_fetch_results_again_action(merch_client, make_request, catalogue, sent,
     )
     assert asked == [refused.pk]
     text = messages_of(response)
-    assert "Fetched the results of 1 try-on(s) again, without a new charge." in text
+    assert "Fetched the results of 1 try-on again, without a new charge." in text
     assert any(m.startswith("1 not fetched again") for m in text)
     assert not TryOnRequest.objects.filter(retry_of__isnull=False).exists()
 
@@ -285,7 +285,7 @@ def test_cancel_action(merch_client, make_request, catalogue, sent, sandbox_serv
         Status.CANCELLED,
         Status.SUCCEEDED,
     )
-    assert "Cancelled 2 try-on(s)." in messages_of(response)
+    assert "Cancelled 2 try-ons." in messages_of(response)
 
 
 def test_request_actions_need_the_change_permission(viewer_client, make_request, catalogue, sent):
@@ -406,7 +406,7 @@ def test_approve_results_action(merch_client, merchandiser, catalogue_request, s
     assert approved.approved_by == merchandiser and approved.approved_at
     assert not shopper_request.results.get().approved
     text = messages_of(response)
-    assert "1 result(s) approved for product pages." in text
+    assert "1 result approved for product pages." in text
     assert any("never a shopper's" in m for m in text)
 
     merch_client.post(RESULTS, {"action": "withdraw_selected", "_selected_action": ids})

@@ -130,7 +130,8 @@ def test_unknown_lower_garment(alice, garment, sent, nothing_created):
         ({"batch_size": 0}, "greater than or equal to 1"),
         ({"batch_size": 5}, "less than or equal to 4"),
         ({"batch_size": "two"}, "valid integer"),
-        ({"batch_size": 2}, "between 1 and 1 for kling"),
+        # (it said "between 1 and 1 for kling")
+        ({"batch_size": 2}, "Kling makes one image per try-on: the batch size must be 1."),
         ({"batch_size": 2, "provider": "piapi"}, None),
     ],
 )

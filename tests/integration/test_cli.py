@@ -205,7 +205,7 @@ def test_bad_input_message_is_the_last_line_after_system_checks(transactional_db
     )
     assert proc.returncode == 2, describe(proc)
     assert proc.stderr.splitlines()[-1] == (
-        "CommandError: batch_size: Batch size must be between 1 and 1 for kling."
+        "CommandError: batch_size: Kling makes one image per try-on: the batch size must be 1."
     )
     assert "django_tryon.E" not in proc.stderr  # warnings only: the settings are valid
     assert TryOnRequest.objects.count() == 0
