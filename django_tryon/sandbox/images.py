@@ -19,6 +19,7 @@ ALLOWED_FORMATS = ("JPEG", "PNG")
 _REGIONS = {
     "garment": (0.20, 0.17, 0.80, 0.72),
     "dress": (0.20, 0.17, 0.80, 0.90),
+    "outfit": (0.20, 0.17, 0.80, 0.92),  # a top stacked above a bottom (the app composes it)
     "upper": (0.20, 0.17, 0.80, 0.55),
     "lower": (0.25, 0.50, 0.75, 0.92),
 }
@@ -151,11 +152,13 @@ def render_tryon(
 
 def _lay_garment(canvas: Image.Image, kind: str, data: bytes, index: int) -> None:
     width, height = canvas.size
+    with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as img:
+        garment = ImageOps.exif_transpose(img).convert("RGBA")
+    if kind == "garment":  # Kling does not say which: tell from the image, as a person would
+        kind = garment_kind(garment)
     left, top, right, bottom = _REGIONS.get(kind, _REGIONS["garment"])
     box_w = max(1, int((right - left) * width))
     box_h = max(1, int((bottom - top) * height))
-    with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as img:
-        garment = ImageOps.exif_transpose(img).convert("RGBA")
     garment = ImageOps.contain(garment, (box_w, box_h), Image.Resampling.LANCZOS)
     # Near-white (a product photo's background) stays faint, the garment itself nearly opaque.
     shade = garment.convert("L").point(lambda v: 45 if v >= 240 else 235)
@@ -166,6 +169,36 @@ def _lay_garment(canvas: Image.Image, kind: str, data: bytes, index: int) -> Non
     y = int(top * height) + (box_h - garment.height) // 2
     x = min(max(x, 0), width - garment.width)
     canvas.alpha_composite(garment, dest=(x, y))
+
+
+def garment_kind(garment: Image.Image) -> str:
+    """ "upper", "lower", "dress" or "outfit", from a product image on a light background.
+
+    An outfit is two garments stacked with white between them; otherwise the outline
+    decides: trousers and shorts leave a gap between the legs at the bottom centre, and of
+    the rest, about as wide as tall is a top and taller is a dress.
+    """
+    rgb = garment.convert("RGB")
+    if "A" in garment.getbands():  # transparent cut-outs count as background
+        rgb.paste((255, 255, 255), mask=ImageOps.invert(garment.getchannel("A")))
+    small = ImageOps.contain(rgb, (160, 160))
+    ink = ImageChops.difference(small, Image.new("RGB", small.size, (255, 255, 255)))
+    red, green, blue = ink.split()  # a pale colour differs from white in one channel
+    strongest = ImageChops.lighter(ImageChops.lighter(red, green), blue)
+    mask = strongest.point(lambda v: 255 if v > 24 else 0)
+    box = mask.getbbox()
+    if box is None:
+        return "upper"
+    shape = mask.crop(box)
+    width, height = shape.size
+    rows = [any(shape.getpixel((x, y)) for x in range(width)) for y in range(height)]
+    gap = max((len(run) for run in "".join("1" if r else "0" for r in rows).split("1")), default=0)
+    if gap >= max(2, height // 80):
+        return "outfit"
+    centre = [shape.getpixel((width // 2, y)) for y in range(int(height * 0.7), height)]
+    if centre.count(0) > len(centre) // 2:
+        return "lower"  # trousers or shorts: the legs part at the bottom
+    return "upper" if height < width * 1.25 else "dress"
 
 
 def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
@@ -182,9 +215,16 @@ def _stamp_simulated(canvas: Image.Image, index: int) -> None:
     draw = ImageDraw.Draw(layer)
     draw.rectangle((0, height - band, width, height), fill=(0, 0, 0, 170))
     text = "SIMULATED TRY-ON" + (f" #{index + 1}" if index else "")
-    font = _font(max(12, int(band * 0.6)))
+    # In the right half, right-aligned: a before/after view opened at 50/50 shows the
+    # result's right half, and the stamp must be read whole there.
+    size = max(12, int(band * 0.6))
+    font = _font(size)
     left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
-    x = (width - (right - left)) // 2 - left
+    while right - left > width * 0.44 and size > 8:
+        size -= 1
+        font = _font(size)
+        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+    x = width - (right - left) - max(4, width // 50) - left
     y = height - band + (band - (bottom - top)) // 2 - top
     draw.text((x, y), text, font=font, fill=(255, 255, 255, 255))
     canvas.alpha_composite(layer)
