@@ -38,3 +38,12 @@ def test_a_half_written_message_is_invisible_to_consumers(tmp_path):
         assert queue.get(timeout=1).payload == {"n": 2}
         assert (tmp_path / "queue" / ".1_x.q2.msg.partial").exists()
         queue.close()
+
+
+def test_the_demo_broker_looks_for_messages_ten_times_a_second(tmp_path):
+    """At kombu's default (once a second) a busy demo's queue lagged minutes behind."""
+    from shop_project.env import broker_options
+
+    options = broker_options("filesystem://", tmp_path)
+    assert options["polling_interval"] <= 0.1
+    assert "polling_interval" not in broker_options("redis://127.0.0.1:6379/0", tmp_path)
