@@ -111,7 +111,7 @@ def test_bulk_tryon_from_the_admin(pipeline, shop, page, screenshot):
     for i in range(2):
         cards.nth(i).locator('input[name="result"]').check()
     page.click('button[name="do"][value="approve"]')
-    page.wait_for_selector("text=2 result(s) approved for product pages.")
+    page.wait_for_selector("text=2 results approved for product pages.")
     approved = TryOnResult.objects.filter(approved=True)
     assert approved.count() == 2
     assert {r.request.garment_id for r in approved} == {shirt.pk}
