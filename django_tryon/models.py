@@ -164,7 +164,10 @@ class TryOnBatch(models.Model):
         verbose_name_plural = _("try-on batches")
 
     def __str__(self) -> str:
-        return f"Batch {self.created_at:%Y-%m-%d %H:%M} ({self.provider})"
+        from django.utils.formats import date_format
+
+        started = date_format(timezone.localtime(self.created_at), "SHORT_DATETIME_FORMAT")
+        return f"Batch of {started} ({self.provider})"
 
 
 class TryOnRequestQuerySet(models.QuerySet):

@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -131,9 +132,15 @@ def provider_label(name: str) -> str:
         return name
 
 
+def short_provider_label(name: str) -> str:
+    """The label without its parenthesis ("PiAPI (Kling through PiAPI)" -> "PiAPI"), for
+    list columns; pages with room show the whole label."""
+    return provider_label(name).split(" (", 1)[0]
+
+
 def batch_label(batch) -> str:
-    """A batch by when it started: "Nov 21, 14:05"."""
-    return f"{timezone.localtime(batch.created_at):%b %d, %H:%M}"
+    """A batch by when it started, in the shop's short date and time format."""
+    return date_format(timezone.localtime(batch.created_at), "SHORT_DATETIME_FORMAT")
 
 
 def admin_link(obj, label=None) -> SafeString | str:

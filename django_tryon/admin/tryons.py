@@ -22,8 +22,8 @@ from .display import (
     garments_label,
     money,
     placeholder,
-    provider_label,
     shopper_photos_visible,
+    short_provider_label,
     shows_a_shopper,
     status_badge,
     thumbnail,
@@ -40,10 +40,9 @@ class TryOnRequestAdmin(RequestActions, ReadOnlyAdmin):
         "person_cell",
         "result_cell",
         "provider_cell",
-        "source",
+        "origin_cell",
         "cost_cell",
         "age",
-        "batch_link",
     ]
     list_display_links = ["short_id"]
     list_filter = [
@@ -148,7 +147,7 @@ class TryOnRequestAdmin(RequestActions, ReadOnlyAdmin):
 
     # -- list columns ---------------------------------------------------------------
 
-    @admin.display(description=_("try-on"), ordering="created_at")
+    @admin.display(description=_("ID"), ordering="created_at")
     def short_id(self, obj):
         return str(obj.pk)[:8]
 
@@ -184,7 +183,7 @@ class TryOnRequestAdmin(RequestActions, ReadOnlyAdmin):
 
     @admin.display(description=_("provider"), ordering="provider")
     def provider_cell(self, obj):
-        return provider_label(obj.provider)
+        return short_provider_label(obj.provider)
 
     @admin.display(description=_("cost"), ordering="cost")
     def cost_cell(self, obj):
@@ -192,16 +191,24 @@ class TryOnRequestAdmin(RequestActions, ReadOnlyAdmin):
 
     @admin.display(description=_("age"), ordering="-created_at")
     def age(self, obj):
-        ago = _("%(time)s ago") % {"time": timesince(obj.created_at, timezone.now(), depth=1)}
-        return format_html('<span class="tryon-nowrap">{}</span>', ago)
+        return _("%(time)s ago") % {"time": timesince(obj.created_at, timezone.now(), depth=1)}
+
+    @admin.display(description=_("from"), ordering="source")
+    def origin_cell(self, obj):
+        """Where it came from, and its batch under it: one column, so the list fits."""
+        if not obj.batch_id:
+            return obj.get_source_display()
+        return format_html(
+            '{}<br><span class="tryon-subline">{}</span>',
+            obj.get_source_display(),
+            admin_link(obj.batch, batch_label(obj.batch)),
+        )
 
     @admin.display(description=_("batch"), ordering="batch__created_at")
     def batch_link(self, obj):
         if not obj.batch_id:
             return "—"
-        return format_html(
-            '<span class="tryon-nowrap">{}</span>', admin_link(obj.batch, batch_label(obj.batch))
-        )
+        return admin_link(obj.batch, batch_label(obj.batch))
 
     # -- detail fields --------------------------------------------------------------
 
