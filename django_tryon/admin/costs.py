@@ -20,6 +20,8 @@ from django.utils.translation import gettext_lazy as _
 
 from ..conf import DEFAULTS, get_setting
 from ..models import Source, TryOnRequest, UsageCounter
+from ..status import Status
+from .charts import daily_bars
 from .display import money, provider_label
 
 #: The shop's limits, per period: (label, usage-counter period prefix, image limit setting,
@@ -53,6 +55,11 @@ def cost_summary(now: datetime | None = None) -> dict:
         charged.values("provider", "cost_currency").annotate(**sums).order_by("provider")
     )
     by_source = list(charged.values("source", "cost_currency").annotate(**sums).order_by("source"))
+    by_garment = list(
+        charged.values("garment_id", "garment__name", "cost_currency")
+        .annotate(**sums, succeeded=Count("pk", filter=Q(status=Status.SUCCEEDED)))
+        .order_by("garment__name")
+    )
     by_day = list(
         charged.annotate(day=TruncDate("submitted_at", tzinfo=timezone.get_current_timezone()))
         .values("day", "cost_currency")
@@ -76,7 +83,9 @@ def cost_summary(now: datetime | None = None) -> dict:
         },
         "by_provider": _rows(by_provider, lambda r: provider_label(r["provider"])),
         "by_source": _rows(by_source, lambda r: source_labels.get(r["source"], r["source"])),
+        "by_garment": _garments(by_garment),
         "by_day": _days(by_day),
+        "charts": _charts(month, by_day),
         "limits": _limits(today),
     }
 
@@ -108,6 +117,40 @@ def _rows(rows: list[dict], label_of) -> list[dict]:
         }
         for line in merged.values()
     ]
+
+
+def _garments(rows: list[dict]) -> list[dict]:
+    """This month's try-ons per garment, the most tried first (currencies side by side)."""
+    merged: dict = {}
+    for row in rows:
+        line = merged.setdefault(
+            row["garment_id"],
+            {"name": row["garment__name"], "count": 0, "succeeded": 0, "costs": []},
+        )
+        line["count"] += row["month_count"]
+        line["succeeded"] += row["succeeded"]
+        line["costs"].append(money(row["month_cost"] or 0, row["cost_currency"]))
+    lines = sorted(merged.values(), key=lambda line: (-line["count"], line["name"]))
+    return [{**line, "cost": ", ".join(line["costs"])} for line in lines]
+
+
+def _charts(month: datetime, rows: list[dict]) -> list:
+    """Try-ons per day, then spend per day in each currency: bars drawn on the server."""
+    first = month.date()
+    counts: dict = defaultdict(int)
+    spend: dict = defaultdict(lambda: defaultdict(Decimal))
+    for row in rows:
+        counts[row["day"]] += row["count"]
+        spend[row["cost_currency"]][row["day"]] += row["cost"] or 0
+    title = str(_("Try-ons per day"))
+    charts = [{"title": title, "svg": daily_bars(first, counts, title=title)}]
+    for currency in sorted(spend):
+        title = str(_("Spend per day (%(currency)s)") % {"currency": currency})
+        svg = daily_bars(
+            first, spend[currency], title=title, label=lambda amount, c=currency: money(amount, c)
+        )
+        charts.append({"title": title, "svg": svg})
+    return charts
 
 
 def _days(rows: list[dict]) -> list[dict]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import io
 import re
 from datetime import UTC, datetime, timedelta
@@ -517,6 +518,32 @@ def test_cost_summary(merch_client, make_request, catalogue, settings):
         ("Admin", 1, "$0.14"),
         ("Product-page widget", 2, "3 units"),
     ]
+
+
+def test_cost_page_draws_the_month_and_counts_per_garment(merch_client, make_request, catalogue):
+    now = timezone.now()
+    for garment, status in [
+        (catalogue.shirt, Status.SUCCEEDED),
+        (catalogue.shirt, Status.FAILED),
+        (catalogue.tee, Status.SUCCEEDED),
+    ]:
+        make_request(garment, status=status, cost=Decimal("1"), submitted_at=now)
+    response = merch_client.get(f"{REQUESTS}cost/")
+    summary = response.context["summary"]
+    assert [(g["name"], g["count"], g["succeeded"], g["cost"]) for g in summary["by_garment"]] == [
+        ("Striped shirt", 2, 1, "2 units"),
+        ("Red T-shirt", 1, 1, "1 unit"),
+    ]
+    html = response.content.decode()
+    # Drawn by the server: one bar per day of the month, today's labelled with its number.
+    days = calendar.monthrange(now.year, now.month)[1]
+    charts = re.findall(r'<svg class="tryon-chart".*?</svg>', html, re.S)
+    assert len(charts) == 2  # try-ons, then spend in units
+    assert charts[0].count("<rect") == days
+    assert 'role="img"' in charts[0] and "busiest" in charts[0]
+    assert re.search(r'class="tryon-chart-value">3</text>', charts[0])
+    assert re.search(r'class="tryon-chart-value">3 units</text>', charts[1])
+    assert "<script" not in html.split('id="tryon-by-day"')[1] and "http" not in "".join(charts)
 
 
 def test_a_source_with_two_currencies_is_one_row(merch_client, make_request, catalogue):
