@@ -539,6 +539,7 @@ def test_cost_page_draws_the_month_and_counts_per_garment(merch_client, make_req
     days = calendar.monthrange(now.year, now.month)[1]
     charts = re.findall(r'<svg class="tryon-chart".*?</svg>', html, re.S)
     assert len(charts) == 2  # try-ons, then spend in units
+    assert "<figcaption>Try-ons per day</figcaption>" in html
     assert charts[0].count("<rect") == days
     assert 'role="img"' in charts[0] and "busiest" in charts[0]
     assert re.search(r'class="tryon-chart-value">3</text>', charts[0])
