@@ -94,3 +94,9 @@ def is_public_address(address: str) -> bool:
         if embedded is not None and not is_public_address(str(embedded)):
             return False
     return ip.is_global and not ip.is_multicast and not ip.is_unspecified
+
+
+def is_local_host(host: str) -> bool:
+    """``localhost``, or an IP literal that is not globally routable (loopback, private...):
+    what the system checks call a local address. A name is not resolved."""
+    return host == "localhost" or (is_ip_literal(host) and not is_public_address(host))

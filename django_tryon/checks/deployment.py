@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.checks import Error, Warning
 
-from ..addresses import is_ip_literal, is_public_address
+from ..addresses import is_local_host
 
 
 def check_public_url(values) -> list:
@@ -94,7 +94,7 @@ def check_insecure(values) -> list:
                 )
         base = (options.get("BASE_URL") if isinstance(options, dict) else "") or ""
         host = urlsplit(base).hostname or ""
-        if host and _is_local(host):
+        if host and is_local_host(host):
             warnings.append(
                 Warning(
                     f"Provider '{name}' points at {base} (a local address, such as the sandbox) "
@@ -105,6 +105,3 @@ def check_insecure(values) -> list:
             )
     return warnings
 
-
-def _is_local(host: str) -> bool:
-    return host == "localhost" or (is_ip_literal(host) and not is_public_address(host))

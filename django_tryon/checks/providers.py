@@ -87,7 +87,7 @@ def _refused_downloads(name: str, adapter) -> list:
     """W009: results come from BASE_URL's host (the sandbox, a staging stand-in), but the
     safe downloader would refuse that host's scheme or address, so every try-on would
     fail after the provider made it. Names the exact setting that lets it through."""
-    from ..addresses import is_ip_literal, is_public_address
+    from ..addresses import is_local_host
     from ..fetch import host_allowed
 
     parts = urlsplit(adapter.base_url)
@@ -98,8 +98,7 @@ def _refused_downloads(name: str, adapter) -> list:
     refused = []
     if parts.scheme == "http" and not trust["allow_http"]:
         refused.append(("plain http", "ALLOW_HTTP_DOWNLOADS"))
-    local = host == "localhost" or (is_ip_literal(host) and not is_public_address(host))
-    if local and not trust["allow_private"]:
+    if is_local_host(host) and not trust["allow_private"]:
         refused.append(("a loopback or private address", "ALLOW_PRIVATE_DOWNLOADS"))
     if not refused:
         return []
