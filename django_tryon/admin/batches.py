@@ -17,7 +17,6 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from .. import catalogue, services
@@ -25,7 +24,14 @@ from ..models import TryOnBatch, TryOnRequest, TryOnResult
 from ..status import TERMINAL, Status
 from . import operations
 from .catalogue import RUN_BULK_PERMISSION
-from .common import PUBLISH_PERMISSION, ProviderFilter, ViewOnly, report_publish, report_withdrawn
+from .common import (
+    PUBLISH_PERMISSION,
+    ProviderFilter,
+    ViewOnly,
+    report_publish,
+    report_withdrawn,
+    say_count,
+)
 from .display import ERROR_EXPLANATIONS, batch_label, explain_error, garments_label, provider_label
 
 #: How the batch page groups statuses (in this order), with the statuses of each group.
@@ -174,10 +180,13 @@ class TryOnBatchAdmin(ViewOnly, admin.ModelAdmin):
             raise PermissionDenied
         outcome = operations.retry_failed(batch)
         if outcome.done:
-            text = ngettext(
-                "Retrying %(n)d failed try-on.", "Retrying %(n)d failed try-ons.", outcome.done
+            say_count(
+                self,
+                request,
+                outcome.done,
+                "Retrying %(n)d failed try-on.",
+                "Retrying %(n)d failed try-ons.",
             )
-            self.message_user(request, text % {"n": outcome.done}, messages.SUCCESS)
         else:
             self.message_user(request, "Nothing to retry in this batch.", messages.WARNING)
         for problem in dict.fromkeys(outcome.problems):

@@ -15,6 +15,7 @@ from django.utils.translation import ngettext
 from .. import quotas, services
 from ..models import Garment, ModelPhoto, Source, TryOnBatch
 from ..quotas import QuotaExceeded
+from .common import say_count
 from .display import placeholder, thumbnail
 from .forms import BulkTryOnForm, GarmentForm, ModelPhotoForm
 from .operations import quota_message
@@ -206,22 +207,24 @@ class GarmentAdmin(ImageColumns, admin.ModelAdmin):
     @admin.action(description=_("Switch on for try-on"), permissions=["change"])
     def switch_on(self, request, queryset):
         count = queryset.update(active=True)
-        message = ngettext(
-            "%(count)d garment switched on for try-on.",
-            "%(count)d garments switched on for try-on.",
+        say_count(
+            self,
+            request,
             count,
+            "%(n)d garment switched on for try-on.",
+            "%(n)d garments switched on for try-on.",
         )
-        self.message_user(request, message % {"count": count}, messages.SUCCESS)
 
     @admin.action(description=_("Switch off for try-on"), permissions=["change"])
     def switch_off(self, request, queryset):
         count = queryset.update(active=False)
-        message = ngettext(
-            "%(count)d garment switched off for try-on.",
-            "%(count)d garments switched off for try-on.",
+        say_count(
+            self,
+            request,
             count,
+            "%(n)d garment switched off for try-on.",
+            "%(n)d garments switched off for try-on.",
         )
-        self.message_user(request, message % {"count": count}, messages.SUCCESS)
 
 
 def product_link(garment: Garment):

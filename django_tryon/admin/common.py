@@ -75,32 +75,42 @@ def change_url(obj, current_app) -> str:
     )
 
 
+def say_count(modeladmin, request, count: int, singular, plural, level=messages.SUCCESS):
+    """One admin message about ``count`` things, in the form ``ngettext`` picks for it;
+    ``%(n)d`` in the texts stands for the count."""
+    modeladmin.message_user(request, ngettext(singular, plural, count) % {"n": count}, level)
+
+
 def report_publish(modeladmin, request, approved: int, refused: int) -> None:
     """Tell the merchandiser what approving did (shared by the list and the batch page)."""
-    text = ngettext(
+    say_count(
+        modeladmin,
+        request,
+        approved,
         "%(n)d result approved for product pages.",
         "%(n)d results approved for product pages.",
-        approved,
     )
-    modeladmin.message_user(request, text % {"n": approved}, messages.SUCCESS)
     if refused:
-        text = ngettext(
+        say_count(
+            modeladmin,
+            request,
+            refused,
             "%(n)d result cannot be approved: only finished catalogue try-ons on house models "
             "can appear on product pages, never a shopper's.",
             "%(n)d results cannot be approved: only finished catalogue try-ons on house "
             "models can appear on product pages, never a shopper's.",
-            refused,
+            messages.WARNING,
         )
-        modeladmin.message_user(request, text % {"n": refused}, messages.WARNING)
 
 
 def report_withdrawn(modeladmin, request, count: int) -> None:
-    text = ngettext(
+    say_count(
+        modeladmin,
+        request,
+        count,
         "%(n)d result withdrawn from product pages.",
         "%(n)d results withdrawn from product pages.",
-        count,
     )
-    modeladmin.message_user(request, text % {"n": count}, messages.SUCCESS)
 
 
 class ViewOnly:

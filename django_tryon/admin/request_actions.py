@@ -9,12 +9,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from .. import images
 from ..models import TryOnRequest, tryon_storage
 from . import operations
-from .common import PERSON_PHOTO_SIDES, change_url
+from .common import PERSON_PHOTO_SIDES, change_url, say_count
 from .costs import cost_summary_view
 from .display import shopper_photos_visible
 
@@ -32,10 +31,10 @@ class RequestActions:
             request,
             outcome,
             done=(
-                "Retried {n} try-on: the copy is queued.",
-                "Retried {n} try-ons: the copies are queued.",
+                "Retried %(n)d try-on: the copy is queued.",
+                "Retried %(n)d try-ons: the copies are queued.",
             ),
-            skipped="{n} left alone: only failed or cancelled try-ons are retried, once each.",
+            skipped="%(n)d left alone: only failed or cancelled try-ons are retried, once each.",
         )
 
     @admin.action(description=_("Fetch results again (no new charge)"), permissions=["change"])
@@ -45,10 +44,10 @@ class RequestActions:
             request,
             outcome,
             done=(
-                "Fetched the results of {n} try-on again, without a new charge.",
-                "Fetched the results of {n} try-ons again, without a new charge.",
+                "Fetched the results of %(n)d try-on again, without a new charge.",
+                "Fetched the results of %(n)d try-ons again, without a new charge.",
             ),
-            skipped="{n} not fetched again: only try-ons whose finished images could not be "
+            skipped="%(n)d not fetched again: only try-ons whose finished images could not be "
             "stored can be (the others need Retry, which is charged again).",
         )
 
@@ -59,10 +58,10 @@ class RequestActions:
             request,
             outcome,
             done=(
-                "Asked the provider about {n} try-on; its status updates in a moment.",
-                "Asked the provider about {n} try-ons; their status updates in a moment.",
+                "Asked the provider about %(n)d try-on; its status updates in a moment.",
+                "Asked the provider about %(n)d try-ons; their status updates in a moment.",
             ),
-            skipped="{n} left alone: only try-ons at the provider can be refreshed.",
+            skipped="%(n)d left alone: only try-ons at the provider can be refreshed.",
         )
 
     @admin.action(description=_("Cancel"), permissions=["change"])
@@ -71,8 +70,8 @@ class RequestActions:
         self._report(
             request,
             outcome,
-            done=("Cancelled {n} try-on.", "Cancelled {n} try-ons."),
-            skipped="{n} left alone: finished try-ons, and those being sent right now, "
+            done=("Cancelled %(n)d try-on.", "Cancelled %(n)d try-ons."),
+            skipped="%(n)d left alone: finished try-ons, and those being sent right now, "
             "cannot be cancelled.",
         )
 
@@ -80,10 +79,9 @@ class RequestActions:
         if outcome.done and done:
             # One text, or (singular, plural) for the list actions' counts.
             one, many = (done, done) if isinstance(done, str) else done
-            text = ngettext(one, many, outcome.done).format(n=outcome.done)
-            self.message_user(request, text, messages.SUCCESS)
+            say_count(self, request, outcome.done, one, many)
         if outcome.skipped:
-            self.message_user(request, skipped.format(n=outcome.skipped), messages.WARNING)
+            say_count(self, request, outcome.skipped, skipped, skipped, messages.WARNING)
         for problem in dict.fromkeys(outcome.problems):
             self.message_user(request, problem, messages.ERROR)
 

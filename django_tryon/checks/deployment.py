@@ -104,4 +104,3 @@ def check_insecure(values) -> list:
                 )
             )
     return warnings
-
