@@ -79,7 +79,7 @@ def try_on_house_models(modeladmin, request, queryset):
         "garments": garments,
         "estimate": form.estimate(),
         "providers_json": {name: c.as_json() for name, c in form.providers.items()},
-        "made_json": form.made_by_photo(),
+        "made_json": form.made_by_photo,
         "action_name": "try_on_house_models",
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         "media": modeladmin.media + form.media,

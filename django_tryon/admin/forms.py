@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 
 from django import forms
 from django.core.exceptions import ImproperlyConfigured, ValidationError
@@ -233,12 +234,12 @@ class BulkTryOnForm(forms.Form):
         )
         size = _int(raw.get("batch_size"))
         made = self._already_made(raw, choice, size)
-        count = self.count(photos) - len(made)
+        count = self.count(photos) - made
         estimate = {
             "count": count,
             "garments": len(self.garments),
             "photos": photos,
-            "made": len(made),
+            "made": made,
             "nothing_new": photos > 0 and count == 0,
         }
         if choice is not None:
@@ -256,28 +257,36 @@ class BulkTryOnForm(forms.Form):
                     estimate["blocked"] = allowance.message
         return estimate
 
-    def _already_made(self, raw, choice, size) -> set[tuple]:
-        """Pairs the picked house models already have a result for (or one being made)
-        with these settings: a run would not repeat them, so they are not counted."""
+    def _already_made(self, raw, choice, size) -> int:
+        """How many picked pairs already have a result (or one being made) with these
+        settings: a run would not repeat them, so they are not counted."""
         if choice is None or not self.garments:
-            return set()
+            return 0
+        size = size if size in choice.costs else 1
         picked = [p for p in raw.getlist("model_photos") if p]
-        photos = list(ModelPhoto.objects.filter(pk__in=picked)) if picked else []
         lower = raw.get("lower_garment")
-        lower_garment = Garment.objects.filter(pk=lower).first() if lower else None
+        if not lower:  # what the page's script counts with, worked out once
+            per_photo = self.made_by_photo.get(choice.name, {}).get(str(size), {})
+            return sum(per_photo.get(str(photo), 0) for photo in picked)
+        photos = list(ModelPhoto.objects.filter(pk__in=picked)) if picked else []
         if not photos:
-            return set()
-        return services.already_made(
+            return 0
+        made = services.already_made(
             self.garments,
             photos,
             provider=choice.name,
-            batch_size=size if size in choice.costs else 1,
-            lower_garment=lower_garment,
+            batch_size=size,
+            lower_garment=Garment.objects.filter(pk=lower).first(),
         )
+        return len(made)
 
+    @cached_property
     def made_by_photo(self) -> dict:
-        """For the page's script: per provider and batch size, how many of the selected
-        garments each active house model already has (with no lower garment picked)."""
+        """Per provider and batch size, how many of the selected garments each active house
+        model already has (with no lower garment picked): for the page's script, and the
+        estimate's own count (one query per provider and batch size, once per page)."""
+        if not self.garments:
+            return {}
         photos = list(ModelPhoto.objects.filter(active=True))
         counts: dict = {}
         for name, choice in self.providers.items():
