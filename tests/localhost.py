@@ -11,6 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from tests.waiting import wait_until
+
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
@@ -48,11 +50,8 @@ class LocalHost:
         return self.url + path
 
     def wait_for_posts(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while len(self.posts) < count:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{len(self.posts)} of {count} POSTs arrived in {timeout}s")
-            time.sleep(0.01)
+        """Every POST received, once at least ``count`` have arrived."""
+        wait_until(lambda: len(self.posts) >= count, timeout, what=f"{count} POSTs to {self.url}")
         return list(self.posts)
 
     def close(self) -> None:
