@@ -17,6 +17,13 @@ HEIGHT = 120
 TOP = 16  # room for the numbers over the bars
 AXIS = 18  # room for the day numbers under them
 
+# One day: its bar (with the exact figure as a title), the number over it, the day under it.
+_BAR = (
+    '<g><rect x="{}" y="{}" width="{}" height="{}" class="tryon-chart-bar"><title>{}</title>'
+    '</rect><text x="{}" y="{}" class="tryon-chart-value">{}</text>'
+    '<text x="{}" y="{}" class="tryon-chart-day">{}</text></g>'
+)
+
 
 def daily_bars(
     month: date, values: dict[date, Decimal | int], *, title: str, label=str
@@ -26,23 +33,25 @@ def daily_bars(
     days = calendar.monthrange(month.year, month.month)[1]
     highest = max((v for v in values.values() if v), default=0)
     width = days * (BAR + GAP) + GAP
-    bars = []
+    bars = []  # the arguments of _BAR, one tuple per day
     for number in range(1, days + 1):
         day = month.replace(day=number)
         value = values.get(day) or 0
         x = GAP + (number - 1) * (BAR + GAP)
         height = 0 if not highest else max(2, round((HEIGHT - TOP - AXIS) * value / highest))
         top = HEIGHT - AXIS - height
-        caption = label(value) if value else ""
+        middle = x + BAR / 2
         bars.append(
             (
                 x,
                 top,
+                BAR,
                 height,
                 f"{date_format(day, 'MONTH_DAY_FORMAT')}: {label(value)}",
-                x + BAR / 2,
+                middle,
                 top - 3,
-                caption,
+                label(value) if value else "",
+                middle,
                 HEIGHT - 4,
                 number if number == 1 or number % 5 == 0 else "",
             )
@@ -61,14 +70,7 @@ def daily_bars(
         HEIGHT,
         summary,
         summary,
-        format_html_join(
-            "",
-            '<g><rect x="{}" y="{}" width="' + str(BAR) + '" height="{}" class="tryon-chart-bar">'
-            "<title>{}</title></rect>"
-            '<text x="{}" y="{}" class="tryon-chart-value">{}</text>'
-            '<text x="' + "{}" + '" y="{}" class="tryon-chart-day">{}</text></g>',
-            [(*b[:7], b[4], b[7], b[8]) for b in bars],
-        ),
+        format_html_join("", _BAR, bars),
         HEIGHT - AXIS,
         width,
         HEIGHT - AXIS,

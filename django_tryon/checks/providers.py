@@ -87,8 +87,7 @@ def _refused_downloads(name: str, adapter) -> list:
     """W009: results come from BASE_URL's host (the sandbox, a staging stand-in), but the
     safe downloader would refuse that host's scheme or address, so every try-on would
     fail after the provider made it. Names the exact setting that lets it through."""
-    from ..addresses import is_local_host
-    from ..fetch import host_allowed
+    from ..addresses import host_allowed, is_local_host
 
     parts = urlsplit(adapter.base_url)
     host = parts.hostname or ""
