@@ -26,9 +26,24 @@ CALLBACK_TOKEN_SALT = "django_tryon.callback-token"  # noqa: S105 (a salt, not a
 
 
 def callback_token(request: TryOnRequest) -> str:
-    """The request's callback URL token: derived from SECRET_KEY, never stored."""
+    """The request's callback URL token: derived from SECRET_KEY, never stored.
+
+    Once a token was handed out (its hash is stored), the same one is made again after a
+    SECRET_KEY rotation, with the key in SECRET_KEY_FALLBACKS that made it: a provider
+    may still hold that URL, and a re-sent task must carry one the callback view knows.
+    """
+    current = _callback_token(request, settings.SECRET_KEY)
+    if request.callback_token_hash and hash_token(current) != request.callback_token_hash:
+        for key in settings.SECRET_KEY_FALLBACKS:
+            token = _callback_token(request, key)
+            if hmac.compare_digest(hash_token(token), request.callback_token_hash):
+                return token
+    return current
+
+
+def _callback_token(request: TryOnRequest, key: str) -> str:
     mac = hmac.new(
-        settings.SECRET_KEY.encode(),
+        key.encode(),
         f"{CALLBACK_TOKEN_SALT}:{request.pk}:{request.callback_salt}".encode(),
         hashlib.sha256,
     )

@@ -19,6 +19,23 @@ def test_callback_token_is_derived_and_only_its_hash_stored(fake, make_garment, 
     assert services.request_for_callback_token(token + "x") is None
 
 
+def test_a_callback_url_survives_a_secret_key_rotation(settings, fake, make_garment, sent):
+    """Chaos found a paid PiAPI task no request owned: sent again after SECRET_KEY was
+    rotated, its callback URL carried a token made with the new key, whose hash was not
+    the stored one, so the webhook naming the task was refused and the task stayed lost."""
+    request = submitted(fake, make_garment)
+    before = services.callback_url(request)
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a-new-secret-key-" + "y" * 40
+    request.refresh_from_db()
+    assert services.callback_url(request) == before
+    token = before.rstrip("/").rsplit("/", 1)[-1]
+    assert services.request_for_callback_token(token).pk == request.pk
+    # Without the old key among the fallbacks, the URL it made cannot be made again.
+    settings.SECRET_KEY_FALLBACKS = []
+    assert services.callback_url(request) != before
+
+
 def test_signed_input_url_round_trip_and_expiry(settings, fake, make_garment, sent, monkeypatch):
     request = submitted(fake, make_garment)
     url = services.signed_input_url("tryon/prepared/x.jpg", request.pk)
