@@ -135,7 +135,11 @@ def _counters_row(requests) -> dict:
             continue
         generations += r.batch_size
         settled = r.cost is not None and r.cost_currency == r.reserved_currency
-        spend[r.reserved_currency] += r.cost if settled else r.reserved_amount
+        charged = r.cost if settled else r.reserved_amount
+        spend[r.reserved_currency] += charged
+        if r.unit_price is not None and r.shop_currency not in ("", r.reserved_currency):
+            # Counted again, converted, in the shop's currency (each request rounded).
+            spend[r.shop_currency] += (charged * r.unit_price).quantize(Decimal("0.0001"))
     counted = sum(
         UsageCounter.objects.filter(scope="shop", period__startswith="day:").values_list(
             "generations", flat=True

@@ -117,7 +117,12 @@ DEFAULTS: dict[str, Any] = {
     "SHOP_DAILY_GENERATION_LIMIT": 500,
     # Output images the whole shop may generate per calendar month (None: no limit).
     "SHOP_MONTHLY_GENERATION_LIMIT": None,
-    # Estimated spend allowed per day, per currency: {"USD": "20.00", "units": 200}.
+    # The shop's own currency. Costs are recorded as each provider bills them (Kling in
+    # resource-pack "units", PiAPI in "USD"); a provider's UNIT_PRICE converts its units
+    # into this currency, so totals and budgets can be read in one currency.
+    "CURRENCY": "USD",
+    # Estimated spend allowed per day, per currency: {"USD": "20.00", "units": 200}. A
+    # budget in CURRENCY counts every provider whose cost converts into it.
     "SHOP_DAILY_BUDGET": None,
     # Estimated spend allowed per calendar month, per currency, as SHOP_DAILY_BUDGET.
     "SHOP_MONTHLY_BUDGET": None,

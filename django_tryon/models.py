@@ -237,6 +237,11 @@ class TryOnRequest(models.Model):
     # What create_tryon counted against the budgets: given back or settled as counted.
     reserved_amount = models.DecimalField(max_digits=10, decimal_places=4, default=0)
     reserved_currency = models.CharField(max_length=8, blank=True)
+    # What one unit of cost_currency cost the shop in shop_currency when the request was
+    # made (the provider's UNIT_PRICE; 1 when it bills in the shop's currency; null when
+    # unknown): the cost in the shop's money is cost * unit_price, at the price of the day.
+    unit_price = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    shop_currency = models.CharField(max_length=8, blank=True)
     # An anonymous shopper's client address, as a hash (quotas.client_key): counted
     # against ANONYMOUS_DAILY_GENERATION_LIMIT_PER_CLIENT, and given back with the rest.
     client_key = models.CharField(max_length=40, blank=True, editable=False)

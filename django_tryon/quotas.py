@@ -6,7 +6,9 @@ Usage lives in ``UsageCounter`` rows, one per (scope, period):
 * ``("shop", "day:...")`` and ``("shop", "month:YYYY-MM")``: every generation of the shop;
 * ``("shop:<currency>", "day:...")`` and ``("shop:<currency>", "month:...")``: estimated
   spend in one currency (Kling bills resource-pack "units", PiAPI bills "USD"; the two
-  never add up, so money budgets are set per currency).
+  never add up, so budgets are set per currency). A charge whose provider has a price in
+  the shop's currency (``TRYON['CURRENCY']``, the provider's ``UNIT_PRICE``) also counts,
+  converted, on the shop currency's rows: a budget in that currency bounds every provider.
 
 ``reserve`` counts a request against every one of them with conditional UPDATEs
 (``UPDATE ... SET generations = generations + n WHERE generations <= limit - n``), all in
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -69,11 +71,32 @@ class TryOnDisabled(QuotaExceeded):
 
 @dataclass(frozen=True)
 class Charge:
-    """What one request counts: output images, and its estimated cost in one currency."""
+    """What one request counts: output images, its estimated cost in the currency the
+    provider bills in, and (``price``) what one unit of that costs in ``shop_currency``."""
 
     generations: int
     amount: Decimal = Decimal("0")
     currency: str = ""
+    price: Decimal | None = None
+    shop_currency: str = ""
+
+    @property
+    def converted(self) -> bool:
+        """Whether this charge also counts, converted, in the shop's own currency."""
+        return bool(
+            self.currency
+            and self.shop_currency
+            and self.price is not None
+            and self.shop_currency != self.currency
+        )
+
+    def times(self, n: int) -> Charge:
+        """``n`` of this charge together (a bulk run's requests, reserved at once)."""
+        return replace(self, generations=self.generations * n, amount=self.amount * n)
+
+    def in_shop_currency(self, amount) -> Decimal:
+        """``amount`` of the billed currency in the shop's, to the counters' 4 places."""
+        return (Decimal(amount) * self.price).quantize(Decimal("0.0001"))
 
 
 @dataclass
@@ -152,14 +175,16 @@ def settle(estimate: Charge, actual_amount, actual_currency: str, *, when=None) 
     if not delta:
         return
     day, month, _, _ = _periods(when or timezone.now())
-    scope = f"{SHOP}:{estimate.currency}"[:100]
-    for period in (day, month):
-        UsageCounter.objects.filter(scope=scope, period=period).update(
-            spend=Greatest(
-                F("spend") + delta,
-                Value(Decimal("0")),
-                output_field=models.DecimalField(max_digits=12, decimal_places=4),
-            ),
+    corrections = [(estimate.currency, delta)]
+    if estimate.converted:
+        shop_delta = estimate.in_shop_currency(actual_amount) - estimate.in_shop_currency(
+            estimate.amount
+        )
+        corrections.append((estimate.shop_currency, shop_delta))
+    for currency, change in corrections:
+        scope = f"{SHOP}:{currency}"[:100]
+        UsageCounter.objects.filter(scope=scope, period__in=(day, month)).update(
+            spend=Greatest(F("spend") + change, Value(Decimal("0")), output_field=_MONEY),
             updated_at=timezone.now(),
         )
 
@@ -304,14 +329,17 @@ def _steps(
             now,
         ),
     ]
-    if charge.currency:
-        scope = f"{SHOP}:{charge.currency}"[:100]
+    spent = [(charge.currency, amount)] if charge.currency else []
+    if charge.converted:
+        spent.append((charge.shop_currency, charge.in_shop_currency(amount)))
+    for currency, money in spent:
+        scope = f"{SHOP}:{currency}"[:100]
         for period, setting, kind, ends in (
             (day, "SHOP_DAILY_BUDGET", "shop_daily_budget", day_end),
             (month, "SHOP_MONTHLY_BUDGET", "shop_monthly_budget", month_end),
         ):
             steps.append(
-                _Step(scope, period, n, amount, None, _budget(setting, charge), kind, ends, now)
+                _Step(scope, period, n, money, None, _budget(setting, currency), kind, ends, now)
             )
     return sorted(steps, key=lambda s: (s.scope, s.period))
 
@@ -341,9 +369,9 @@ def _take_all(steps: list[_Step]) -> None:
     )
 
 
-def _budget(setting: str, charge: Charge) -> Decimal | None:
+def _budget(setting: str, currency: str) -> Decimal | None:
     budgets = get_setting(setting) or {}
-    value = budgets.get(charge.currency)
+    value = budgets.get(currency)
     return None if value is None else Decimal(str(value))
 
 

@@ -99,7 +99,7 @@ def start_batch(user, garments, data) -> tuple[TryOnBatch, int, int]:
     # The whole batch is counted against the shop's limits first, in one short
     # transaction: the shop's counter rows are never held locked while a thousand
     # requests are written, so shoppers' creates do not wait for the batch.
-    quotas.reserve(_times(each, len(pairs)), enforce_shopper=False)
+    quotas.reserve(each.times(len(pairs)), enforce_shopper=False)
     created = 0
     try:
         with transaction.atomic():
@@ -121,16 +121,12 @@ def start_batch(user, garments, data) -> tuple[TryOnBatch, int, int]:
             if not created:
                 raise NothingToRun()
     except BaseException:
-        quotas.release(_times(each, len(pairs)))
+        quotas.release(each.times(len(pairs)))
         raise
     reused = len(pairs) - created
     if reused:  # already had a result or one in progress: nothing new is paid for
-        quotas.release(_times(each, reused))
+        quotas.release(each.times(reused))
     return batch, created, reused
-
-
-def _times(charge: quotas.Charge, n: int) -> quotas.Charge:
-    return quotas.Charge(charge.generations * n, charge.amount * n, charge.currency)
 
 
 class ImageColumns:

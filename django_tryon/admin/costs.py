@@ -2,8 +2,10 @@
 
 A request's cost is recorded when the provider accepts it (the adapter's estimate), then
 replaced by the provider's own figure when it reports one; it counts on the day it was
-submitted. Kling bills in resource-pack units and PiAPI in dollars, so totals are kept per
-currency, never added across.
+submitted. Kling bills in resource-pack units and PiAPI in dollars: each request also keeps
+the price of one billed unit in the shop's currency on the day it was made (the provider's
+``UNIT_PRICE``), so the page reads in the shop's money, with what was billed beside it. A
+cost with no price is never guessed at: it is shown as billed, beside the money.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, Sum
 from django.db.models.functions import TruncDate
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -31,6 +33,12 @@ LIMITS = [
     (_("This month"), "month", "SHOP_MONTHLY_GENERATION_LIMIT", "SHOP_MONTHLY_BUDGET"),
 ]
 SHOP_SCOPE = "shop"
+#: A request's cost in the shop's currency (null when its price was unknown).
+IN_SHOP_MONEY = ExpressionWrapper(
+    F("cost") * F("unit_price"), output_field=DecimalField(max_digits=20, decimal_places=6)
+)
+#: What the spend of a group of requests is split by: billed and converted currency.
+CURRENCIES = ("cost_currency", "shop_currency")
 
 
 def period_starts(now: datetime | None = None) -> tuple[datetime, datetime]:
@@ -48,39 +56,39 @@ def cost_summary(now: datetime | None = None) -> dict:
     sums = {
         "month_count": Count("pk"),
         "month_cost": Sum("cost"),
+        "month_money": Sum(IN_SHOP_MONEY),
         "today_count": Count("pk", filter=in_today),
         "today_cost": Sum("cost", filter=in_today),
+        "today_money": Sum(IN_SHOP_MONEY, filter=in_today),
     }
     by_provider = list(
-        charged.values("provider", "cost_currency").annotate(**sums).order_by("provider")
+        charged.values("provider", *CURRENCIES).annotate(**sums).order_by("provider")
     )
-    by_source = list(charged.values("source", "cost_currency").annotate(**sums).order_by("source"))
+    by_source = list(charged.values("source", *CURRENCIES).annotate(**sums).order_by("source"))
     by_garment = list(
-        charged.values("garment_id", "garment__name", "cost_currency")
+        charged.values("garment_id", "garment__name", *CURRENCIES)
         .annotate(**sums, succeeded=Count("pk", filter=Q(status=Status.SUCCEEDED)))
         .order_by("garment__name")
     )
     by_day = list(
         charged.annotate(day=TruncDate("submitted_at", tzinfo=timezone.get_current_timezone()))
-        .values("day", "cost_currency")
-        .annotate(count=Count("pk"), cost=Sum("cost"))
-        .order_by("-day", "cost_currency")
+        .values("day", *CURRENCIES)
+        .annotate(count=Count("pk"), day_cost=Sum("cost"), day_money=Sum(IN_SHOP_MONEY))
+        .order_by("-day", *CURRENCIES)
     )
-    totals = {"today": defaultdict(Decimal), "month": defaultdict(Decimal)}
+    totals = {"today": Spend(), "month": Spend()}
     counts = {"today": 0, "month": 0}
     for row in by_provider:
         for period in ("today", "month"):
-            totals[period][row["cost_currency"]] += row[f"{period}_cost"] or 0
+            totals[period].add(row, period)
             counts[period] += row[f"{period}_count"]
     source_labels = dict(Source.choices)
     return {
         "today": today,
         "month": month,
+        "currency": get_setting("CURRENCY"),
         "counts": counts,
-        "totals": {
-            period: [money(amount, currency) for currency, amount in sorted(values.items())]
-            for period, values in totals.items()
-        },
+        "totals": totals,
         "by_provider": _rows(by_provider, lambda r: provider_label(r["provider"])),
         "by_source": _rows(by_source, lambda r: source_labels.get(r["source"], r["source"])),
         "by_garment": _garments(by_garment),
@@ -99,21 +107,26 @@ def _rows(rows: list[dict], label_of) -> list[dict]:
         label = str(label_of(row))
         line = merged.setdefault(
             label,
-            {"label": label, "today_count": 0, "month_count": 0, "today": [], "month": []},
+            {
+                "label": label,
+                "today_count": 0,
+                "month_count": 0,
+                "today": Spend(),
+                "month": Spend(),
+            },
         )
-        currency = row["cost_currency"]
         line["today_count"] += row["today_count"]
         line["month_count"] += row["month_count"]
         if row["today_count"]:
-            line["today"].append(money(row["today_cost"] or 0, currency))
-        line["month"].append(money(row["month_cost"] or 0, currency))
+            line["today"].add(row, "today")
+        line["month"].add(row, "month")
     return [
         {
             "label": line["label"],
             "today_count": line["today_count"],
-            "today_cost": ", ".join(line["today"]) or "—",
+            "today_cost": line["today"],
             "month_count": line["month_count"],
-            "month_cost": ", ".join(line["month"]),
+            "month_cost": line["month"],
         }
         for line in merged.values()
     ]
@@ -125,23 +138,26 @@ def _garments(rows: list[dict]) -> list[dict]:
     for row in rows:
         line = merged.setdefault(
             row["garment_id"],
-            {"name": row["garment__name"], "count": 0, "succeeded": 0, "costs": []},
+            {"id": row["garment_id"], "name": row["garment__name"], "count": 0, "succeeded": 0},
         )
         line["count"] += row["month_count"]
         line["succeeded"] += row["succeeded"]
-        line["costs"].append(money(row["month_cost"] or 0, row["cost_currency"]))
-    lines = sorted(merged.values(), key=lambda line: (-line["count"], line["name"]))
-    return [{**line, "cost": ", ".join(line["costs"])} for line in lines]
+        line.setdefault("cost", Spend()).add(row, "month")
+    return sorted(merged.values(), key=lambda line: (-line["count"], line["name"]))
 
 
 def _charts(month: datetime, rows: list[dict]) -> list:
-    """Try-ons per day, then spend per day in each currency: bars drawn on the server."""
+    """Try-ons per day, then spend per day in the shop's money (and in any currency that
+    has no price): bars drawn on the server."""
     first = month.date()
     counts: dict = defaultdict(int)
     spend: dict = defaultdict(lambda: defaultdict(Decimal))
     for row in rows:
         counts[row["day"]] += row["count"]
-        spend[row["cost_currency"]][row["day"]] += row["cost"] or 0
+        if row["day_money"] is not None:
+            spend[row["shop_currency"]][row["day"]] += row["day_money"]
+        else:
+            spend[row["cost_currency"]][row["day"]] += row["day_cost"] or 0
     title = str(_("Try-ons per day"))
     charts = [{"title": title, "svg": daily_bars(first, counts, title=title)}]
     for currency in sorted(spend):
@@ -156,10 +172,54 @@ def _charts(month: datetime, rows: list[dict]) -> list:
 def _days(rows: list[dict]) -> list[dict]:
     days: dict = {}
     for row in rows:
-        day = days.setdefault(row["day"], {"day": row["day"], "count": 0, "costs": []})
+        day = days.setdefault(row["day"], {"day": row["day"], "count": 0, "cost": Spend()})
         day["count"] += row["count"]
-        day["costs"].append(money(row["cost"], row["cost_currency"]))
+        day["cost"].add(row, "day")
     return list(days.values())
+
+
+class Spend:
+    """What a group of requests cost: the shop's money where a price was known, what was
+    billed in each currency, and any billed amount that has no price (never added in)."""
+
+    def __init__(self):
+        self.money: dict = defaultdict(Decimal)
+        self.billed: dict = defaultdict(Decimal)
+        self.unpriced: dict = defaultdict(Decimal)
+
+    def add(self, row: dict, period: str) -> None:
+        """Count one grouped row: its ``<period>_cost`` and ``<period>_money`` sums."""
+        cost, converted = row[f"{period}_cost"] or Decimal(0), row[f"{period}_money"]
+        self.billed[row["cost_currency"]] += cost
+        if converted is not None:
+            self.money[row["shop_currency"]] += converted
+        else:
+            self.unpriced[row["cost_currency"]] += cost
+
+    @property
+    def parts(self) -> list[str]:
+        """The shop's money, then any amount without a price, one figure per currency."""
+        in_money = dict(self.money)
+        for currency, amount in self.unpriced.items():
+            if currency in in_money:  # billed in the shop's own money: already money
+                in_money[currency] += amount
+        parts = [money(_cents(v), c) for c, v in sorted(in_money.items())]
+        return parts + [money(v, c) for c, v in sorted(self.unpriced.items()) if c not in in_money]
+
+    def __str__(self) -> str:
+        """``$4.62``, or ``$0.70, 40 units`` when the units have no price; a dash if empty."""
+        return ", ".join(self.parts) or "—"
+
+    @property
+    def as_billed(self) -> str:
+        """What the providers billed, when that is not already what ``str`` shows."""
+        if not self.money or set(self.billed) == set(self.money):
+            return ""
+        return ", ".join(money(v, c) for c, v in sorted(self.billed.items()))
+
+
+def _cents(amount: Decimal) -> Decimal:
+    return Decimal(amount).quantize(Decimal("0.01"))
 
 
 def _limits(today: datetime) -> list[dict]:

@@ -108,6 +108,26 @@ def money(amount: Decimal | None, currency: str) -> str:
     return f"{amount:,.2f} {currency}".strip()
 
 
+def request_cost(request) -> str:
+    """A request's cost in the shop's money with what was billed beside it (``$0.14 (1
+    unit)``), or as billed when it has no price."""
+    return priced(request.cost, request.cost_currency, request.unit_price, request.shop_currency)
+
+
+def charge_text(charge) -> str:
+    """A ``quotas.Charge`` as ``priced`` shows it: what a run is expected to cost."""
+    return priced(charge.amount, charge.currency, charge.price, charge.shop_currency)
+
+
+def priced(amount, currency: str, price, shop_currency: str) -> str:
+    """``amount`` billed in ``currency``, in the shop's money when ``price`` is known."""
+    billed = money(amount, currency)
+    if amount is None or price is None or not shop_currency or shop_currency == currency:
+        return billed
+    in_money = money((Decimal(amount) * price).quantize(Decimal("0.01")), shop_currency)
+    return f"{in_money} ({billed})"
+
+
 def explain_error(code: str) -> str:
     """What went wrong, for a merchandiser, from a request's error code."""
     if not code:

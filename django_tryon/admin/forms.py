@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 from functools import cached_property
 
 from django import forms
@@ -14,9 +13,10 @@ from django.utils.translation import gettext_lazy as _
 from .. import files, images, quotas, services
 from ..conf import get_setting
 from ..models import Garment, ModelPhoto
+from ..pipeline.charges import charge_for
 from ..pipeline.validation import check_outfit
 from ..providers import default_provider_name, get_provider, provider_names
-from .display import money, provider_label
+from .display import charge_text, provider_label
 
 #: One web request creates every try-on of a batch, so a batch has a ceiling.
 MAX_TRYONS_PER_BATCH = 1000
@@ -92,14 +92,17 @@ class ProviderChoice:
     name: str
     label: str
     max_batch_size: int
-    #: batch size -> (amount, currency) of one try-on
-    costs: dict[int, tuple[Decimal, str]]
+    #: batch size -> what one try-on counts (its cost, and its price in the shop's money)
+    costs: dict[int, quotas.Charge]
 
     def as_json(self) -> dict:
         return {
             "label": self.label,
             "max_batch_size": self.max_batch_size,
-            "costs": {str(n): [str(a), c] for n, (a, c) in self.costs.items()},
+            "costs": {
+                str(n): [str(c.amount), c.currency, str(c.price or ""), c.shop_currency]
+                for n, c in self.costs.items()
+            },
         }
 
 
@@ -114,7 +117,7 @@ def available_providers() -> list[ProviderChoice]:
             continue
         if adapter.needs_input_urls and not get_setting("PUBLIC_BASE_URL"):
             continue
-        costs = {n: adapter.estimate_cost(n) for n in range(1, adapter.max_batch_size + 1)}
+        costs = {n: charge_for(adapter, n) for n in range(1, adapter.max_batch_size + 1)}
         choices.append(ProviderChoice(name, provider_label(name), adapter.max_batch_size, costs))
     return sorted(choices, key=lambda c: (c.name != default, c.name))
 
@@ -244,14 +247,12 @@ class BulkTryOnForm(forms.Form):
         }
         if choice is not None:
             size = size if size in choice.costs else 1
-            amount, currency = choice.costs[size]
-            estimate.update(each=money(amount, currency), total=money(amount * count, currency))
+            each = choice.costs[size]
+            estimate.update(each=charge_text(each), total=charge_text(each.times(count)))
             if count:
                 # A read-only look at the shop's limits; creating the batch enforces them.
                 allowance = quotas.remaining(
-                    "",
-                    enforce_shopper=False,
-                    next_charge=quotas.Charge(count * size, amount * count, currency),
+                    "", enforce_shopper=False, next_charge=each.times(count)
                 )
                 if not allowance.available:
                     estimate["blocked"] = allowance.message

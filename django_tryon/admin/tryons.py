@@ -20,8 +20,8 @@ from .display import (
     batch_label,
     explain_error,
     garments_label,
-    money,
     placeholder,
+    request_cost,
     shopper_photos_visible,
     short_provider_label,
     shows_a_shopper,
@@ -187,7 +187,7 @@ class TryOnRequestAdmin(RequestActions, ReadOnlyAdmin):
 
     @admin.display(description=_("cost"), ordering="cost")
     def cost_cell(self, obj):
-        return money(obj.cost, obj.cost_currency)
+        return request_cost(obj)
 
     @admin.display(description=_("age"), ordering="-created_at")
     def age(self, obj):

@@ -116,19 +116,58 @@ def _refused_downloads(name: str, adapter) -> list:
 
 
 def provider_currencies(values) -> set[str]:
-    """The currencies the configured providers (built-in or plugged in) bill in."""
+    """The currencies spend is counted in: those the configured providers (built-in or
+    plugged in) bill in, and the shop's own when any of them has a price in it."""
+    return {
+        currency
+        for billed, price in _billing(values).values()
+        for currency in (billed, values["CURRENCY"] if price is not None else "")
+        if currency
+    }
+
+
+def check_prices(values) -> list:
+    """W010: a provider bills in something other than the shop's currency and has no
+    UNIT_PRICE, so its spend cannot be read, or budgeted, in the shop's money."""
+    shop_currency = values["CURRENCY"]
+    if not isinstance(shop_currency, str) or not shop_currency.strip() or len(shop_currency) > 8:
+        return [
+            Error(
+                f"TRYON['CURRENCY'] must be a currency code of at most 8 characters, not "
+                f"{shop_currency!r}.",
+                hint='For example "USD" or "EUR": the currency the cost page reads in.',
+                id="django_tryon.E017",
+            )
+        ]
+    return [
+        Warning(
+            f"TRYON['PROVIDERS']['{name}'] bills in '{billed}' and has no UNIT_PRICE: its "
+            f"spend cannot be shown or budgeted in {shop_currency}.",
+            hint=f"Set TRYON['PROVIDERS']['{name}']['UNIT_PRICE'] to what one '{billed}' "
+            f"costs you in {shop_currency} (for Kling: your resource pack's price divided by "
+            "its units).",
+            id="django_tryon.W010",
+        )
+        for name, (billed, price) in sorted(_billing(values).items())
+        if billed and price is None
+    ]
+
+
+def _billing(values) -> dict[str, tuple[str, object]]:
+    """Each buildable provider: the currency it bills in, and its price in the shop's."""
     from ..providers import provider_class
 
-    currencies = set()
+    billing = {}
     providers = values["PROVIDERS"] if isinstance(values["PROVIDERS"], dict) else {}
+    shop_currency = values["CURRENCY"] if isinstance(values["CURRENCY"], str) else ""
     for name, options in providers.items():
         try:
             adapter = provider_class(name)(options or {})
         except Exception:  # reported by check_providers  # noqa: S112
             continue
         try:
-            currencies.add(adapter.estimate_cost(1)[1])
+            billed = adapter.estimate_cost(1)[1]
+            billing[name] = (billed, adapter.price_in(billed, shop_currency))
         finally:
             adapter.close()
-    currencies.discard("")
-    return currencies
+    return billing

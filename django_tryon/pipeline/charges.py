@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.core.exceptions import ImproperlyConfigured
 
 from .. import quotas
+from ..conf import get_setting
 from ..models import TryOnRequest
 from ..providers import get_provider
 from ..providers.base import Provider
@@ -25,7 +26,11 @@ def reserved_charge(request: TryOnRequest) -> quotas.Charge:
     """What ``create_tryon`` counted for a request, as it was counted then: release and
     settle give back exactly that, whatever the settings or prices say today."""
     return quotas.Charge(
-        request.batch_size, request.reserved_amount or Decimal("0"), request.reserved_currency
+        request.batch_size,
+        request.reserved_amount or Decimal("0"),
+        request.reserved_currency,
+        request.unit_price,
+        request.shop_currency,
     )
 
 
@@ -33,7 +38,18 @@ def charge_for(adapter: Provider | None, batch_size: int) -> quotas.Charge:
     if adapter is None:
         return quotas.Charge(batch_size)
     amount, currency = adapter.estimate_cost(batch_size)
-    return quotas.Charge(batch_size, amount, currency)
+    shop_currency = get_setting("CURRENCY") or ""
+    price = adapter.price_in(currency, shop_currency)
+    return quotas.Charge(
+        batch_size, amount, currency, price, shop_currency if price is not None else ""
+    )
+
+
+def record_charge(request: TryOnRequest, charge: quotas.Charge) -> None:
+    """Write on a new request what its reservation counted, so it is given back or settled
+    exactly so, whatever the settings or prices say later."""
+    request.reserved_amount, request.reserved_currency = charge.amount, charge.currency
+    request.unit_price, request.shop_currency = charge.price, charge.shop_currency
 
 
 def release_reservation(request: TryOnRequest) -> None:

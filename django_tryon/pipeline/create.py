@@ -16,7 +16,7 @@ from ..providers import default_provider_name
 from ..providers.base import Provider
 from ..quotas import TryOnDisabled
 from ..status import ACTIVE, Status
-from .charges import charge_for
+from .charges import charge_for, record_charge
 from .dispatch import enqueue_on_commit
 from .inputs import catalogue_digest
 from .validation import (
@@ -133,7 +133,7 @@ def create_tryon(
             request.person_image.name = retry_of.person_image.name
             request.person_prepared = retry_of.person_prepared
         charge = charge_for(adapter, batch_size)
-        request.reserved_amount, request.reserved_currency = charge.amount, charge.currency
+        record_charge(request, charge)
         request.client_key = client_key
         with transaction.atomic():
             if not reserved:

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from .. import quotas
 from ..models import TryOnRequest
 from ..status import Status
-from .charges import estimated_charge
+from .charges import estimated_charge, record_charge
 from .create import find_duplicate
 from .dispatch import enqueue_on_commit
 from .validation import TryOnValidationError
@@ -47,7 +47,7 @@ def retry(request: TryOnRequest, *, source: str | None = None) -> TryOnRequest:
         consent_at=request.consent_at,
     )
     charge = estimated_charge(clone.provider, clone.batch_size)
-    clone.reserved_amount, clone.reserved_currency = charge.amount, charge.currency
+    record_charge(clone, charge)
     try:
         with transaction.atomic():
             # Staff retry on the shopper's behalf: the shop's budget applies, not the

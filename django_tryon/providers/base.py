@@ -142,6 +142,7 @@ class Provider:
             "RESULT_HOSTS",
             "ALLOW_HTTP_DOWNLOADS",
             "ALLOW_PRIVATE_DOWNLOADS",
+            "UNIT_PRICE",
         }
     )
 
@@ -166,6 +167,7 @@ class Provider:
             follow_redirects=False,
         )
         try:
+            self.unit_price = self._unit_price()
             self.configure()
         except ProviderConfigurationError:
             if client is None:
@@ -175,6 +177,30 @@ class Provider:
     def configure(self) -> None:
         """Read and check this provider's own options from ``self.config``; raise
         ``setting_error(...)`` naming the exact setting (never its value if it is a key)."""
+
+    def price_in(self, billed_currency: str, shop_currency: str) -> Decimal | None:
+        """What one unit of ``billed_currency`` costs the shop in ``shop_currency``: 1 when
+        the provider bills in the shop's own currency, else the UNIT_PRICE option, else None
+        (the cost cannot be converted and is shown as billed)."""
+        if not billed_currency or not shop_currency:
+            return None
+        if billed_currency == shop_currency:
+            return Decimal(1)
+        return self.unit_price
+
+    def _unit_price(self) -> Decimal | None:
+        value = self.config.get("UNIT_PRICE")
+        if value is None or value == "":
+            return None
+        try:
+            price = Decimal(str(value))
+        except ArithmeticError:
+            price = None
+        if isinstance(value, bool) or price is None or not price.is_finite() or price < 0:
+            raise self.setting_error(
+                "UNIT_PRICE", f"must be a number of TRYON['CURRENCY'] per unit, not {value!r}"
+            )
+        return price
 
     def setting_error(self, key: str, problem: str) -> ProviderConfigurationError:
         return ProviderConfigurationError(f"TRYON['PROVIDERS']['{self.name}']['{key}'] {problem}")

@@ -49,6 +49,10 @@ TASK_FAILED_MESSAGE = "Image generation failed, please try again later"
 NOT_FOUND_MESSAGE = "task not found"
 
 
+#: What the sandbox's resource-pack units cost in the shop's currency (an example figure).
+SANDBOX_UNIT_PRICE = "0.14"
+
+
 class KlingApi(ProviderApi):
     """Route, authenticate and answer requests under ``/v1/``."""
 
@@ -135,7 +139,12 @@ class KlingApi(ProviderApi):
 
     @classmethod
     def app_settings(cls, config: Any) -> dict[str, Any]:
-        return {"ACCESS_KEY": config.kling_access_key, "SECRET_KEY": config.kling_secret_key}
+        # Its units priced as an example, so a shop trying the sandbox sees money.
+        return {
+            "ACCESS_KEY": config.kling_access_key,
+            "SECRET_KEY": config.kling_secret_key,
+            "UNIT_PRICE": SANDBOX_UNIT_PRICE,
+        }
 
     @classmethod
     def describe_keys(cls, config: Any) -> str:

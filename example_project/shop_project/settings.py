@@ -134,6 +134,9 @@ TRYON = {
             "SECRET_KEY": env("KLING_SECRET_KEY", SANDBOX_KLING_SK),
             "BASE_URL": _kling_base,
             "MODEL": env("KLING_MODEL", "kolors-virtual-try-on-v1-5"),
+            # What one resource-pack unit costs the shop, in TRYON["CURRENCY"]: the demo
+            # prices the sandbox's units; with real keys, set your pack's price.
+            "UNIT_PRICE": env("KLING_UNIT_PRICE", "0.14" if _kling_base == SANDBOX_URL else ""),
             **_sandbox_trust(_kling_base),
         },
         "piapi": {
@@ -144,6 +147,7 @@ TRYON = {
         },
     },
     "PUBLIC_BASE_URL": env("TRYON_PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
+    "CURRENCY": env("TRYON_CURRENCY", "USD"),
     # Linked from the try-on widget's consent box.
     "PRIVACY_URL": "shop:privacy",
     # The demo's house models may be chosen by shoppers instead of their own photo.

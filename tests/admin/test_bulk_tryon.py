@@ -87,8 +87,8 @@ def test_preview_shows_the_count_and_the_estimated_cost(merch_client, catalogue)
         "photos": 2,
         "made": 0,
         "nothing_new": False,
-        "each": "1 unit",
-        "total": "6 units",
+        "each": "$0.14 (1 unit)",
+        "total": "$0.84 (6 units)",
     }
     html = response.content.decode()
     assert 'data-summary="count">6<' in html and "6 units" in html
@@ -114,7 +114,7 @@ def test_the_estimate_counts_only_what_will_run(merch_client, catalogue):
     )
     response = merch_client.post(GARMENTS, post)
     estimate = response.context["estimate"]
-    assert (estimate["count"], estimate["made"], estimate["total"]) == (4, 2, "4 units")
+    assert (estimate["count"], estimate["made"], estimate["total"]) == (4, 2, "$0.56 (4 units)")
     html = response.content.decode()
     assert 'value="Start 4 try-ons"' in html
     assert 'data-summary="made">2<' in html

@@ -495,9 +495,11 @@ def test_cost_summary(merch_client, make_request, catalogue, settings):
     assert response.status_code == 200
     assert_app_page(response.content.decode(), "tryon-cost-page", REQUESTS)
     summary = response.context["summary"]
-    assert summary["totals"]["today"] == ["$0.14", "3 units"]
+    assert summary["totals"]["today"].parts == ["$0.14", "3 units"]
     assert summary["counts"] == {"today": 3, "month": 3}
-    assert [(r["label"], r["today_count"], r["today_cost"]) for r in summary["by_provider"]] == [
+    assert [
+        (r["label"], r["today_count"], str(r["today_cost"])) for r in summary["by_provider"]
+    ] == [
         ("Kling", 2, "3 units"),
         ("PiAPI (Kling through PiAPI)", 1, "$0.14"),
     ]
@@ -514,7 +516,7 @@ def test_cost_summary(merch_client, make_request, catalogue, settings):
     assert "<span>$0.14</span>, <span>3 units</span>" in html
     assert " 30%" in html and "30 %" not in html
     # One row per source, its currencies side by side (it was one unlabelled row each).
-    assert [(r["label"], r["today_count"], r["today_cost"]) for r in summary["by_source"]] == [
+    assert [(r["label"], r["today_count"], str(r["today_cost"])) for r in summary["by_source"]] == [
         ("Admin", 1, "$0.14"),
         ("Product-page widget", 2, "3 units"),
     ]
@@ -530,7 +532,9 @@ def test_cost_page_draws_the_month_and_counts_per_garment(merch_client, make_req
         make_request(garment, status=status, cost=Decimal("1"), submitted_at=now)
     response = merch_client.get(f"{REQUESTS}cost/")
     summary = response.context["summary"]
-    assert [(g["name"], g["count"], g["succeeded"], g["cost"]) for g in summary["by_garment"]] == [
+    assert [
+        (g["name"], g["count"], g["succeeded"], str(g["cost"])) for g in summary["by_garment"]
+    ] == [
         ("Striped shirt", 2, 1, "2 units"),
         ("Red T-shirt", 1, 1, "1 unit"),
     ]
@@ -559,15 +563,47 @@ def test_a_source_with_two_currencies_is_one_row(merch_client, make_request, cat
         submitted_at=now,
     )
     summary = merch_client.get(f"{REQUESTS}cost/").context["summary"]
-    assert summary["by_source"] == [
-        {
-            "label": "Product-page widget",
-            "today_count": 2,
-            "today_cost": "$0.70, 16 units",
-            "month_count": 2,
-            "month_cost": "$0.70, 16 units",
-        }
-    ]
+    [row] = summary["by_source"]
+    assert (row["label"], row["today_count"], row["month_count"]) == ("Product-page widget", 2, 2)
+    assert str(row["today_cost"]) == str(row["month_cost"]) == "$0.70, 16 units"
+
+
+def test_the_cost_page_reads_in_the_shops_money(merch_client, make_request, catalogue):
+    """Kling's units at the price of the day they were made, PiAPI's dollars as they are:
+    one total in the shop's currency, what was billed beside it, and a cost made before
+    any price was set shown as billed rather than guessed."""
+    now = timezone.now()
+    priced = {"unit_price": Decimal("0.14"), "shop_currency": "USD"}
+    make_request(
+        catalogue.shirt, status=Status.SUCCEEDED, cost=Decimal("10"), submitted_at=now, **priced
+    )
+    make_request(
+        catalogue.tee, status=Status.SUCCEEDED, cost=Decimal("6"), submitted_at=now, **priced
+    )
+    make_request(
+        catalogue.jeans,
+        provider="piapi",
+        status=Status.SUCCEEDED,
+        cost=Decimal("0.70"),
+        cost_currency="USD",
+        unit_price=Decimal("1"),
+        shop_currency="USD",
+        submitted_at=now,
+    )
+    response = merch_client.get(f"{REQUESTS}cost/")
+    summary = response.context["summary"]
+    month = summary["totals"]["month"]
+    assert month.parts == ["$2.94"]  # 16 units x $0.14 + $0.70
+    assert month.as_billed == "$0.70, 16 units"
+    kling = summary["by_provider"][0]
+    assert (str(kling["month_cost"]), kling["month_cost"].as_billed) == ("$2.24", "16 units")
+    html = response.content.decode()
+    assert "<span>$2.94</span>" in html and "Billed: $0.70, 16 units" in html
+    assert "Spend per day (USD)" in html and "Spend per day (units)" not in html
+
+    make_request(catalogue.dress, status=Status.SUCCEEDED, cost=Decimal("3"), submitted_at=now)
+    month = merch_client.get(f"{REQUESTS}cost/").context["summary"]["totals"]["month"]
+    assert month.parts == ["$2.94", "3 units"]
 
 
 def test_cost_summary_needs_permission(client, django_user_model, viewer_client):

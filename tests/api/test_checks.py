@@ -105,3 +105,55 @@ def test_without_sessions_anonymous_creates_are_refused(settings, garment, sent)
     response = caller.create(garment)
     assert response.status_code == 403
     assert "session" in response.json()["detail"]
+
+
+# -- cost in the shop's money ------------------------------------------------------------
+
+
+def _kling(settings, **options):
+    entry = {**settings.TRYON["PROVIDERS"]["kling"], **options}
+    return {
+        **settings.TRYON["PROVIDERS"],
+        "kling": {k: v for k, v in entry.items() if v is not None},
+    }
+
+
+def _messages(code):
+    return [m for m in run_checks() if m.id == code]
+
+
+def test_w010_a_provider_whose_units_have_no_price(tryon_settings, settings):
+    """Kling bills in units: with no UNIT_PRICE its spend cannot be read in dollars."""
+    assert _messages("django_tryon.W010") == []  # the sandbox's entry has a price
+    tryon_settings(PROVIDERS=_kling(settings, UNIT_PRICE=None))
+    [warning] = _messages("django_tryon.W010")
+    assert "TRYON['PROVIDERS']['kling']" in warning.msg and "'units'" in warning.msg
+    assert "['UNIT_PRICE']" in warning.hint
+    # PiAPI bills in the shop's own currency: it needs no price.
+    assert "piapi" not in warning.msg
+
+
+@pytest.mark.parametrize("price", ["cheap", "-0.1", True, float("inf")])
+def test_a_unit_price_that_is_not_a_price(tryon_settings, settings, price):
+    tryon_settings(PROVIDERS=_kling(settings, UNIT_PRICE=price))
+    [error] = _messages("django_tryon.E005")
+    assert "TRYON['PROVIDERS']['kling']['UNIT_PRICE'] must be a number" in error.msg
+
+
+@pytest.mark.parametrize("currency", ["", None, 5, "DOLLARS-US"])
+def test_e017_the_shops_currency(tryon_settings, currency):
+    tryon_settings(CURRENCY=currency)
+    assert "django_tryon.E017" in ids()
+
+
+def test_a_budget_in_the_shops_currency_applies_when_a_provider_has_a_price(
+    tryon_settings, settings
+):
+    tryon_settings(CURRENCY="EUR", SHOP_DAILY_BUDGET={"EUR": 20})
+    # Kling's units have a price in EUR: the budget counts them. PiAPI bills USD, unpriced.
+    assert warnings() == [] and [w.msg for w in _messages("django_tryon.W010")] == [
+        "TRYON['PROVIDERS']['piapi'] bills in 'USD' and has no UNIT_PRICE: its spend cannot "
+        "be shown or budgeted in EUR."
+    ]
+    tryon_settings(PROVIDERS=_kling(settings, UNIT_PRICE=None))
+    assert warnings() == ["django_tryon.W004"]

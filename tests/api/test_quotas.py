@@ -111,6 +111,41 @@ def test_money_budgets_are_per_currency(tryon_settings):
     assert usage("shop:USD") == (3, Decimal("0.21")) and usage("shop:units") == (2, 2)
 
 
+def test_a_priced_charge_counts_in_the_shops_money_too(tryon_settings):
+    """Kling's units at $0.14 each: a dollar budget bounds them as it bounds PiAPI's
+    dollars, and settling and giving back correct both counts."""
+    tryon_settings(SHOP_DAILY_BUDGET={"USD": "0.50"})
+    kling = Charge(1, Decimal("1"), "units", Decimal("0.14"), USD)
+    for _ in range(3):
+        quotas.reserve(kling)
+    assert usage("shop:units") == (3, Decimal("3")) and usage("shop:USD") == (3, Decimal("0.42"))
+    with pytest.raises(QuotaExceeded) as info:
+        quotas.reserve(Charge(1, Decimal("0.14"), USD))  # 0.42 + 0.14 is over 0.50
+    assert info.value.scope == "shop_daily_budget"
+    assert usage("shop:USD") == (3, Decimal("0.42"))  # refused: nothing counted
+    quotas.reserve(Charge(1, Decimal("0.07"), USD, Decimal("1"), USD))  # 0.49 fits
+    quotas.settle(kling, Decimal("2"), "units")  # one try-on took two units
+    assert usage("shop:units")[1] == Decimal("4") and usage("shop:USD")[1] == Decimal("0.63")
+    quotas.release(kling)
+    assert usage("shop:units")[1] == Decimal("3") and usage("shop:USD")[1] == Decimal("0.49")
+
+
+def test_a_request_keeps_the_price_it_was_counted_at(fake, make_garment, tryon_settings, settings):
+    """The shop's money is counted at the price of the day: a price changed later gives
+    back exactly what was counted, not the new figure."""
+    from django_tryon.pipeline.charges import release_reservation
+
+    providers = settings.TRYON["PROVIDERS"]
+    tryon_settings(CURRENCY="EUR", PROVIDERS={**providers, "fake": {"UNIT_PRICE": "0.90"}})
+    request, _ = create(make_garment())
+    request.refresh_from_db()
+    assert (request.unit_price, request.shop_currency) == (Decimal("0.9"), "EUR")
+    assert usage("shop:USD")[1] == Decimal("0.07") and usage("shop:EUR")[1] == Decimal("0.063")
+    tryon_settings(PROVIDERS={**providers, "fake": {"UNIT_PRICE": "5"}})
+    release_reservation(request)
+    assert usage("shop:USD")[1] == 0 and usage("shop:EUR")[1] == 0
+
+
 def test_release_gives_back_and_never_goes_below_zero():
     quotas.reserve(Charge(2, Decimal("0.14"), USD), owner_key="user:1")
     quotas.release(Charge(2, Decimal("0.14"), USD), owner_key="user:1")

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -150,6 +151,9 @@ def test_json_prints_one_line_for_scripts(transactional_db, sandbox, inputs):
         "provider_task_id": request.provider_task_id,
         "cost": None if request.cost is None else str(request.cost),
         "cost_currency": request.cost_currency or None,
+        # The sandbox's units at its example price, in the shop's dollars.
+        "shop_cost": str((request.cost * Decimal("0.14")).quantize(Decimal("0.0001"))),
+        "shop_currency": "USD",
         "results": [
             {
                 "index": 0,

@@ -151,7 +151,7 @@ class CreditsProvider(FakeProvider):
 
 def test_a_plugged_in_providers_currency_takes_a_budget(settings, tryon, production):
     """W004 only knew the built-ins' currencies: a budget in a plug-in's was 'never applies'."""
-    plugged = {"CLASS": f"{__name__}.CreditsProvider", "TIMEOUT_SECONDS": 5}
+    plugged = {"CLASS": f"{__name__}.CreditsProvider", "TIMEOUT_SECONDS": 5, "UNIT_PRICE": "0.01"}
     tryon(
         providers={**settings.TRYON["PROVIDERS"], "mine": plugged},
         SHOP_DAILY_BUDGET={"credits": 10},

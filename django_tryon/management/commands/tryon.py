@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from decimal import Decimal
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
@@ -270,6 +271,11 @@ def _summary(request: TryOnRequest, results) -> dict:
         "provider_task_id": request.provider_task_id or None,
         "cost": None if request.cost is None else str(request.cost),
         "cost_currency": request.cost_currency or None,
+        # In the shop's money (TRYON["CURRENCY"]) at the price of the day; None if unpriced.
+        "shop_cost": None
+        if request.cost is None or request.unit_price is None
+        else str((request.cost * request.unit_price).quantize(Decimal("0.0001"))),
+        "shop_currency": request.shop_currency or None,
         "results": [_result_entry(result) for result in results],
         "error": None
         if not request.error_code

@@ -48,6 +48,15 @@
     return amount.toFixed(2) + " " + currency;
   }
 
+  // As the server's display.priced: the shop's money first, what is billed beside it.
+  function priced(amount, cost) {
+    var billed = money(amount, cost[1]);
+    if (!cost[2] || !cost[3] || cost[3] === cost[1]) {
+      return billed;
+    }
+    return money(Math.round(amount * Number(cost[2]) * 100) / 100, cost[3]) + " (" + billed + ")";
+  }
+
   function update() {
     var choice = providers[provider ? provider.value : ""];
     if (choice && batchSize) {
@@ -81,8 +90,8 @@
     }
     var cost = choice.costs[batchSize ? batchSize.value : "1"] || choice.costs["1"];
     var each = Number(cost[0]);
-    field("each").textContent = money(each, cost[1]);
-    field("total").textContent = money(each * count, cost[1]);
+    field("each").textContent = priced(each, cost);
+    field("total").textContent = priced(each * count, cost);
   }
 
   form.addEventListener("change", update);
