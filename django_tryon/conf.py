@@ -126,6 +126,10 @@ DEFAULTS: dict[str, Any] = {
     "SHOP_DAILY_BUDGET": None,
     # Estimated spend allowed per calendar month, per currency, as SHOP_DAILY_BUDGET.
     "SHOP_MONTHLY_BUDGET": None,
+    # Count, per garment per day, how shoppers go through the widget (opened, photo given,
+    # result shown, added to cart after a try-on), for the cost page's "does try-on pay
+    # for itself". Opt-in; counts only, nothing about who (docs/funnel.md).
+    "FUNNEL": False,
     # Offer house model photos (those marked "offer to shoppers") to shoppers in the API.
     "HOUSE_MODELS_FOR_SHOPPERS": False,
     # Version of the consent text shoppers accept; recorded with each uploaded photo.

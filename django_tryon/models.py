@@ -245,6 +245,10 @@ class TryOnRequest(models.Model):
     # An anonymous shopper's client address, as a hash (quotas.client_key): counted
     # against ANONYMOUS_DAILY_GENERATION_LIMIT_PER_CLIENT, and given back with the rest.
     client_key = models.CharField(max_length=40, blank=True, editable=False)
+    # Whether the shop's funnel counts (TRYON["FUNNEL"]) already have this try-on's result
+    # shown and its add to cart: each counts once, however often the widget reports it.
+    counted_result_shown = models.BooleanField(default=False, editable=False)
+    counted_added_to_cart = models.BooleanField(default=False, editable=False)
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -391,3 +395,25 @@ class CallbackReceipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} callback {self.received_at:%Y-%m-%d %H:%M:%S} ({self.outcome})"
+
+
+class FunnelDay(models.Model):
+    """How shoppers went through the try-on of one garment on one day of the shop: counts
+    only, never who (TRYON["FUNNEL"], django_tryon.funnel)."""
+
+    garment = models.ForeignKey(Garment, on_delete=models.CASCADE, related_name="funnel_days")
+    day = models.DateField()
+    opened = models.PositiveIntegerField(_("opened"), default=0)
+    photo_given = models.PositiveIntegerField(_("photo given"), default=0)
+    result_shown = models.PositiveIntegerField(_("result shown"), default=0)
+    added_to_cart = models.PositiveIntegerField(_("added to cart after a try-on"), default=0)
+
+    class Meta:
+        verbose_name = _("funnel day")
+        verbose_name_plural = _("funnel days")
+        constraints = [
+            models.UniqueConstraint(fields=["garment", "day"], name="tryon_funnel_garment_day")
+        ]
+
+    def __str__(self):
+        return f"{self.garment} {self.day}"

@@ -33,6 +33,7 @@ SCRIPTS = (
     "tryon-dialog.js",
     "tryon-view.js",
     "tryon-element.js",
+    "tryon-funnel.js",
     "tryon-widget.js",
 )
 
@@ -77,6 +78,7 @@ def render_widget(
         "house_models": "auto" if house_models else "off",
         "csrf_token": get_token(request) if request is not None else "",
         "include_assets": include_assets,
+        "funnel": bool(get_setting("FUNNEL")),
     }
     return render_to_string(template_name, context, request=request)
 

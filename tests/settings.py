@@ -63,6 +63,8 @@ TRYON = {
     "PERSIST_LEASE_SECONDS": 12,
     "ALLOW_HTTP_DOWNLOADS": True,
     "ALLOW_PRIVATE_DOWNLOADS": True,
+    # Off, as the app ships (the example shop turns it on): a test opts in.
+    "FUNNEL": False,
 }
 
 LOGGING = {

@@ -14,7 +14,7 @@ from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -25,6 +25,8 @@ from ..models import Source, TryOnRequest, UsageCounter
 from ..status import Status
 from .charts import daily_bars
 from .display import money, provider_label
+from .funnel import funnel_summary
+from .spend import CURRENCIES, IN_SHOP_MONEY, Spend
 
 #: The shop's limits, per period: (label, usage-counter period prefix, image limit setting,
 #: budget setting). They are enforced on UsageCounter rows (see django_tryon.quotas).
@@ -33,12 +35,6 @@ LIMITS = [
     (_("This month"), "month", "SHOP_MONTHLY_GENERATION_LIMIT", "SHOP_MONTHLY_BUDGET"),
 ]
 SHOP_SCOPE = "shop"
-#: A request's cost in the shop's currency (null when its price was unknown).
-IN_SHOP_MONEY = ExpressionWrapper(
-    F("cost") * F("unit_price"), output_field=DecimalField(max_digits=20, decimal_places=6)
-)
-#: What the spend of a group of requests is split by: billed and converted currency.
-CURRENCIES = ("cost_currency", "shop_currency")
 
 
 def period_starts(now: datetime | None = None) -> tuple[datetime, datetime]:
@@ -94,6 +90,7 @@ def cost_summary(now: datetime | None = None) -> dict:
         "by_garment": _garments(by_garment),
         "by_day": _days(by_day),
         "charts": _charts(month, by_day),
+        "funnel": funnel_summary(month, charged),
         "limits": _limits(today),
     }
 
@@ -176,50 +173,6 @@ def _days(rows: list[dict]) -> list[dict]:
         day["count"] += row["count"]
         day["cost"].add(row, "day")
     return list(days.values())
-
-
-class Spend:
-    """What a group of requests cost: the shop's money where a price was known, what was
-    billed in each currency, and any billed amount that has no price (never added in)."""
-
-    def __init__(self):
-        self.money: dict = defaultdict(Decimal)
-        self.billed: dict = defaultdict(Decimal)
-        self.unpriced: dict = defaultdict(Decimal)
-
-    def add(self, row: dict, period: str) -> None:
-        """Count one grouped row: its ``<period>_cost`` and ``<period>_money`` sums."""
-        cost, converted = row[f"{period}_cost"] or Decimal(0), row[f"{period}_money"]
-        self.billed[row["cost_currency"]] += cost
-        if converted is not None:
-            self.money[row["shop_currency"]] += converted
-        else:
-            self.unpriced[row["cost_currency"]] += cost
-
-    @property
-    def parts(self) -> list[str]:
-        """The shop's money, then any amount without a price, one figure per currency."""
-        in_money = dict(self.money)
-        for currency, amount in self.unpriced.items():
-            if currency in in_money:  # billed in the shop's own money: already money
-                in_money[currency] += amount
-        parts = [money(_cents(v), c) for c, v in sorted(in_money.items())]
-        return parts + [money(v, c) for c, v in sorted(self.unpriced.items()) if c not in in_money]
-
-    def __str__(self) -> str:
-        """``$4.62``, or ``$0.70, 40 units`` when the units have no price; a dash if empty."""
-        return ", ".join(self.parts) or "—"
-
-    @property
-    def as_billed(self) -> str:
-        """What the providers billed, when that is not already what ``str`` shows."""
-        if not self.money or set(self.billed) == set(self.money):
-            return ""
-        return ", ".join(money(v, c) for c, v in sorted(self.billed.items()))
-
-
-def _cents(amount: Decimal) -> Decimal:
-    return Decimal(amount).quantize(Decimal("0.01"))
 
 
 def _limits(today: datetime) -> list[dict]:

@@ -18,6 +18,7 @@ from ..conf import get_setting
 from ..models import Category
 from ..status import Status
 from .serializers import (
+    FunnelStepSerializer,
     GarmentSerializer,
     ModelPhotoSerializer,
     QuotaSerializer,
@@ -119,6 +120,16 @@ FIELD_ERRORS = {
     "description": "Field name (or `non_field_errors`) -> readable messages.",
     "additionalProperties": {"type": "array", "items": {"type": "string"}},
 }
+FUNNEL_ANSWER = {
+    "type": "object",
+    "properties": {
+        "counted": {
+            "type": "boolean",
+            "description": "False: this try-on's step had been counted already.",
+        }
+    },
+    "required": ["counted"],
+}
 
 BAD_INPUT = OpenApiResponse(FIELD_ERRORS, description="Bad input: field-level messages.")
 FORBIDDEN = OpenApiResponse(
@@ -151,6 +162,13 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     description="Any unique string (1-255 printable ASCII): the same key from the same "
     "caller returns the same request instead of creating (and paying for) a second one.",
     pattern=r"^[!-~]([ -~]{0,253}[!-~])?$",
+)
+CLIENT = OpenApiParameter(
+    "X-Tryon-Client",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="`widget` from the product-page widget: the request is then recorded as "
+    "the widget's (the cost page's sources); anything else, or none, as the API's.",
 )
 #: Text a database can store: no NUL characters.
 NO_NUL = "^[^\\u0000]*$"
@@ -205,7 +223,7 @@ REQUESTS_CREATE = document(
     "Idempotency-Key, or the same inputs still in progress or done). 429 when a quota or "
     "budget is used up, 503 when the shop has switched try-on off.",
     request={"multipart/form-data": TryOnCreateSerializer},
-    parameters=[IDEMPOTENCY_KEY, LOCATION, RETRY_AFTER],
+    parameters=[IDEMPOTENCY_KEY, CLIENT, LOCATION, RETRY_AFTER],
     responses={
         202: OpenApiResponse(TryOnRequestSerializer, description="Created."),
         200: OpenApiResponse(TryOnRequestSerializer, description="Already exists."),
@@ -269,4 +287,20 @@ QUOTA = document(
     parameters=[RETRY_AFTER],
     responses={200: QuotaSerializer, **COMMON},
     tags=["quota"],
+)
+FUNNEL = document(
+    operation_id="funnel_create",
+    summary="Count one step of the shopper's way through the widget (TRYON['FUNNEL'])",
+    description="Counts only, per garment per day, nothing about who. result_shown and "
+    "added_to_cart name the caller's own succeeded try-on and count once per try-on "
+    "(counted: false the next times). 404 when the shop has not opted in.",
+    request={"multipart/form-data": FunnelStepSerializer},
+    parameters=[RETRY_AFTER],
+    responses={
+        200: OpenApiResponse(FUNNEL_ANSWER, description="Counted, or already counted."),
+        400: BAD_INPUT,
+        **COMMON,
+        404: OpenApiResponse(ERROR, description="Funnel counts are off in this shop."),
+    },
+    tags=["funnel"],
 )

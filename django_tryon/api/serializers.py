@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 
+from django.db.models import Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .. import services
+from .. import funnel, services
 from ..conf import get_setting
 from ..messages import shopper_message
 from ..models import Category, Garment, ModelPhoto, TryOnRequest
@@ -211,6 +212,45 @@ class TryOnCreateSerializer(serializers.Serializer):
         if garment is None:
             raise serializers.ValidationError("There is no garment with this id.")
         return garment
+
+
+class FunnelStepSerializer(serializers.Serializer):
+    """One step of a shopper's way through the widget (``django_tryon.funnel``)."""
+
+    step = serializers.ChoiceField(
+        choices=funnel.STEPS,
+        help_text="opened, photo_given, result_shown (a finished try-on's result was on "
+        "screen) or added_to_cart (the garment went into the cart after its try-on).",
+    )
+    garment = UUIDField(help_text="The garment of the widget.")
+    request = UUIDField(
+        required=False,
+        help_text="The caller's own succeeded try-on of the garment: required for "
+        "result_shown and added_to_cart, which count once per try-on.",
+    )
+
+    def validate_garment(self, value):
+        return TryOnCreateSerializer._garment(value)
+
+    def validate(self, attrs):
+        if attrs["step"] not in funnel.ONCE_PER_TRYON:
+            attrs.pop("request", None)
+            return attrs
+        garment = attrs["garment"]
+        tryon = (
+            self.context["requests"]
+            .filter(pk=attrs.get("request"), status=Status.SUCCEEDED)
+            .filter(Q(garment=garment) | Q(lower_garment=garment))
+            .first()
+            if attrs.get("request")
+            else None
+        )
+        if tryon is None:
+            raise serializers.ValidationError(
+                {"request": ["Give one of your own finished try-ons of this garment."]}
+            )
+        attrs["request"] = tryon
+        return attrs
 
 
 class QuerySerializer(serializers.Serializer):

@@ -62,3 +62,10 @@ class ReadThrottle(_TryOnThrottle):
 
     scope = "read"
     setting = "API_READ_RATE"
+
+
+class FunnelThrottle(_TryOnThrottle):
+    """Funnel steps, per user (per IP address when anonymous), at the read rate."""
+
+    scope = "funnel"
+    setting = "API_READ_RATE"

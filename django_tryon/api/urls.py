@@ -15,6 +15,7 @@ router.register("model-photos", views.ModelPhotoViewSet, basename="model-photo")
 
 urlpatterns = [
     path("quota/", views.QuotaView.as_view(), name="quota"),
+    path("funnel/", views.FunnelView.as_view(), name="funnel"),
     path("schema/", schema.SchemaView.as_view(), name="schema"),
     path("docs/", schema.DocsView.as_view(), name="docs"),
     # HTML, not JSON: the widget's markup for an empty <tryon-widget> (django_tryon/widget.py).

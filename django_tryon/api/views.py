@@ -17,7 +17,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import quotas, services
+from .. import funnel, quotas, services
 from ..conf import get_setting
 from ..models import Garment, ModelPhoto, Source, TryOnRequest
 from ..pipeline.identity import NoSession, owner_key_of
@@ -28,6 +28,7 @@ from .errors import Conflict, LimitReached, exception_handler, refuse_oversized_
 from .pagination import Pagination
 from .permissions import ShopperAccess, is_staff
 from .serializers import (
+    FunnelStepSerializer,
     GarmentFilterSerializer,
     GarmentSerializer,
     ModelPhotoSerializer,
@@ -36,7 +37,7 @@ from .serializers import (
     TryOnCreateSerializer,
     TryOnRequestSerializer,
 )
-from .throttles import CreateThrottle, ReadThrottle, client_address
+from .throttles import CreateThrottle, FunnelThrottle, ReadThrottle, client_address
 
 
 class TryOnAPIMixin:
@@ -136,7 +137,7 @@ class TryOnRequestViewSet(TryOnAPIMixin, viewsets.GenericViewSet):
                 lower_garment=values.get("lower_garment"),
                 provider=values.get("provider"),
                 batch_size=values["batch_size"],
-                source=Source.API,
+                source=_source(request),
                 owner=user if user.is_authenticated else None,
                 owner_key=owner_key(request, bind=True),
                 idempotency_key=idempotency_key,
@@ -267,6 +268,27 @@ class QuotaView(TryOnAPIMixin, APIView):
         return Response(QuotaSerializer(data).data)
 
 
+class FunnelView(TryOnAPIMixin, APIView):
+    """One step of the shopper's way through the widget, counted per garment per day
+    (``django_tryon.funnel``). 404 unless the shop opted in with TRYON['FUNNEL']."""
+
+    @docs.FUNNEL
+    def post(self, request):
+        if not funnel.enabled():
+            raise exceptions.NotFound("Funnel counts are off in this shop.")
+        key = owner_key(request, bind=False)
+        own = TryOnRequest.objects.filter(owner_key=key) if key else TryOnRequest.objects.none()
+        serializer = FunnelStepSerializer(data=request.data, context={"requests": own})
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        counted = funnel.count(data["step"], data["garment"], data.get("request"))
+        return Response({"counted": counted})
+
+    def get_throttles(self):
+        # Cheap and frequent, like a poll: the read rate, never the create rate.
+        return [FunnelThrottle()]
+
+
 class NotFoundView(APIView):
     """Every URL under api/ that is not an endpoint: a JSON 404, never the site's HTML page."""
 
@@ -296,6 +318,12 @@ def owner_key(request, *, bind: bool) -> str:
         raise exceptions.PermissionDenied(
             "Anonymous try-ons need Django's session middleware; please sign in."
         ) from None
+
+
+def _source(request) -> str:
+    """Where a shopper's create came from: the product-page widget says so in a header;
+    any other client is the API. Only a label for the cost page, so it needs no proof."""
+    return Source.WIDGET if request.headers.get("X-Tryon-Client") == "widget" else Source.API
 
 
 def _idempotency_key(request) -> str:

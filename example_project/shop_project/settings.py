@@ -148,6 +148,8 @@ TRYON = {
     },
     "PUBLIC_BASE_URL": env("TRYON_PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
     "CURRENCY": env("TRYON_CURRENCY", "USD"),
+    # The cost page's "does try-on pay for itself": counts per garment per day, no people.
+    "FUNNEL": env("TRYON_FUNNEL", "on") != "off",
     # Linked from the try-on widget's consent box.
     "PRIVACY_URL": "shop:privacy",
     # The demo's house models may be chosen by shoppers instead of their own photo.

@@ -615,3 +615,48 @@ def test_cost_summary_needs_permission(client, django_user_model, viewer_client)
 def test_provider_cost_estimates_are_what_the_bulk_page_shows():
     assert get_provider("kling").estimate_cost(1) == (Decimal("1"), "units")
     assert get_provider("piapi").estimate_cost(2) == (Decimal("0.14"), "USD")
+
+
+def test_the_cost_page_says_what_one_add_to_cart_cost(
+    merch_client, make_request, catalogue, settings
+):
+    """The funnel beside the money: shoppers' try-ons of a garment, their cost in the
+    shop's money, and that cost per add to cart; the catalogue's runs are left out."""
+    from django_tryon import funnel
+    from django_tryon.models import Source
+
+    settings.TRYON = {**settings.TRYON, "FUNNEL": True}
+    now = timezone.now()
+    priced = {"unit_price": Decimal("0.14"), "shop_currency": "USD", "submitted_at": now}
+    for _ in range(4):
+        make_request(catalogue.shirt, status=Status.SUCCEEDED, cost=Decimal("1"), **priced)
+    make_request(
+        catalogue.shirt, source=Source.ADMIN, status=Status.SUCCEEDED, cost=Decimal("5"), **priced
+    )
+    for step, times in [("opened", 9), ("photo_given", 6)]:
+        for _ in range(times):
+            funnel.count(step, catalogue.shirt)
+    for request in catalogue.shirt.requests.filter(source=Source.WIDGET)[:3]:
+        funnel.count("result_shown", catalogue.shirt, request)
+    for request in catalogue.shirt.requests.filter(source=Source.WIDGET)[:2]:
+        funnel.count("added_to_cart", catalogue.shirt, request)
+    funnel.count("opened", catalogue.tee)  # opened, never tried: no cost, no division
+
+    response = merch_client.get(f"{REQUESTS}cost/")
+    rows = response.context["summary"]["funnel"]["rows"]
+    shirt, tee = rows
+    assert (shirt["name"], shirt["opened"], shirt["photo_given"]) == ("Striped shirt", 9, 6)
+    assert (shirt["result_shown"], shirt["added_to_cart"], shirt["tryons"]) == (3, 2, 4)
+    assert str(shirt["cost"]) == "$0.56" and str(shirt["per_add_to_cart"]) == "$0.28"
+    assert (tee["name"], tee["opened"], tee["tryons"], str(tee["cost"])) == (
+        "Red T-shirt",
+        1,
+        0,
+        "—",
+    )
+    html = response.content.decode()
+    assert "Added to cart after a try-on" in html and "<td>$0.28</td>" in html
+
+    settings.TRYON = {**settings.TRYON, "FUNNEL": False}
+    html = merch_client.get(f"{REQUESTS}cost/").content.decode()
+    assert "Funnel counts are off" in html and "TRYON['FUNNEL'] = True" in html

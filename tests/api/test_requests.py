@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 from django.core.files.base import ContentFile
@@ -438,3 +439,13 @@ def test_owner_keys_never_contain_a_session_key(users):
     assert key != services.owner_key_for(None, "another")
     assert services.owner_key_for(users["alice"]) == f"user:{users['alice'].pk}"
     assert services.owner_key_for() == ""
+
+
+def test_the_widget_says_it_is_the_widget(anonymous, garment, sent):
+    """The cost page splits shoppers' try-ons by where they came from: the widget's create
+    names itself, any other client is the API (it was all "API" before)."""
+    widget = anonymous.create(garment, headers={"X-Tryon-Client": "widget"}).json()
+    other = anonymous.create(garment, person=imagegen.make_person(width=701)).json()
+    sources = dict(TryOnRequest.objects.values_list("pk", "source"))
+    assert sources[uuid.UUID(widget["id"])] == Source.WIDGET
+    assert sources[uuid.UUID(other["id"])] == Source.API

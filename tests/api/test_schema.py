@@ -40,6 +40,7 @@ def test_schema_lists_exactly_the_api(client):
         "/tryon/api/model-photos/",
         "/tryon/api/model-photos/{id}/",
         "/tryon/api/quota/",
+        "/tryon/api/funnel/",
     }
     create = schema["paths"]["/tryon/api/requests/"]["post"]
     assert set(create["responses"]) == {"200", "202", "400", "401", "403", "409", "429", "503"}
@@ -166,7 +167,10 @@ def with_real_ids(ids):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("caller", ["anonymous", "token"])
-def test_schemathesis_finds_no_server_error_and_no_mismatch(live_server, seeded, sent, caller):
+def test_schemathesis_finds_no_server_error_and_no_mismatch(
+    live_server, seeded, sent, caller, settings
+):
+    settings.TRYON = {**settings.TRYON, "FUNNEL": True}  # its endpoint answers, not 404s
     schema = schemathesis.openapi.from_url(f"{live_server.url}{API}schema/?format=json", timeout=30)
     session = requests.Session()
     session.trust_env = False  # only 127.0.0.1, never a proxy
@@ -181,10 +185,11 @@ def test_schemathesis_finds_no_server_error_and_no_mismatch(live_server, seeded,
     for result in schema.get_all_operations():
         operation = result.ok()
         operations += 1
-        creates = operation.label == f"POST {API}requests/"
-        # A schema cannot say "this garment id must exist" or "consent is required with a
-        # photo", so schema-valid creates may be refused with a 400: for that one operation
-        # the positive-data-acceptance check does not apply. Every conformance check does.
+        creates = operation.label in (f"POST {API}requests/", f"POST {API}funnel/")
+        # A schema cannot say "this garment id must exist", "consent is required with a
+        # photo" or "name your own finished try-on", so schema-valid creates and funnel
+        # steps may be refused with a 400: for those the positive-data-acceptance check
+        # does not apply. Every conformance check does.
         excluded = [positive_data_acceptance] if creates else []
         validate = functools.partial(
             _call_and_validate, session=session, headers=headers, excluded=excluded
@@ -202,7 +207,7 @@ def test_schemathesis_finds_no_server_error_and_no_mismatch(live_server, seeded,
             except (Exception, BaseExceptionGroup) as exc:  # collect every operation's failure
                 failures.append(f"{operation.label} [{mode.value}]: {exc}")
     elapsed = time.monotonic() - started
-    assert operations == 9
+    assert operations == 10
     assert not failures, "\n\n".join(failures)
     assert elapsed < 150, f"the Schemathesis run took {elapsed:.0f}s"
     if caller == "token":

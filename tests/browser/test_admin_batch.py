@@ -71,7 +71,8 @@ def test_bulk_tryon_from_the_admin(pipeline, shop, page, screenshot):
     for photo in shop["models"]:
         page.check(f'input[name="model_photos"][value="{photo.pk}"]')
     assert page.inner_text('[data-summary="count"]') == "6"
-    assert page.inner_text('[data-summary="total"]') == "6 units"
+    # The live estimate, in the shop's dollars with the units billed beside them.
+    assert page.inner_text('[data-summary="total"]') == "$0.84 (6 units)"
     assert page.get_attribute('[data-summary="confirm"]', "value") == "Start 6 try-ons"
     screenshot(page, "bulk-tryon-page", full_page=True)
     page.click('input[name="confirm"]')

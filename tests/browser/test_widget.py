@@ -243,6 +243,7 @@ def test_events_fire_in_order(page, shop, photos):
     assert by_type["download"]["url"] == by_type["success"]["results"][0]["url"]
     assert by_type["add-to-cart"]["url"].endswith("/cart/add/red-t-shirt/")
     assert by_type["added-to-cart"]["response"]["cart_count"] == 1
+    assert by_type["added-to-cart"]["source"] == "widget"
 
 
 def test_consent_gate(page, shop, photos, screenshot):

@@ -88,6 +88,7 @@
         xhr.setRequestHeader("Accept", "application/json");
         xhr.setRequestHeader("X-CSRFToken", this.csrfToken());
         xhr.setRequestHeader("Idempotency-Key", randomKey());
+        xhr.setRequestHeader("X-Tryon-Client", "widget"); // the cost page's "Product-page widget"
         xhr.upload.addEventListener("progress", (event) => {
           if (event.lengthComputable) {
             onProgress(Math.round((event.loaded / event.total) * 100));
@@ -209,6 +210,26 @@
         throw new Error(String(response.status));
       }
       return response.json().catch(() => ({}));
+    }
+
+    /**
+     * Count one funnel step at the shop. Sent with keepalive, so a step reported as the
+     * page is left (the shop's own cart form) still arrives; never throws.
+     */
+    countStep(step, garment, requestId) {
+      const form = new FormData();
+      form.append("step", step);
+      form.append("garment", garment);
+      if (requestId) {
+        form.append("request", requestId);
+      }
+      return fetch(this.base + "funnel/", {
+        method: "POST",
+        credentials: "same-origin",
+        keepalive: true,
+        headers: { Accept: "application/json", "X-CSRFToken": this.csrfToken() },
+        body: form,
+      }).catch(() => null);
     }
 
     /** A JSON call to the API; unsafe methods carry the CSRF token. */

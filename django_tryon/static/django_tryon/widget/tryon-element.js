@@ -22,6 +22,7 @@
       this._session = null; // the try-on in progress (tryon-session.js)
       this._beforeUrl = null; // object URL of the shopper's resized photo
       this._result = null;
+      this._shownRequestId = null; // the last try-on whose result was on screen
       this._available = true;
       this._modelsLoaded = false;
       this._startedAt = 0;
@@ -125,9 +126,24 @@
       el.addToCart.addEventListener("click", () => this._addToCart());
       this._onConsent({ silent: true });
       this._view.showStep("choose");
+      if (this.getAttribute("funnel") === "on") {
+        this._funnel = new tryon.Funnel(this, this._api);
+      }
     }
 
     // -- public API ----------------------------------------------------------------------
+
+    /**
+     * For the shop's own "Add to cart": after a try-on was shown on this page, fires
+     * tryon:added-to-cart (source "page"; the funnel counts it) and answers true.
+     */
+    addedToCart() {
+      if (!this._shownRequestId) {
+        return false;
+      }
+      this._emit("added-to-cart", { requestId: this._shownRequestId, response: null, source: "page" });
+      return true;
+    }
 
     /** Open the dialog (what the "Try it on" button does). */
     open() {
@@ -346,6 +362,7 @@
       await tryon.photo.preload(first.url);
       this._state = "result";
       this._result = first;
+      this._shownRequestId = this._requestId;
       this._view.showResult(first, this._beforeUrl || this._beforeSrc || "", this.getAttribute("garment-name"));
       this._view.showStep("result");
       this._view.announce(gettext("Your try-on is ready."));
@@ -374,7 +391,7 @@
       try {
         const data = await this._api.addToCart(detail.url);
         this._el.cartStatus.textContent = gettext("Added to your cart.");
-        this._emit("added-to-cart", { requestId: this._requestId, response: data });
+        this._emit("added-to-cart", { requestId: this._requestId, response: data, source: "widget" });
       } catch (error) {
         this._el.cartStatus.textContent = gettext("This could not be added to your cart. Please try again.");
         this._emit("error", { requestId: this._requestId, code: "add_to_cart", stage: "add-to-cart" });

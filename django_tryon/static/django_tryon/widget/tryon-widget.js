@@ -12,6 +12,7 @@
  *   tryon-dialog.js    the modal dialog: Escape, backdrop, focus trap and return
  *   tryon-view.js      what the shopper sees and hears
  *   tryon-element.js   the element: state and the shopper's actions
+ *   tryon-funnel.js    the shop's funnel counts, from the element's own events
  *   tryon-widget.js    this file: defines <tryon-widget> once the others are there
  *
  * A page that loads only this file still works: it loads the missing parts from next to
@@ -38,6 +39,7 @@
     ModalDialog: "tryon-dialog.js",
     WidgetView: "tryon-view.js",
     TryOnWidget: "tryon-element.js",
+    Funnel: "tryon-funnel.js",
   };
 
   // -- loading: the element is defined once every part is on the page --------------------
