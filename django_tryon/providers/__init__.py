@@ -14,6 +14,7 @@ from .base import Provider, ProviderConfigurationError
 PROVIDER_CLASSES: dict[str, str] = {
     "kling": "django_tryon.providers.kling.KlingProvider",
     "piapi": "django_tryon.providers.piapi.PiAPIProvider",
+    "fashn": "django_tryon.providers.fashn.FashnProvider",
 }
 
 _cache: dict[str, Provider] = {}

@@ -7,7 +7,8 @@ new provider is one module and one line here.
 
 from __future__ import annotations
 
+from .fashn import FashnApi
 from .kling import KlingApi
 from .piapi import PiApi
 
-PROVIDER_APIS = (KlingApi, PiApi)
+PROVIDER_APIS = (KlingApi, PiApi, FashnApi)

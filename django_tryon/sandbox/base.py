@@ -55,21 +55,24 @@ class Fault:
     code: int | None = None
     message: str = ""
     needs: str | None = None
+    #: The provider's own name for the error, for envelopes that carry one (FASHN's).
+    error_name: str = ""
 
 
 class ProviderApi:
     """One provider's API, served under ``prefix``.
 
     A request to ``tasks_path`` is routed by ``collection_methods`` (method -> kind) and
-    handled by ``self.<kind>(request)``; one to ``tasks_path/<ref>`` by ``item_methods``
-    and ``self.<kind>(ref)``. Every routed request is authenticated first, then meets the
+    handled by ``self.<kind>(request)``; one to ``<items_path>/<ref>`` (``tasks_path``
+    unless set) by ``item_methods`` and ``self.<kind>(ref)``. Every routed request is authenticated first, then meets the
     request faults: ``<name>_error`` (answered by :meth:`custom_error`) and each of
     ``faults`` that has a code.
     """
 
     name: ClassVar[str]
-    prefix: ClassVar[str]  # every path this API answers starts with it
+    prefix: ClassVar[str | tuple[str, ...]]  # every path this API answers starts with one
     tasks_path: ClassVar[str]
+    items_path: ClassVar[str] = ""  # where one task lives, when not under tasks_path
     status_field: ClassVar[str]  # where task_data() says the provider's status word
     serves_watermarks: ClassVar[bool] = False
     collection_methods: ClassVar[dict[str, str]]
@@ -94,11 +97,12 @@ class ProviderApi:
     def handle(self, request: ApiRequest) -> ApiResponse:
         request.provider = self.name
         path, method = request.path, request.method
-        rest = path[len(self.tasks_path) + 1 :]
+        items = self.items_path or self.tasks_path
+        rest = path[len(items) + 1 :]
         ref = None
         if path == self.tasks_path:
             kind = self.collection_methods.get(method)
-        elif path.startswith(self.tasks_path + "/") and "/" not in rest:
+        elif path.startswith(items + "/") and "/" not in rest:
             ref = unquote(rest)
             kind = self.item_methods.get(method) if ref else None
         else:
@@ -144,8 +148,12 @@ class ProviderApi:
             if fault.code is not None:
                 switch = self.take_fault(fault.name, kind)
                 if switch:
-                    return self.error(fault.code, switch.message or fault.message)
+                    return self.fault_error(fault, switch.message or fault.message)
         return None
+
+    def fault_error(self, fault: Fault, message: str) -> ApiResponse:
+        """The answer of an armed fault that has a code: the provider's error envelope."""
+        return self.error(fault.code or 500, message)
 
     # -- what each provider answers ---------------------------------------------------------
 

@@ -377,11 +377,22 @@ class Sandbox:
             "data": data,
         }
 
+    def api_for(self, path: str):
+        """The provider API whose prefix matches ``path`` most closely (Kling's ``/v1/``
+        and FASHN's ``/v1/run`` share a root), or None."""
+        matches = [
+            (len(prefix), api)
+            for api in self.apis.values()
+            for prefix in ((api.prefix,) if isinstance(api.prefix, str) else api.prefix)
+            if path.startswith(prefix)
+        ]
+        return max(matches, key=lambda match: match[0])[1] if matches else None
+
     def respond(self, request: ApiRequest) -> ApiResponse:
         """Answer one request; provider requests are recorded and may be delayed."""
         if control.is_control(request.path):
             return control.answer(self, request)
-        api = next((a for a in self.apis.values() if request.path.startswith(a.prefix)), None)
+        api = self.api_for(request.path)
         try:
             if api is None:
                 response = ApiResponse(404, {"error": f"not found: {request.path}"})

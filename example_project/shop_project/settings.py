@@ -11,6 +11,7 @@ from .env import broker_options, broker_url, database_from_url, env, env_bool
 # The sandbox's documented demo keys (docs/sandbox.md): used only when no real keys are set.
 SANDBOX_KLING_AK = "sandbox-access-key"
 SANDBOX_KLING_SK = "sandbox-secret-key-0123456789abcdef"
+SANDBOX_FASHN_KEY = "sandbox-fashn-key"
 SANDBOX_PIAPI_KEY = "sandbox-piapi-key"
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -117,6 +118,7 @@ SANDBOX_URL = env("TRYON_SANDBOX_URL", "http://127.0.0.1:8765")
 # A provider whose real key is set talks to the real provider unless told otherwise.
 _kling_base = env("KLING_BASE_URL", "" if env("KLING_ACCESS_KEY", "") else SANDBOX_URL)
 _piapi_base = env("PIAPI_BASE_URL", "" if env("PIAPI_API_KEY", "") else SANDBOX_URL)
+_fashn_base = env("FASHN_BASE_URL", "" if env("FASHN_API_KEY", "") else SANDBOX_URL)
 
 
 def _sandbox_trust(base_url: str) -> dict:
@@ -144,6 +146,14 @@ TRYON = {
             "BASE_URL": _piapi_base,
             "SERVICE_MODE": env("PIAPI_SERVICE_MODE", "public"),
             **_sandbox_trust(_piapi_base),
+        },
+        "fashn": {
+            "API_KEY": env("FASHN_API_KEY", SANDBOX_FASHN_KEY),
+            "BASE_URL": _fashn_base,
+            "MODEL": env("FASHN_MODEL", "tryon-v1.6"),
+            # What one FASHN credit costs the shop: about $0.075 at FASHN's prices.
+            "UNIT_PRICE": env("FASHN_UNIT_PRICE", "0.075"),
+            **_sandbox_trust(_fashn_base),
         },
     },
     "PUBLIC_BASE_URL": env("TRYON_PUBLIC_BASE_URL", "http://127.0.0.1:8000"),

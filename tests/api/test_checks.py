@@ -66,7 +66,7 @@ def test_w004_a_budget_in_a_currency_nobody_bills_in(tryon_settings):
     tryon_settings(SHOP_DAILY_BUDGET={"EUR": 20})
     assert warnings() == ["django_tryon.W004"]
     message = next(m for m in run_checks() if m.id == "django_tryon.W004")
-    assert "'EUR'" in message.msg and "USD, units" in message.hint
+    assert "'EUR'" in message.msg and "USD, credits, units" in message.hint
 
 
 @pytest.mark.parametrize("rate", ["10", "ten/minute", "0/minute", "5/fortnight", "/s", 10])
@@ -149,11 +149,17 @@ def test_e017_the_shops_currency(tryon_settings, currency):
 def test_a_budget_in_the_shops_currency_applies_when_a_provider_has_a_price(
     tryon_settings, settings
 ):
-    tryon_settings(CURRENCY="EUR", SHOP_DAILY_BUDGET={"EUR": 20})
-    # Kling's units have a price in EUR: the budget counts them. PiAPI bills USD, unpriced.
-    assert warnings() == [] and [w.msg for w in _messages("django_tryon.W010")] == [
+    configured = settings.TRYON["PROVIDERS"]
+    providers = {"kling": configured["kling"]}
+    tryon_settings(CURRENCY="EUR", SHOP_DAILY_BUDGET={"EUR": 20}, PROVIDERS=providers)
+    # Kling's units have a price in EUR: the budget counts them.
+    assert warnings() == [] and _messages("django_tryon.W010") == []
+    tryon_settings(PROVIDERS={**providers, "piapi": configured["piapi"]})
+    # PiAPI bills USD and has no price in EUR.
+    assert [w.msg for w in _messages("django_tryon.W010")] == [
         "TRYON['PROVIDERS']['piapi'] bills in 'USD' and has no UNIT_PRICE: its spend cannot "
         "be shown or budgeted in EUR."
     ]
-    tryon_settings(PROVIDERS=_kling(settings, UNIT_PRICE=None))
+    unpriced = {k: v for k, v in providers["kling"].items() if k != "UNIT_PRICE"}
+    tryon_settings(PROVIDERS={"kling": unpriced})  # nobody has a price in EUR now
     assert warnings() == ["django_tryon.W004"]

@@ -2,6 +2,7 @@
 
     KLING_ACCESS_KEY=... KLING_SECRET_KEY=... pytest tests/live -m live
     PIAPI_API_KEY=... TRYON_LIVE_PUBLIC_IMAGE_BASE=https://... pytest tests/live -m live
+    FASHN_API_KEY=... pytest tests/live -m live
 
 Each test creates one real task (one paid image) and waits for it to finish.
 """
@@ -15,6 +16,7 @@ import uuid
 import pytest
 
 from django_tryon.providers.base import InputImage, TaskState, TryOnInput
+from django_tryon.providers.fashn import FashnProvider
 from django_tryon.providers.kling import KlingProvider
 from django_tryon.providers.piapi import PiAPIProvider
 from tests import imagegen
@@ -23,6 +25,7 @@ pytestmark = pytest.mark.live
 
 KLING_KEYS = os.environ.get("KLING_ACCESS_KEY") and os.environ.get("KLING_SECRET_KEY")
 PIAPI_KEY = os.environ.get("PIAPI_API_KEY")
+FASHN_KEY = os.environ.get("FASHN_API_KEY")
 # PiAPI fetches inputs by URL: a public folder holding person.jpg and garment.png.
 PUBLIC_IMAGES = os.environ.get("TRYON_LIVE_PUBLIC_IMAGE_BASE")
 
@@ -86,3 +89,25 @@ def test_piapi_live_round_trip():
     assert done.state in (TaskState.SUCCEEDED, TaskState.FAILED)
     if done.state == TaskState.SUCCEEDED:
         assert done.image_urls and done.cost is not None
+
+
+@pytest.mark.skipif(not FASHN_KEY, reason="live: FASHN_API_KEY not set")
+def test_fashn_live_round_trip():
+    adapter = FashnProvider(
+        {
+            "API_KEY": FASHN_KEY,
+            "BASE_URL": os.environ.get("FASHN_BASE_URL", "https://api.fashn.ai"),
+            "MODE": "performance",
+        }
+    )
+    job = TryOnInput(
+        request_id=str(uuid.uuid4()),
+        person=InputImage(imagegen.make_person()),
+        garment=InputImage(imagegen.make_garment("upper"), content_type="image/png"),
+        garment_category="upper",
+    )
+    task = adapter.submit(job)  # base64 with its data: prefix
+    done = wait_until_done(adapter, task.task_id)
+    assert done.state in (TaskState.SUCCEEDED, TaskState.FAILED)
+    if done.state == TaskState.SUCCEEDED:
+        assert done.image_urls and done.cost_currency == "credits"

@@ -380,7 +380,7 @@ def test_every_documented_fault_name_is_accepted(sandbox):
     for name in FAULT_NAMES:
         if name in ("kling_error",):
             value = {"code": 1102}
-        elif name == "piapi_error":
+        elif name in ("piapi_error", "fashn_error"):
             value = {"http": 402}
         elif name.endswith("_seconds"):
             value = 1

@@ -1,0 +1,316 @@
+"""The FASHN adapter against the in-process sandbox over real HTTP.
+
+What FASHN refuses at /run the sandbox refuses the same way (nothing is created); what it
+finds only while running ends the prediction failed with the documented error name. Each
+fault switch must become the right exception or state.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from django_tryon.providers.base import (
+    InputImage,
+    InvalidInput,
+    PermanentProviderError,
+    ProviderAccountError,
+    ProviderAuthError,
+    ProviderTask,
+    ProviderUnavailable,
+    RateLimited,
+    TaskNotFound,
+    TaskState,
+    TryOnInput,
+)
+from django_tryon.providers.fashn import FashnProvider
+from django_tryon.sandbox import Sandbox
+from tests.contract.test_contract_piapi import PERSON, UPPER, download_png
+from tests.localhost import LocalHost
+
+API_KEY = "contract-fashn-key"
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox(
+        port=0,
+        fashn_key=API_KEY,
+        queue_seconds=0,
+        generation_seconds=0,
+        fetch_timeout_seconds=2,
+        callback_timeout_seconds=2,
+    ) as sb:
+        yield sb
+
+
+@pytest.fixture
+def local() -> Iterator[LocalHost]:
+    host = LocalHost()
+    yield host
+    host.close()
+
+
+@pytest.fixture
+def adapter(sandbox: Sandbox) -> Iterator[FashnProvider]:
+    provider = connect(sandbox)
+    yield provider
+    provider.close()
+
+
+def connect(sandbox: Sandbox, **options: Any) -> FashnProvider:
+    opts = {"API_KEY": API_KEY, "BASE_URL": sandbox.url, "TIMEOUT_SECONDS": 5, **options}
+    return FashnProvider(opts)
+
+
+def job(**overrides: Any) -> TryOnInput:
+    values: dict[str, Any] = {
+        "request_id": str(uuid.uuid4()),
+        "person": InputImage(PERSON, "image/png"),
+        "garment": InputImage(UPPER, "image/jpeg"),
+        "garment_category": "upper",
+    }
+    values.update(overrides)
+    return TryOnInput(**values)
+
+
+def poll(adapter: FashnProvider, task_id: str, timeout: float = 10.0) -> ProviderTask:
+    deadline = time.monotonic() + timeout
+    while True:
+        task = adapter.fetch(task_id)
+        if task.state.is_terminal:
+            return task
+        if time.monotonic() > deadline:
+            pytest.fail(f"prediction {task_id} still {task.raw_status} after {timeout}s")
+        time.sleep(0.02)
+
+
+def runs(sandbox: Sandbox) -> list:
+    return [r for r in sandbox.requests if r.kind == "create"]
+
+
+def raw_run(sandbox: Sandbox, body: Any, key: str = API_KEY) -> httpx.Response:
+    return httpx.post(
+        sandbox.url + "/v1/run", json=body, headers={"Authorization": f"Bearer {key}"}, timeout=5
+    )
+
+
+# -- happy paths ---------------------------------------------------------------------
+
+
+def test_run_poll_download_with_base64_and_its_prefix(sandbox, adapter):
+    created = adapter.submit(job(batch_size=2))
+    assert created.state is TaskState.QUEUED and created.task_id
+    done = poll(adapter, created.task_id)
+    assert (done.state, done.raw_status) == (TaskState.SUCCEEDED, "completed")
+    assert (done.cost, done.cost_currency) == (Decimal("2"), "credits")
+    assert len(done.image_urls) == 2
+    images = [download_png(url) for url in done.image_urls]
+    assert images[0].tobytes() != images[1].tobytes()
+
+    request = runs(sandbox)[0]
+    assert request.headers["authorization"] == f"Bearer {API_KEY}"
+    inputs = request.json["inputs"]
+    assert request.json["model_name"] == "tryon-v1.6"
+    # FASHN wants the data: prefix that Kling forbids.
+    assert inputs["model_image"] == "data:image/png;base64," + base64.b64encode(PERSON).decode()
+    assert inputs["garment_image"].startswith("data:image/jpeg;base64,")
+    assert {k: inputs[k] for k in ("category", "mode", "num_samples", "moderation_level")} == {
+        "category": "tops",
+        "mode": "balanced",
+        "num_samples": 2,
+        "moderation_level": "conservative",
+    }
+
+
+def test_inputs_by_url(sandbox, local):
+    adapter = connect(sandbox, IMAGE_TRANSPORT="url", MODEL="tryon-max", SEED=42, MODE="quality")
+    tryon = job(
+        person=InputImage(PERSON, "image/png", url=local.add("/in/p.png", PERSON)),
+        garment=InputImage(UPPER, "image/jpeg", url=local.add("/in/g.jpg", UPPER)),
+        garment_category="dress",
+    )
+    done = poll(adapter, adapter.submit(tryon).task_id)
+    assert done.state is TaskState.SUCCEEDED
+    assert (done.cost, done.cost_currency) == (Decimal("4"), "credits")  # tryon-max
+    assert set(local.fetched) == {"/in/p.png", "/in/g.jpg"}
+    body = runs(sandbox)[0].json
+    assert body["model_name"] == "tryon-max"
+    assert body["inputs"]["category"] == "one-pieces" and body["inputs"]["seed"] == 42
+    assert adapter.needs_input_urls and adapter.model_name == "tryon-max:quality"
+    adapter.close()
+
+
+def test_an_outfit_is_refused_before_anything_is_sent(sandbox, adapter):
+    with pytest.raises(InvalidInput, match="one garment per run"):
+        adapter.submit(job(lower_garment=InputImage(UPPER, "image/jpeg")))
+    assert runs(sandbox) == []
+
+
+# -- what FASHN refuses at /run -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"model_name": "tryon-v9"}, "model_name"),
+        ({"inputs": {"garment_image": "https://x.test/g.jpg"}}, "inputs.model_image"),
+        ({"category": "hats"}, "inputs.category"),
+        ({"num_samples": 5}, "inputs.num_samples"),
+        ({"num_samples": 0}, "inputs.num_samples"),
+        ({"seed": -1}, "inputs.seed"),
+        ({"mode": "fast"}, "inputs.mode"),
+    ],
+)
+def test_bad_runs_are_400_and_create_nothing(sandbox, change, words):
+    body: dict[str, Any] = {
+        "model_name": "tryon-v1.6",
+        "inputs": {"model_image": "https://x.test/p.jpg", "garment_image": "https://x.test/g.jpg"},
+    }
+    for key, value in change.items():
+        if key in ("model_name", "inputs"):
+            body[key] = value
+        else:
+            body["inputs"][key] = value
+    response = raw_run(sandbox, body)
+    assert response.status_code == 400
+    assert response.json()["error"] == "BadRequest" and words in response.json()["message"]
+    assert sandbox.tasks == []  # nothing was created
+
+
+def test_a_bad_key_is_an_auth_error(sandbox):
+    adapter = connect(sandbox, API_KEY="wrong")
+    with pytest.raises(ProviderAuthError) as caught:
+        adapter.submit(job())
+    assert caught.value.http_status == 401 and caught.value.code == "UnauthorizedAccess"
+    assert "wrong" not in str(caught.value)
+    adapter.close()
+
+
+def test_fetch_unknown_prediction_is_task_not_found(adapter):
+    with pytest.raises(TaskNotFound):
+        adapter.fetch(str(uuid.uuid4()))
+
+
+# -- what FASHN finds only while running ------------------------------------------------
+
+
+def test_base64_without_its_prefix_fails_the_prediction(sandbox):
+    response = raw_run(
+        sandbox,
+        {
+            "model_name": "tryon-v1.6",
+            "inputs": {
+                "model_image": base64.b64encode(PERSON).decode(),
+                "garment_image": "data:image/jpeg;base64," + base64.b64encode(UPPER).decode(),
+            },
+        },
+    )
+    assert response.status_code == 200 and response.json()["error"] is None
+    adapter = connect(sandbox)
+    done = poll(adapter, response.json()["id"])
+    assert done.state is TaskState.FAILED and done.error_code == "invalid_input"
+    assert done.message.startswith("ImageLoadError")
+    adapter.close()
+
+
+def test_a_url_that_is_not_an_image_fails_the_prediction(sandbox, local):
+    adapter = connect(sandbox, IMAGE_TRANSPORT="url")
+    page = local.add("/in/page.html", b"<html>not an image</html>")
+    tryon = job(
+        person=InputImage(PERSON, "image/png", url=page),
+        garment=InputImage(UPPER, "image/jpeg", url=local.add("/in/g.jpg", UPPER)),
+    )
+    done = poll(adapter, adapter.submit(tryon).task_id)
+    assert (done.state, done.error_code) == (TaskState.FAILED, "invalid_input")
+    assert "ImageLoadError" in done.message
+    adapter.close()
+
+
+def test_moderation_fails_the_prediction(sandbox, adapter):
+    sandbox.set_faults(content_refused=1)
+    done = poll(adapter, adapter.submit(job()).task_id)
+    assert (done.state, done.error_code) == (TaskState.FAILED, "content_refused")
+    assert done.message.startswith("ContentModerationError") and done.image_urls == []
+
+
+def test_a_pipeline_failure(sandbox, adapter):
+    sandbox.set_faults(task_fail={"message": "no person found", "count": 1})
+    done = poll(adapter, adapter.submit(job()).task_id)
+    assert (done.state, done.error_code) == (TaskState.FAILED, "provider_failed")
+    assert done.message == "PipelineError: no person found"
+
+
+# -- request faults ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fault", "error", "status", "name"),
+    [
+        ("fashn_rate_limit", RateLimited, 429, "RateLimitExceeded"),
+        ("fashn_concurrency_limit", RateLimited, 429, "ConcurrencyLimitExceeded"),
+        ("fashn_out_of_credits", ProviderAccountError, 429, "OutOfCredits"),
+        ("fashn_server_error", ProviderUnavailable, 500, "InternalServerError"),
+    ],
+)
+@pytest.mark.parametrize("kind", ["create", "query"])
+def test_named_faults(sandbox, adapter, fault, error, status, name, kind):
+    task_id = adapter.submit(job()).task_id if kind == "query" else None
+    sandbox.set_faults(**{fault: {"on": kind, "count": 1}})
+    call = (lambda: adapter.fetch(task_id)) if task_id else (lambda: adapter.submit(job()))
+    with pytest.raises(error) as caught:
+        call()
+    assert type(caught.value) is error
+    assert (caught.value.http_status, caught.value.code) == (status, name)
+    call()  # the switch fired once
+
+
+@pytest.mark.parametrize(
+    ("http", "error"),
+    [
+        (400, InvalidInput),
+        (401, ProviderAuthError),
+        (403, ProviderAccountError),
+        (409, PermanentProviderError),
+        (502, ProviderUnavailable),
+    ],
+)
+def test_custom_http_errors(sandbox, adapter, http, error):
+    sandbox.set_faults(fashn_error={"http": http, "message": f"sandbox {http}"})
+    with pytest.raises(error) as caught:
+        adapter.submit(job())
+    assert caught.value.message == f"sandbox {http}"
+
+
+def test_a_lost_run_answer_is_unavailable_and_the_prediction_exists(sandbox):
+    """The run was made (and will be paid) but its answer never came: the adapter says
+    "unknown", never tries again itself; the pipeline must not resubmit blindly."""
+    adapter = connect(sandbox, TIMEOUT_SECONDS=0.5)
+    sandbox.set_faults(hang={"on": "create", "count": 1}, hang_seconds=2)
+    with pytest.raises(ProviderUnavailable):
+        adapter.submit(job())
+    assert len(runs(sandbox)) == 1  # one call, no retry of its own
+    adapter.close()
+
+
+# -- webhooks ------------------------------------------------------------------------
+
+
+def test_one_unsigned_webhook_with_the_status_payload(sandbox, adapter, local):
+    created = adapter.submit(job(callback_url=local.url + "/cb/fashn/token"))
+    poll(adapter, created.task_id)
+    sandbox.wait_idle()
+    [post] = local.wait_for_posts(1)
+    assert post["path"] == "/cb/fashn/token"
+    assert runs(sandbox)[0].query["webhook_url"] == local.url + "/cb/fashn/token"
+    hint = adapter.parse_callback(post["body"], post["headers"])
+    assert (hint.task_id, hint.raw_status) == (created.task_id, "completed")
+    with pytest.raises(ValueError):
+        adapter.parse_callback(b'{"status": "completed"}', {})

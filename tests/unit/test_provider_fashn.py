@@ -1,0 +1,243 @@
+"""FASHN adapter against mocked HTTP: every status, every documented error, the request."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from django_tryon.providers.base import (
+    ContentRefused,
+    InputImage,
+    InvalidInput,
+    PermanentProviderError,
+    ProviderAccountError,
+    ProviderAuthError,
+    ProviderConfigurationError,
+    ProviderUnavailable,
+    RateLimited,
+    TaskNotFound,
+    TaskState,
+    TryOnInput,
+)
+from django_tryon.providers.fashn import FashnProvider
+
+API_KEY = "fashn-test-key-0123456789"
+ID = "123a87r9-4129-4bb3-be18-9c9fb5bd7fc1-u1"
+
+
+class Fashn:
+    """A scripted FASHN: answers each request with the next queued response."""
+
+    def __init__(self, *responses: httpx.Response):
+        self.responses = list(responses)
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return self.responses.pop(0)
+
+
+def adapter(*responses: httpx.Response, **options) -> tuple[FashnProvider, Fashn]:
+    fashn = Fashn(*responses)
+    client = httpx.Client(transport=httpx.MockTransport(fashn))
+    return FashnProvider({"API_KEY": API_KEY, **options}, client=client), fashn
+
+
+def job(**overrides) -> TryOnInput:
+    values = {
+        "request_id": "r-1",
+        "person": InputImage(b"person-bytes", "image/jpeg", url="https://shop.test/p.jpg"),
+        "garment": InputImage(b"garment-bytes", "image/png", url="https://shop.test/g.png"),
+        "garment_category": "lower",
+        **overrides,
+    }
+    return TryOnInput(**values)
+
+
+def status(word: str, **extra) -> httpx.Response:
+    return httpx.Response(
+        200, json={"id": ID, "status": word, "output": None, "error": None, **extra}
+    )
+
+
+def test_a_run_is_one_post_with_its_inputs():
+    fashn_, calls = adapter(httpx.Response(200, json={"id": ID, "error": None}))
+    task = fashn_.submit(job(callback_url="https://shop.test/cb/fashn/t/", batch_size=3))
+    assert (task.task_id, task.state) == (ID, TaskState.QUEUED)
+    [request] = calls.requests
+    assert request.method == "POST" and request.url.path == "/v1/run"
+    assert request.url.params["webhook_url"] == "https://shop.test/cb/fashn/t/"
+    assert request.headers["authorization"] == f"Bearer {API_KEY}"
+    body = json.loads(request.content)
+    assert body["model_name"] == "tryon-v1.6"
+    inputs = body["inputs"]
+    assert inputs["model_image"] == "data:image/jpeg;base64,cGVyc29uLWJ5dGVz"
+    assert inputs["garment_image"] == "data:image/png;base64,Z2FybWVudC1ieXRlcw=="
+    assert (inputs["category"], inputs["num_samples"]) == ("bottoms", 3)
+    assert "seed" not in inputs
+
+
+@pytest.mark.parametrize(
+    ("word", "state"),
+    [
+        ("starting", TaskState.QUEUED),
+        ("in_queue", TaskState.QUEUED),
+        ("processing", TaskState.RUNNING),
+        ("IN_QUEUE", TaskState.QUEUED),
+        ("something-new", TaskState.RUNNING),
+    ],
+)
+def test_running_statuses(word, state):
+    fashn_, _ = adapter(status(word))
+    assert fashn_.fetch(ID).state is state
+
+
+def test_completed_with_images_costs_credits():
+    urls = ["https://cdn.fashn.ai/x/output_0.png", "https://cdn.fashn.ai/x/output_1.png"]
+    fashn_, calls = adapter(status("completed", output=urls))
+    task = fashn_.fetch(ID)
+    assert (task.state, task.image_urls) == (TaskState.SUCCEEDED, urls)
+    assert (task.cost, task.cost_currency) == (Decimal(2), "credits")
+    assert calls.requests[0].url.path == f"/v1/status/{ID}"
+
+
+def test_completed_without_an_image_is_a_failure():
+    fashn_, _ = adapter(status("completed", output=[]))
+    task = fashn_.fetch(ID)
+    assert (task.state, task.error_code) == (TaskState.FAILED, "no_result")
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("ContentModerationError", "content_refused"),
+        ("ImageLoadError", "invalid_input"),
+        ("PoseError", "provider_failed"),
+        ("PipelineError", "provider_failed"),
+        ("SomethingElse", "provider_failed"),
+    ],
+)
+def test_runtime_errors(name, code):
+    fashn_, _ = adapter(status("failed", error={"name": name, "message": "why"}))
+    task = fashn_.fetch(ID)
+    assert (task.state, task.error_code, task.message) == (TaskState.FAILED, code, f"{name}: why")
+
+
+@pytest.mark.parametrize("word", ["canceled", "time_out"])
+def test_sdk_only_end_states_are_failures(word):
+    fashn_, _ = adapter(status(word))
+    task = fashn_.fetch(ID)
+    assert task.state is TaskState.FAILED and word in task.message
+
+
+@pytest.mark.parametrize(
+    ("http", "name", "error"),
+    [
+        (400, "BadRequest", InvalidInput),
+        (400, "ContentModerationError", ContentRefused),
+        (401, "UnauthorizedAccess", ProviderAuthError),
+        (403, "Forbidden", ProviderAccountError),
+        (404, "NotFound", PermanentProviderError),  # on /run: not a missing task
+        (429, "RateLimitExceeded", RateLimited),
+        (429, "ConcurrencyLimitExceeded", RateLimited),
+        (429, "OutOfCredits", ProviderAccountError),
+        (500, "InternalServerError", ProviderUnavailable),
+        (503, "ServiceUnavailable", ProviderUnavailable),
+    ],
+)
+def test_request_errors(http, name, error):
+    answer = httpx.Response(
+        http, json={"error": name, "message": "said"}, headers={"Retry-After": "7"}
+    )
+    fashn_, _ = adapter(answer)
+    with pytest.raises(error) as caught:
+        fashn_.submit(job())
+    assert type(caught.value) is error
+    assert (caught.value.http_status, caught.value.code, caught.value.message) == (
+        http,
+        name,
+        "said",
+    )
+    if error is RateLimited:
+        assert caught.value.retry_after == 7
+    assert API_KEY not in str(caught.value)
+
+
+def test_unknown_prediction_is_task_not_found():
+    fashn_, _ = adapter(httpx.Response(404, json={"error": "NotFound", "message": "no"}))
+    with pytest.raises(TaskNotFound):
+        fashn_.fetch(ID)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(200, text="<html>proxy</html>"),
+        httpx.Response(200, json={"id": None, "error": None}),
+        httpx.Response(200, json={"id": None, "error": "PipelineError"}),
+        httpx.Response(502, text="Bad gateway"),
+    ],
+)
+def test_a_run_without_an_id_is_unknown_never_a_refusal(answer):
+    """Nothing says the run was not made: the pipeline must treat it as maybe paid."""
+    fashn_, calls = adapter(answer)
+    with pytest.raises(ProviderUnavailable):
+        fashn_.submit(job())
+    assert len(calls.requests) == 1  # never retried here
+
+
+def test_what_fashn_would_refuse_is_refused_before_paying():
+    fashn_, calls = adapter()
+    with pytest.raises(InvalidInput):
+        fashn_.submit(job(lower_garment=InputImage(b"x")))
+    with pytest.raises(InvalidInput):
+        fashn_.submit(job(batch_size=5))
+    with pytest.raises(InvalidInput):
+        fashn_.submit(job(garment_category="hat"))
+    url_mode, _ = adapter(IMAGE_TRANSPORT="url")
+    with pytest.raises(InvalidInput):
+        url_mode.submit(job(person=InputImage(b"p")))
+    assert calls.requests == []
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("MODEL", "tryon-v2"),
+        ("MODE", "fast"),
+        ("GARMENT_PHOTO_TYPE", "photo"),
+        ("MODERATION_LEVEL", "strict"),
+        ("IMAGE_TRANSPORT", "ftp"),
+        ("SEED", -1),
+        ("SEED", 2**32),
+        ("SEED", "7"),
+    ],
+)
+def test_bad_options_name_the_setting(option, value):
+    with pytest.raises(ProviderConfigurationError, match=rf"\['fashn'\]\['{option}'\]"):
+        FashnProvider({"API_KEY": API_KEY, option: value})
+
+
+def test_options_reach_the_run_and_the_dedupe_key():
+    answer = httpx.Response(200, json={"id": ID, "error": None})
+    options = {"MODEL": "tryon-max", "MODE": "quality", "SEED": 9, "MODERATION_LEVEL": "none"}
+    fashn_, calls = adapter(answer, **options)
+    fashn_.submit(job(garment_category="dress"))
+    inputs = json.loads(calls.requests[0].content)["inputs"]
+    assert (inputs["seed"], inputs["mode"], inputs["moderation_level"]) == (9, "quality", "none")
+    assert inputs["category"] == "one-pieces"
+    assert fashn_.model_name == "tryon-max:quality"
+    assert fashn_.estimate_cost(2) == (Decimal(8), "credits")
+
+
+def test_webhook_is_a_hint_by_its_id():
+    fashn_, _ = adapter()
+    body = json.dumps({"id": ID, "status": "completed", "output": ["u"], "error": None}).encode()
+    hint = fashn_.parse_callback(body, {})
+    assert (hint.task_id, hint.raw_status) == (ID, "completed")
+    for bad in (b"[]", b'{"status": "completed"}', b'{"id": 5}'):
+        with pytest.raises(ValueError):
+            fashn_.parse_callback(bad, {})
