@@ -18,6 +18,17 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_PROVIDER": None,
     # Per-provider options; see docs/providers.md for each provider's keys.
     "PROVIDERS": {},
+    # Providers to try, in order, per entry point: {"default": ["kling", "fashn"],
+    # "admin": ["fashn"]} (keys: widget, api, admin, cli, default). A new try-on goes to
+    # the first that is not switched off, out of credit or tripped by its circuit
+    # breaker (django_tryon.routing). None: always DEFAULT_PROVIDER.
+    "ROUTING": None,
+    # The circuit breaker: this many creates in a row that failed with no answer or a
+    # 5xx open it for BREAKER_OPEN_SECONDS, then one try-on probes the provider.
+    "BREAKER_FAILURES": 5,
+    "BREAKER_OPEN_SECONDS": 60,
+    # After an out-of-credit answer, the provider is left out of routing this long.
+    "OUT_OF_CREDIT_RETRY_SECONDS": 600,
     # Absolute origin the providers reach the shop at (callbacks, PiAPI input URLs).
     # None: no callbacks, the reaper polls instead; PiAPI cannot be used.
     "PUBLIC_BASE_URL": None,

@@ -248,6 +248,12 @@ class TryOnRequest(models.Model):
     # Whether the shop's funnel counts (TRYON["FUNNEL"]) already have this try-on's result
     # shown and its add to cart: each counts once, however often the widget reports it.
     counted_result_shown = models.BooleanField(default=False, editable=False)
+    # Routing (django_tryon.routing): whether the route chose the provider (a request
+    # that named its provider never moves), the providers it left before reaching any,
+    # and why it is not at the first provider of its route.
+    routed = models.BooleanField(default=False, editable=False)
+    providers_left = models.CharField(max_length=200, blank=True, editable=False)
+    routing_note = models.CharField(max_length=500, blank=True)
     counted_added_to_cart = models.BooleanField(default=False, editable=False)
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -417,3 +423,23 @@ class FunnelDay(models.Model):
 
     def __str__(self):
         return f"{self.garment} {self.day}"
+
+
+class ProviderHealth(models.Model):
+    """What routing knows about one provider, shared by every process on every machine:
+    out of credit until when, and its circuit breaker (django_tryon.routing)."""
+
+    provider = models.CharField(max_length=32, primary_key=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    open_until = models.DateTimeField(null=True, blank=True)
+    probe_at = models.DateTimeField(null=True, blank=True)
+    out_of_credit_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("provider health")
+        verbose_name_plural = _("provider health")
+
+    def __str__(self):
+        return self.provider

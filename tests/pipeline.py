@@ -52,9 +52,10 @@ def sandbox(sandbox_server):
 class Worker:
     """A real ``celery worker --beat`` process for the test database."""
 
-    def __init__(self, db_name: str, log_dir: Path):
+    def __init__(self, db_name: str, log_dir: Path, env: dict[str, str] | None = None):
         self.db_name = db_name
         self.log_dir = log_dir
+        self.env = env or {}  # read by tests/settings.py (TRYON_TEST_ROUTING, ...)
         self.proc: subprocess.Popen | None = None
         self.log_path: Path | None = None
 
@@ -67,6 +68,7 @@ class Worker:
             "DJANGO_SETTINGS_MODULE": "tests.settings",
             "TRYON_TEST_DB_NAME": self.db_name,
             "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "example_project")]),
+            **self.env,
         }
         cmd = [
             sys.executable, "-m", "celery", "-A", "shop_project", "worker", "--beat",

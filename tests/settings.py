@@ -67,6 +67,17 @@ TRYON = {
     "FUNNEL": False,
 }
 
+#: Routing for a worker started with TRYON_TEST_ROUTING="kling,fashn" (the routing tests
+#: start their own): the same values the test process sets for itself.
+ROUTING_TEST_TIMINGS = {
+    "BREAKER_FAILURES": 3,
+    "BREAKER_OPEN_SECONDS": 3,
+    "OUT_OF_CREDIT_RETRY_SECONDS": 3,
+}
+if os.environ.get("TRYON_TEST_ROUTING"):
+    TRYON["ROUTING"] = {"default": os.environ["TRYON_TEST_ROUTING"].split(",")}
+    TRYON.update(ROUTING_TEST_TIMINGS)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

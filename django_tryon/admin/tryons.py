@@ -64,6 +64,7 @@ class TryOnRequestAdmin(RequestActions, ReadOnlyAdmin):
                     "what_went_wrong",
                     "source",
                     "provider_cell",
+                    "routing_note",
                     "batch_link",
                     "retry_links",
                     "cost_cell",

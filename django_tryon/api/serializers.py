@@ -65,11 +65,18 @@ class TryOnRequestSerializer(serializers.ModelSerializer):
             "lower_garment",
             "model_photo",
             "provider",
+            "routing_note",
             "batch_size",
             "created_at",
             "completed_at",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "routing_note": {
+                "help_text": "Why the request is not at the first provider of the shop's "
+                "route (TRYON['ROUTING']): empty when it is."
+            }
+        }
 
     @extend_schema_field(RequestErrorSerializer(allow_null=True))
     def get_error(self, request: TryOnRequest) -> dict | None:

@@ -14,7 +14,7 @@ from django.core.checks import Error, Tags, Warning, register
 from ..conf import DEFAULTS, refresh_limits
 from .deployment import check_insecure, check_public_url, check_storage
 from .limits import check_api, check_limits
-from .providers import check_prices, check_providers
+from .providers import check_prices, check_providers, check_routing
 
 #: Numeric settings that may also be None ("no limit", "forever").
 OPTIONAL_NUMERIC_KEYS = frozenset(
@@ -55,6 +55,7 @@ def check_tryon_settings(app_configs=None, **kwargs):
     values = {**DEFAULTS, **user}
     errors += check_providers(values)
     errors += check_prices(values)
+    errors += check_routing(values)
     errors += check_public_url(values)
     errors += _check_numbers(values)
     errors += check_storage(values)

@@ -126,6 +126,41 @@ def provider_currencies(values) -> set[str]:
     }
 
 
+def check_routing(values) -> list:
+    """E018: TRYON['ROUTING'] names entry points and configured providers, in order."""
+    routing = values["ROUTING"]
+    if routing is None:
+        return []
+    from ..routing import SOURCES
+
+    configured = values["PROVIDERS"] if isinstance(values["PROVIDERS"], dict) else {}
+    keys = (*SOURCES, "default")
+    problems = []
+    if not isinstance(routing, dict) or not routing:
+        problems.append(f"must be None or a dict of entry point -> providers, not {routing!r}")
+    else:
+        for key, names in routing.items():
+            if key not in keys:
+                problems.append(f"has {key!r}, which is not one of {', '.join(keys)}")
+            elif not isinstance(names, list | tuple) or not names:
+                problems.append(f"[{key!r}] must be a non-empty list of provider names")
+            else:
+                unknown = [n for n in names if n not in configured]
+                if unknown:
+                    problems.append(
+                        f"[{key!r}] names {', '.join(map(repr, unknown))}, not in TRYON['PROVIDERS']"
+                    )
+    return [
+        Error(
+            f"TRYON['ROUTING'] {problem}.",
+            hint='For example {"default": ["kling", "fashn"], "admin": ["fashn"]} '
+            "(docs/providers.md#routing-and-fallback).",
+            id="django_tryon.E018",
+        )
+        for problem in problems
+    ]
+
+
 def check_prices(values) -> list:
     """W010: a provider bills in something other than the shop's currency and has no
     UNIT_PRICE, so its spend cannot be read, or budgeted, in the shop's money."""

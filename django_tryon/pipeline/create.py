@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .. import quotas
+from .. import quotas, routing
 from ..conf import get_setting
 from ..models import Garment, ModelPhoto, Source, TryOnBatch, TryOnRequest, tryon_storage
 from ..providers import default_provider_name
@@ -67,7 +67,8 @@ def create_tryon(
     whose own daily limit applies too. ``reserved``: the caller already counted this
     request's charge (an admin batch reserves all of its requests at once).
     """
-    provider_name = provider or default_provider_name()
+    routed = None if provider else _route(source, garment, lower_garment, batch_size)
+    provider_name = provider or (routed.provider if routed else default_provider_name())
     errors = FieldErrors()
     adapter = validated_provider(provider_name, errors)
     validate_garments(
@@ -113,6 +114,8 @@ def create_tryon(
         idempotency_key=idempotency_key,
         consent_version=consent_version,
         consent_at=timezone.now() if consent_version else None,
+        routed=routed is not None,
+        routing_note=routed.note[:500] if routed else "",
     )
     if not get_setting("ENABLED"):
         raise TryOnDisabled()
@@ -184,6 +187,23 @@ def already_made(
     }
     found = find_duplicates(owner_key, list(digests)).values_list("input_digest", flat=True)
     return {digests[digest] for digest in found}
+
+
+def _route(source, garment, lower_garment, batch_size) -> routing.Choice | None:
+    """The provider the shop's route gives a try-on that names none (None: no route,
+    or nothing on it can take this try-on, which validation then says)."""
+    if garment is None or not get_setting("ROUTING"):
+        return None
+
+    def fits(adapter) -> bool:
+        return routing.can_take(
+            adapter,
+            garment_category=garment.category,
+            outfit=lower_garment is not None,
+            batch_size=batch_size,
+        )
+
+    return routing.choose(source, fits=fits)
 
 
 def _model_photo_digest(model_photo) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Exists, OuterRef
 
-from .. import images
+from .. import images, routing
 from ..conf import get_setting
 from ..models import TryOnRequest
 from ..providers import get_provider
@@ -12,13 +12,16 @@ from ..providers.base import (
     InvalidInput,
     PermanentProviderError,
     Provider,
+    ProviderAccountError,
     ProviderError,
     ProviderTask,
+    ProviderUnavailable,
     RateLimited,
     RetryableProviderError,
 )
 from ..quotas import TryOnDisabled
 from ..status import Status
+from .fallback import move_on
 from .inputs import prepare_inputs
 from .results import accept_task
 from .slots import refused_last_time, wait_for_slot, waiting_for_slot
@@ -85,6 +88,12 @@ def submit(request_id) -> TryOnRequest:
         callback_token_hash=request.callback_token_hash,
     ):
         return request  # another worker claimed it
+    if request.attempts == 1:
+        # Never sent yet: a provider that went down (or ran out of credit) since the
+        # route chose it is passed over now, while moving costs nothing.
+        why = routing.unavailable_now(request.provider) if request.routed else None
+        if why and move_on(request, why):
+            return request
 
     try:
         task = None
@@ -105,6 +114,8 @@ def submit(request_id) -> TryOnRequest:
         wait_for_slot(request, str(exc), retry_after=exc.retry_after, from_status=Status.SUBMITTING)
         return request
     except RetryableProviderError as exc:
+        if isinstance(exc, ProviderUnavailable):
+            routing.record_unavailable(request.provider, str(exc))
         if not adapter.supports_find and not _nothing_created(exc):
             # No clear "nothing was created" (a timeout, a gateway 502/504, a dropped
             # connection): the provider may hold a paid task we cannot look up. Never send
@@ -117,9 +128,16 @@ def submit(request_id) -> TryOnRequest:
         # A create refused as a duplicate of our own id means an earlier attempt got there.
         task = _find_quietly(adapter, request) if isinstance(exc, InvalidInput) else None
         if task is None:
+            if isinstance(exc, ProviderAccountError):
+                # Out of credit (or the account refused): nothing was made, so the next
+                # provider on the route may take it.
+                routing.record_out_of_credit(request.provider, str(exc))
+                if move_on(request, f"refused the try-on ({exc.message})"):
+                    return request
             # Refused on create: nothing was paid, so the quota is given back.
             _refused(request, exc)
             return request
+    routing.record_success(request.provider)
     accept_task(request, adapter, task)
     return request
 

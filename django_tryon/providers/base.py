@@ -143,6 +143,7 @@ class Provider:
             "ALLOW_HTTP_DOWNLOADS",
             "ALLOW_PRIVATE_DOWNLOADS",
             "UNIT_PRICE",
+            "ENABLED",
         }
     )
 

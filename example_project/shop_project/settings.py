@@ -130,6 +130,10 @@ def _sandbox_trust(base_url: str) -> dict:
 
 TRYON = {
     "DEFAULT_PROVIDER": env("TRYON_PROVIDER", "kling"),
+    # "kling,fashn": try Kling, fall back to FASHN (docs/providers.md#routing-and-fallback).
+    "ROUTING": {"default": [n.strip() for n in env("TRYON_ROUTING", "").split(",") if n.strip()]}
+    if env("TRYON_ROUTING", "")
+    else None,
     "PROVIDERS": {
         "kling": {
             "ACCESS_KEY": env("KLING_ACCESS_KEY", SANDBOX_KLING_AK),

@@ -163,3 +163,24 @@ def test_a_budget_in_the_shops_currency_applies_when_a_provider_has_a_price(
     unpriced = {k: v for k, v in providers["kling"].items() if k != "UNIT_PRICE"}
     tryon_settings(PROVIDERS={"kling": unpriced})  # nobody has a price in EUR now
     assert warnings() == ["django_tryon.W004"]
+
+
+@pytest.mark.parametrize(
+    "routing",
+    [
+        ["kling"],
+        {},
+        {"default": []},
+        {"default": "kling"},
+        {"checkout": ["kling"]},
+        {"default": ["kling", "replicate"]},
+    ],
+)
+def test_e018_routing(tryon_settings, routing):
+    tryon_settings(ROUTING=routing)
+    assert ids() == ["django_tryon.E018"]
+
+
+def test_a_route_per_entry_point_passes(tryon_settings):
+    tryon_settings(ROUTING={"default": ["kling", "fashn"], "admin": ["fashn"], "cli": ["piapi"]})
+    assert ids() == []

@@ -57,6 +57,7 @@ def test_create_answers_202_with_the_resource_and_location(caller, garment, sent
         "lower_garment": None,
         "model_photo": None,
         "provider": "kling",
+        "routing_note": "",
         "batch_size": 1,
         "created_at": body["created_at"],
         "completed_at": None,

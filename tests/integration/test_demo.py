@@ -4,6 +4,7 @@ embedded defaults: SQLite and the filesystem broker in a scratch folder."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -84,6 +85,29 @@ def test_ctrl_c_stops_every_demo_process_within_ten_seconds(tmp_path):
         )
         running = _session_processes(demo.pid)
         assert len(running) >= 5  # the script, sandbox, worker, its pool and beat, runserver
+
+        # From another terminal, as the README says, on the third provider: the demo's
+        # worker makes it, its sandbox answers as FASHN.
+        env = {
+            **_demo_environment(tmp_path / "var"),
+            "TRYON_SANDBOX_URL": f"http://127.0.0.1:{sandbox_port}",
+            "TRYON_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        }
+        demo_images = tmp_path / "var" / "demo"
+        tryon = subprocess.run(
+            [
+                sys.executable, "example_project/manage.py", "tryon",
+                "--person", str(demo_images / "person.jpg"),
+                "--garment", str(demo_images / "garment-upper.png"), "--category", "upper",
+                "--provider", "fashn", "--json", "--timeout", "90",
+            ],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        assert tryon.returncode == 0, tryon.stderr[-3000:]
+        summary = json.loads(tryon.stdout)
+        assert (summary["status"], summary["provider"]) == ("succeeded", "fashn")
+        assert summary["cost_currency"] == "credits" and summary["shop_currency"] == "USD"
+        assert Path(summary["results"][0]["file"]).is_file()
 
         started = time.monotonic()
         os.killpg(demo.pid, signal.SIGINT)  # what Ctrl-C sends the terminal's process group

@@ -20,6 +20,7 @@ PIPELINE_ORDER = [
     "slots",
     "results",
     "recovery",
+    "fallback",
     "submission",
     "create",
     "cancel",

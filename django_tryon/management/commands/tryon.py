@@ -20,7 +20,7 @@ from django_tryon.conf import get_setting
 from django_tryon.messages import shopper_message
 from django_tryon.models import Category, Garment, Source, TryOnRequest, tryon_storage
 from django_tryon.pipeline.validation import check_outfit
-from django_tryon.providers import default_provider_name, provider_names
+from django_tryon.providers import provider_names
 from django_tryon.providers.base import ProviderError
 from django_tryon.status import Status
 
@@ -76,8 +76,9 @@ class Command(BaseCommand):
                 "(or --recover REQUEST_ID)",
                 returncode=BAD_INPUT,
             )
-        provider = opts["provider"] or default_provider_name()
-        if provider not in provider_names():
+        # Without --provider the shop's route decides, as for any other entry point.
+        provider = opts["provider"] or None
+        if provider is not None and provider not in provider_names():
             raise CommandError(
                 f"unknown provider '{provider}' (choose from {', '.join(provider_names())})",
                 returncode=BAD_INPUT,
@@ -107,7 +108,8 @@ class Command(BaseCommand):
             # The shop's budget or kill switch (terminal runs skip the per-shopper quota).
             raise CommandError(f"{exc.message} ({exc.scope})", returncode=1) from exc
         verb = "created" if created else "reusing identical"
-        self.stderr.write(f"{verb} try-on {request.pk} with {provider}")
+        routed = f" ({request.routing_note})" if request.routing_note else ""
+        self.stderr.write(f"{verb} try-on {request.pk} with {request.provider}{routed}")
         if opts["inline"]:
             request = self._run_inline(request, opts["timeout"])
         else:

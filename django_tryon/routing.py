@@ -1,0 +1,177 @@
+"""Which provider a new try-on goes to, and when one that never reached it may move.
+
+``TRYON["ROUTING"]`` lists providers in order per entry point (widget, api, admin, cli,
+or "default"). A try-on that does not name its provider goes to the first on its route
+that is available now:
+
+* not switched off (its ``ENABLED`` option);
+* not out of credit (it answered Kling 1100-1103/1304, FASHN ``OutOfCredits``, PiAPI
+  402/403 within ``OUT_OF_CREDIT_RETRY_SECONDS``);
+* not tripped by its circuit breaker: ``BREAKER_FAILURES`` creates in a row with no
+  answer or a 5xx open it for ``BREAKER_OPEN_SECONDS``; then it is half-open, and exactly
+  one try-on (the one whose conditional UPDATE claims the probe) is sent to see whether
+  it has come back. A success closes the breaker, a failure opens it again.
+
+The state is one ``ProviderHealth`` row per provider in the shop's database, so every web
+process and worker on every machine sees the same breaker.
+
+Money: a request that has reached a provider never moves to another (that could pay
+twice). Only one that was never sent, or whose create was refused with an answer that
+proves nothing was made (a 4xx, such as out of credit), moves on, with its reservation
+given back in the old provider's currency and counted in the new one's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .conf import get_setting
+from .models import ProviderHealth
+from .providers import default_provider_name, get_provider
+
+SOURCES = ("widget", "api", "admin", "cli")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The provider a try-on goes to, and why any before it on the route were passed over."""
+
+    provider: str
+    note: str = ""
+
+
+def route(source: str) -> list[str]:
+    """The providers a try-on from ``source`` may go to, in order."""
+    routing = get_setting("ROUTING")
+    if not routing:
+        return [default_provider_name()]
+    names = routing.get(source) or routing.get("default") or []
+    return list(names) or [default_provider_name()]
+
+
+def choose(source: str, *, fits=None, leave=(), now=None) -> Choice | None:
+    """The first provider on the route that ``fits`` (a predicate on the adapter) and is
+    available now, skipping those in ``leave``. Claims a half-open breaker's probe.
+
+    With none available the first that fits is chosen anyway (its own answer then tells
+    the shopper), except when moving a request (``leave`` given): then None.
+    """
+    now = now or timezone.now()
+    skipped, fitting = [], []
+    for name in route(source):
+        if name in leave:
+            continue
+        adapter = _adapter(name)
+        if adapter is None or (fits is not None and not fits(adapter)):
+            continue
+        fitting.append(name)
+        why = _unavailable(name, adapter, now)
+        if why is None:
+            return Choice(name, "; ".join(skipped))
+        skipped.append(f"{name} {why}")
+    if leave or not fitting:
+        return None
+    return Choice(fitting[0], "; ".join(skipped) + "; none available, sent to the first")
+
+
+def can_take(adapter, *, garment_category: str, outfit: bool, batch_size: int) -> bool:
+    """Whether ``adapter`` can try this on at all (what validation would refuse)."""
+    if outfit and not (adapter.composes_outfits or adapter.takes_lower_garment):
+        return False
+    return garment_category in adapter.garment_categories and batch_size <= adapter.max_batch_size
+
+
+# -- what the pipeline reports -------------------------------------------------------------
+
+
+def record_success(provider: str) -> None:
+    """A create was accepted: the breaker closes, the credit is proven."""
+    ProviderHealth.objects.filter(provider=provider).filter(
+        Q(consecutive_failures__gt=0)
+        | Q(open_until__isnull=False)
+        | Q(out_of_credit_until__isnull=False)
+    ).update(
+        consecutive_failures=0,
+        open_until=None,
+        probe_at=None,
+        out_of_credit_until=None,
+        updated_at=timezone.now(),
+    )
+
+
+def record_unavailable(provider: str, reason: str, *, now=None) -> None:
+    """A create got no answer or a 5xx: count it; at the threshold the breaker opens (or
+    opens again, after a failed probe)."""
+    now = now or timezone.now()
+    _row(provider)
+    rows = ProviderHealth.objects.filter(provider=provider)
+    rows.update(
+        consecutive_failures=F("consecutive_failures") + 1, last_error=reason[:300], updated_at=now
+    )
+    rows.filter(consecutive_failures__gte=get_setting("BREAKER_FAILURES")).filter(
+        Q(open_until__isnull=True) | Q(open_until__lte=now)
+    ).update(open_until=now + timedelta(seconds=get_setting("BREAKER_OPEN_SECONDS")), probe_at=None)
+
+
+def record_out_of_credit(provider: str, reason: str, *, now=None) -> None:
+    """The provider refused a create because the account has no credit left."""
+    now = now or timezone.now()
+    _row(provider)
+    ProviderHealth.objects.filter(provider=provider).update(
+        out_of_credit_until=now + timedelta(seconds=get_setting("OUT_OF_CREDIT_RETRY_SECONDS")),
+        last_error=reason[:300],
+        updated_at=now,
+    )
+
+
+def unavailable_now(provider: str, *, now=None) -> str | None:
+    """Why ``provider`` takes no new try-on now (never claims a probe), or None."""
+    now = now or timezone.now()
+    adapter = _adapter(provider)
+    if adapter is None:
+        return "is not configured"
+    return _unavailable(provider, adapter, now, probe=False)
+
+
+# -- the state -----------------------------------------------------------------------------
+
+
+def _unavailable(name: str, adapter, now, *, probe: bool = True) -> str | None:
+    if adapter.config.get("ENABLED") is False:
+        return "is switched off"
+    health = ProviderHealth.objects.filter(provider=name).first()
+    if health is None:
+        return None
+    if health.out_of_credit_until and health.out_of_credit_until > now:
+        return f"is out of credit ({health.last_error})"
+    if health.open_until is None:
+        return None
+    if health.open_until > now:
+        failures = health.consecutive_failures
+        return f"is failing (circuit open after {failures} failures in a row: {health.last_error})"
+    if not probe:
+        return None
+    # Half-open: one try-on probes; the others keep away until it has answered.
+    stale = now - timedelta(seconds=get_setting("BREAKER_OPEN_SECONDS"))
+    claimed = (
+        ProviderHealth.objects.filter(provider=name, open_until__lte=now)
+        .filter(Q(probe_at__isnull=True) | Q(probe_at__lte=stale))
+        .update(probe_at=now)
+    )
+    return None if claimed else "is being probed after failing"
+
+
+def _row(provider: str) -> None:
+    ProviderHealth.objects.bulk_create([ProviderHealth(provider=provider)], ignore_conflicts=True)
+
+
+def _adapter(name: str):
+    try:
+        return get_provider(name)
+    except ImproperlyConfigured:
+        return None

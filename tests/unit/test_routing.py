@@ -1,0 +1,131 @@
+"""Routing (TRYON["ROUTING"]): which provider a new try-on goes to, the shared circuit
+breaker with its one half-open probe, out of credit, and who may never move."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from django_tryon import routing, services
+from django_tryon.models import ProviderHealth, Source
+from tests import imagegen
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def routed(settings):
+    def use(route=("kling", "fashn"), **more):
+        settings.TRYON = {
+            **settings.TRYON,
+            "ROUTING": {"default": list(route), **more},
+            "BREAKER_FAILURES": 3,
+            "BREAKER_OPEN_SECONDS": 60,
+            "OUT_OF_CREDIT_RETRY_SECONDS": 600,
+        }
+
+    use()
+    return use
+
+
+def create(make_garment, *, lower=False, **kwargs):
+    request, _ = services.create_tryon(
+        garment=make_garment("upper"),
+        lower_garment=make_garment("lower") if lower else None,
+        person_image=imagegen.make_person(),
+        enqueue=False,
+        **kwargs,
+    )
+    return request
+
+
+def trip(provider="kling", times=3, now=None):
+    for _ in range(times):
+        routing.record_unavailable(provider, "HTTP 500 from Kling", now=now)
+
+
+def test_without_a_route_the_default_provider_and_no_routing(make_garment, sent):
+    request = create(make_garment)
+    assert (request.provider, request.routed, request.routing_note) == ("kling", False, "")
+
+
+def test_the_first_available_on_the_route(make_garment, routed, sent):
+    request = create(make_garment)
+    assert (request.provider, request.routed, request.routing_note) == ("kling", True, "")
+
+
+def test_each_entry_point_has_its_route(make_garment, routed, sent):
+    routed(admin=["fashn"])
+    assert create(make_garment, source=Source.ADMIN).provider == "fashn"
+    assert create(make_garment, source=Source.WIDGET).provider == "kling"
+    # Kling makes one image a task: a batch of two goes on to FASHN.
+    assert create(make_garment, source=Source.WIDGET, batch_size=2).provider == "fashn"
+
+
+def test_a_provider_that_is_switched_off_is_passed_over(make_garment, routed, settings, sent):
+    providers = settings.TRYON["PROVIDERS"]
+    settings.TRYON = {
+        **settings.TRYON,
+        "PROVIDERS": {**providers, "kling": {**providers["kling"], "ENABLED": False}},
+    }
+    request = create(make_garment)
+    assert (request.provider, request.routing_note) == ("fashn", "kling is switched off")
+
+
+def test_out_of_credit_until_it_has_had_time(make_garment, routed, sent):
+    routing.record_out_of_credit("kling", "1102 account arrears")
+    request = create(make_garment)
+    assert request.provider == "fashn"
+    assert request.routing_note == "kling is out of credit (1102 account arrears)"
+    later = timezone.now() + timedelta(seconds=601)
+    assert routing.choose("widget", now=later).provider == "kling"
+
+
+def test_the_breaker_opens_after_failures_in_a_row_and_a_success_resets_them(routed):
+    trip(times=2)
+    routing.record_success("kling")
+    trip(times=2)
+    assert routing.choose("widget").provider == "kling"  # 2 in a row: still closed
+    trip(times=1)
+    choice = routing.choose("widget")
+    assert choice.provider == "fashn"
+    assert choice.note.startswith("kling is failing (circuit open after 3 failures in a row")
+
+
+def test_half_open_lets_exactly_one_probe_through(routed):
+    trip()
+    later = timezone.now() + timedelta(seconds=61)
+    probes = [routing.choose("widget", now=later).provider for _ in range(5)]
+    assert probes == ["kling", "fashn", "fashn", "fashn", "fashn"]
+    assert routing.choose("widget", now=later).note == "kling is being probed after failing"
+    # The probe failed: open for another period, from now.
+    routing.record_unavailable("kling", "HTTP 503", now=later)
+    assert routing.choose("widget", now=later + timedelta(seconds=30)).provider == "fashn"
+    # A probe that never answered is not waited for forever.
+    much_later = later + timedelta(seconds=200)
+    assert routing.choose("widget", now=much_later).provider == "kling"
+    routing.record_success("kling")
+    health = ProviderHealth.objects.get(provider="kling")
+    assert (health.consecutive_failures, health.open_until, health.probe_at) == (0, None, None)
+    assert routing.choose("widget", now=much_later).provider == "kling"
+
+
+def test_what_a_provider_cannot_take_is_routed_past_it(make_garment, routed, sent):
+    routed(route=("fashn", "kling"))
+    assert create(make_garment, lower=True).provider == "kling"  # FASHN: one garment a run
+    assert create(make_garment).provider == "fashn"
+
+
+def test_when_none_is_available_the_first_is_used_and_said(routed):
+    trip("kling")
+    trip("fashn")
+    choice = routing.choose("widget")
+    assert choice.provider == "kling" and choice.note.endswith("none available, sent to the first")
+
+
+def test_a_named_provider_is_never_routed(make_garment, routed, sent):
+    trip("kling")
+    request = create(make_garment, provider="kling")
+    assert (request.provider, request.routed) == ("kling", False)
