@@ -4,9 +4,11 @@ The example shop's models and tasks with a real Celery worker (prefork, with bea
 Redis and PostgreSQL when installed, the sandbox over HTTP, and faults a busy shop meets,
 armed at random while try-ons run:
 
-* provider answers: 429 (1302, 1303), 5xx, create timeouts, a 504 *after* PiAPI created
-  the task, Kling's 5002 after creating it; dropped, duplicated and reordered callbacks;
-  failing and stalling result downloads; tasks that fail at the provider;
+* provider answers: 429 (1302, 1303, FASHN's rate and concurrency limits), 5xx, create
+  timeouts, a 504 *after* PiAPI created the task, Kling's 5002 after creating it, Kling
+  out of credit (1102: routed try-ons move to FASHN, named ones fail unpaid); dropped,
+  duplicated and reordered callbacks; failing and stalling result downloads; tasks that
+  fail at the provider;
 * a Kling slot limit small enough that waiting for a slot outlasts the deadline;
 * the worker killed with SIGKILL at random moments, and restarted;
 * Redis restarted once (its queued messages are lost: it keeps nothing on disk);
@@ -49,6 +51,11 @@ CHAOS_TRYON = {
     "CATALOGUE_DEADLINE_SECONDS": 120,
     "DOWNLOAD_TIMEOUT_SECONDS": 5,
     "SHOPPER_DAILY_GENERATION_LIMIT": None,
+    # One try-on in ten names no provider: the route sends it to Kling, else FASHN.
+    "ROUTING": {"default": ["kling", "fashn"]},
+    "BREAKER_FAILURES": 3,
+    "BREAKER_OPEN_SECONDS": 3,
+    "OUT_OF_CREDIT_RETRY_SECONDS": 5,
 }
 #: (fault, value) pairs the monkey arms, each for the next one or two matching events.
 FAULTS = [
@@ -69,6 +76,10 @@ FAULTS = [
     ("result_error", 2),
     ("result_stall", 1),
     ("task_fail", 1),
+    ("fashn_rate_limit", 2),
+    ("fashn_concurrency_limit", 1),
+    ("fashn_server_error", 1),
+    ("kling_error", {"code": 1102, "count": 1}),
 ]
 
 
@@ -151,9 +162,18 @@ class ChaosRun:
         spacing = 0.35  # about three a second: a busy shop's evening
         try:
             for i in range(self.count):
-                provider = "kling" if self.rng.random() < 0.6 else "piapi"
+                draw = self.rng.random()
+                provider = (
+                    "kling"
+                    if draw < 0.45
+                    else "piapi"
+                    if draw < 0.72
+                    else "fashn"
+                    if draw < 0.9
+                    else None
+                )
                 source = Source.WIDGET if self.rng.random() < 0.7 else Source.ADMIN
-                batch = 2 if provider == "piapi" and self.rng.random() < 0.2 else 1
+                batch = 2 if provider in ("piapi", "fashn") and self.rng.random() < 0.2 else 1
                 person = imagegen.person(640, 900, seed=1000 + i)
                 services.create_tryon(
                     garment=garments[i % len(garments)],

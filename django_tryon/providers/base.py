@@ -285,6 +285,46 @@ class Provider:
         """What one request is expected to cost, as (amount, currency)."""
         return Decimal("0"), ""
 
+    def build_task(
+        self,
+        *,
+        task_id: str,
+        raw_status: str,
+        image_urls: list[str],
+        failure: str = "",
+        error_code: str = "provider_failed",
+        message: str = "",
+        cost: Decimal | None = None,
+        cost_currency: str = "",
+        external_id: str = "",
+        raw: dict[str, Any] | None = None,
+    ) -> ProviderTask:
+        """The normalised task, the same way for every provider: the status word mapped
+        by ``status_map``; a failed task carries ``failure`` (the provider's own words) and
+        ``error_code``; a success without a result image is a failure (``no_result``)."""
+        state = self.normalise_status(raw_status)
+        name = self.label.split(" (")[0] if self.label else self.name
+        if state is TaskState.FAILED:
+            message = failure or f"{name} reported the task as failed without a reason"
+        elif state is TaskState.SUCCEEDED and not image_urls:
+            state, error_code = TaskState.FAILED, "no_result"
+            message = f"{name} reported success but returned no result image"
+        else:
+            error_code = ""
+        return ProviderTask(
+            provider=self.name,
+            task_id=task_id,
+            state=state,
+            raw_status=raw_status,
+            image_urls=image_urls,
+            message=message,
+            error_code=error_code,
+            external_id=external_id,
+            cost=cost,
+            cost_currency=cost_currency,
+            raw=raw or {},
+        )
+
     def close(self) -> None:
         self.client.close()
 

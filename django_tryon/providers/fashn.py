@@ -243,38 +243,26 @@ class FashnProvider(Provider):
     def _task(self, data: dict[str, Any]) -> ProviderTask:
         """Normalise ``{id, status, output, error}``."""
         raw_status = str(data.get("status") or "")
-        state = self.normalise_status(raw_status)
         output = data.get("output")
         urls = (
             [u.strip() for u in output if isinstance(u, str) and u.strip()]
             if isinstance(output, list)
             else []
         )
-        message, error_code, cost, currency = "", "", None, ""
-        if state is TaskState.FAILED:
-            error = data.get("error") if isinstance(data.get("error"), dict) else {}
-            name = _text(error, "name")
-            message = ": ".join(p for p in (name, _text(error, "message")) if p) or (
-                f"FASHN reported the prediction as {raw_status or 'failed'} without a reason"
-            )
-            error_code = RUNTIME_ERRORS.get(name, "provider_failed")
-        elif state is TaskState.SUCCEEDED:
-            if urls:
-                cost, currency = CREDITS_PER_IMAGE[self.model] * len(urls), "credits"
-            else:
-                state = TaskState.FAILED
-                message = "FASHN reported the prediction completed but returned no image"
-                error_code = "no_result"
-        return ProviderTask(
-            provider=self.name,
+        error = data.get("error") if isinstance(data.get("error"), dict) else {}
+        name = _text(error, "name")
+        failure = ": ".join(p for p in (name, _text(error, "message")) if p)
+        if not failure and raw_status.lower() in ("canceled", "time_out"):
+            failure = f"FASHN reported the prediction as {raw_status}"
+        made = self.normalise_status(raw_status) is TaskState.SUCCEEDED and urls
+        return self.build_task(
             task_id=str(data.get("id") or ""),
-            state=state,
             raw_status=raw_status,
             image_urls=urls,
-            message=message,
-            error_code=error_code,
-            cost=cost,
-            cost_currency=currency,
+            failure=failure,
+            error_code=RUNTIME_ERRORS.get(name, "provider_failed"),
+            cost=CREDITS_PER_IMAGE[self.model] * len(urls) if made else None,
+            cost_currency="credits" if made else "",
             raw=data,
         )
 

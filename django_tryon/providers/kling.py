@@ -357,31 +357,20 @@ class KlingProvider(Provider):
         if not data:
             raise ProviderUnavailable("Kling answered code 0 without a task", provider=self.name)
         raw_status = str(data.get("task_status") or "")
-        state = self.normalise_status(raw_status)
         message = str(data.get("task_status_msg") or "")
         task_info = data.get("task_info")
         external_id = task_info.get("external_task_id") if isinstance(task_info, dict) else ""
-        image_urls = _image_urls(data.get("task_result"))
-        error_code = ""
-        if state is TaskState.FAILED:
-            message = message or "Kling reported the task as failed without a reason"
-            error_code = "content_refused" if CONTENT_REFUSAL.search(message) else "provider_failed"
-        elif state is TaskState.SUCCEEDED and not image_urls:
-            state = TaskState.FAILED
-            message = "Kling reported success but returned no result image"
-            error_code = "no_result"
         cost, currency = _units(data.get("final_unit_deduction"))
-        return ProviderTask(
-            provider=self.name,
+        return self.build_task(
             task_id=str(data.get("task_id") or requested_id),
-            state=state,
             raw_status=raw_status,
-            image_urls=image_urls,
+            image_urls=_image_urls(data.get("task_result")),
+            failure=message,
+            error_code="content_refused" if CONTENT_REFUSAL.search(message) else "provider_failed",
             message=message,
-            error_code=error_code,
-            external_id=str(external_id or ""),
             cost=cost,
             cost_currency=currency,
+            external_id=str(external_id or ""),
             raw=data,
         )
 

@@ -252,30 +252,19 @@ class PiAPIProvider(Provider):
 
     def _task(self, data: dict[str, Any]) -> ProviderTask:
         """Normalise PiAPI's task object."""
-        raw_status = str(data.get("status") or "")
-        state = self.normalise_status(raw_status)
         image_urls = _image_urls(data.get("output"))
-        message, error_code, cost, currency = "", "", None, ""
-        if state is TaskState.FAILED:
-            message = _failure_reason(data) or "PiAPI reported the task as failed without a reason"
-            error_code = "content_refused" if CONTENT_REFUSAL.search(message) else "provider_failed"
-        elif state is TaskState.SUCCEEDED:
-            if image_urls:
-                cost, currency = PRICE_PER_IMAGE * len(image_urls), "USD"
-            else:
-                state = TaskState.FAILED
-                message = "PiAPI reported the task completed but returned no result image"
-                error_code = "no_result"
-        return ProviderTask(
-            provider=self.name,
+        failure = _failure_reason(data)
+        raw_status = str(data.get("status") or "")
+        # The price of what was made: only a completed task with its images costs.
+        made = self.normalise_status(raw_status) is TaskState.SUCCEEDED and image_urls
+        return self.build_task(
             task_id=str(data.get("task_id") or ""),
-            state=state,
             raw_status=raw_status,
             image_urls=image_urls,
-            message=message,
-            error_code=error_code,
-            cost=cost,
-            cost_currency=currency,
+            failure=failure,
+            error_code="content_refused" if CONTENT_REFUSAL.search(failure) else "provider_failed",
+            cost=PRICE_PER_IMAGE * len(image_urls) if made else None,
+            cost_currency="USD" if made else "",
             raw=data,
         )
 

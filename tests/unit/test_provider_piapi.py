@@ -440,7 +440,7 @@ def test_fetch_tolerates_flat_output_urls():
 def test_fetch_completed_without_url_is_failed(output):
     result = make(PiAPI(reply(task("completed", output=output)))).fetch(TASK_ID)
     assert result.state is TaskState.FAILED
-    assert result.message == "PiAPI reported the task completed but returned no result image"
+    assert result.message == "PiAPI reported success but returned no result image"
     assert result.error_code == "no_result"
     assert result.cost is None
 
