@@ -129,6 +129,15 @@ def record_out_of_credit(provider: str, reason: str, *, now=None) -> None:
     )
 
 
+def first_available(source: str) -> str:
+    """The provider a try-on from ``source`` would go to now, without claiming a probe:
+    what the admin's bulk form offers first."""
+    for name in route(source):
+        if unavailable_now(name) is None:
+            return name
+    return route(source)[0]
+
+
 def unavailable_now(provider: str, *, now=None) -> str | None:
     """Why ``provider`` takes no new try-on now (never claims a probe), or None."""
     now = now or timezone.now()

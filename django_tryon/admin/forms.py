@@ -10,7 +10,7 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
-from .. import files, images, quotas, services
+from .. import files, images, quotas, routing, services
 from ..conf import get_setting
 from ..models import Garment, ModelPhoto
 from ..pipeline.charges import charge_for
@@ -107,8 +107,11 @@ class ProviderChoice:
 
 
 def available_providers() -> list[ProviderChoice]:
-    """Providers that are configured and usable now, the default one first."""
-    default = default_provider_name()
+    """Providers that are configured and usable now: first the one the admin's route
+    (``TRYON["ROUTING"]``) would use now, else the default provider."""
+    default = (
+        routing.first_available("admin") if get_setting("ROUTING") else default_provider_name()
+    )
     choices = []
     for name in provider_names():
         try:

@@ -411,3 +411,17 @@ def test_reused_pairs_of_a_batch_give_their_reservation_back(merch_client, catal
     assert TryOnRequest.objects.count() == 2
     day = UsageCounter.objects.get(scope="shop", period__startswith="day:")
     assert day.generations == 2
+
+
+def test_the_form_offers_first_what_the_admin_route_would_use_now(settings):
+    """The bulk form names its provider; with a route, the one preselected is the first
+    the route would use now: FASHN while Kling is out of credit, Kling again after."""
+    from django_tryon import routing
+    from django_tryon.admin.forms import available_providers
+
+    settings.TRYON = {**settings.TRYON, "ROUTING": {"admin": ["kling", "fashn"]}}
+    assert available_providers()[0].name == "kling"
+    routing.record_out_of_credit("kling", "1102 account arrears")
+    assert available_providers()[0].name == "fashn"
+    routing.record_success("kling")
+    assert available_providers()[0].name == "kling"
