@@ -88,9 +88,19 @@ class SchemaView(SpectacularAPIView):
 
 
 class DocsView(TemplateView):
-    """A browsable page (Swagger UI) over the schema."""
+    """A browsable page (Swagger UI) over the schema, served from the shop's own static
+    files (drf-spectacular-sidecar): no script or style from a third-party host."""
 
     template_name = "django_tryon/api_docs.html"
+
+    def get_context_data(self, **kwargs):
+        from django.apps import apps
+
+        return {**super().get_context_data(**kwargs), "swagger": apps.is_installed(SIDECAR)}
+
+
+#: The app that ships Swagger UI's files (a dependency; the shop lists it in INSTALLED_APPS).
+SIDECAR = "drf_spectacular_sidecar"
 
 
 # -- documentation of each operation ----------------------------------------------------------

@@ -35,6 +35,24 @@ def check_public_url(values) -> list:
     return []
 
 
+def check_api_docs(values) -> list:
+    """W011: Swagger UI comes from drf-spectacular-sidecar's static files, never a CDN."""
+    from django.apps import apps
+
+    from ..api.schema import SIDECAR
+
+    if apps.is_installed(SIDECAR):
+        return []
+    return [
+        Warning(
+            f"'{SIDECAR}' is not in INSTALLED_APPS: /tryon/api/docs/ cannot show Swagger UI "
+            "(it loads nothing from outside the shop, so it only links the schema).",
+            hint=f'Add "{SIDECAR}" to INSTALLED_APPS (installed with django-tryon).',
+            id="django_tryon.W011",
+        )
+    ]
+
+
 def check_storage(values) -> list:
     alias = values["STORAGE"]
     storages = getattr(settings, "STORAGES", {}) or {}

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",  # API tokens for headless clients (docs/api.md)
+    "drf_spectacular_sidecar",  # Swagger UI for /tryon/api/docs/, from the shop's own static
     "django_tryon",
     "shop",
 ]

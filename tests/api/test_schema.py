@@ -5,6 +5,7 @@ and for a token client."""
 from __future__ import annotations
 
 import functools
+import re
 import time
 
 import pytest
@@ -92,8 +93,23 @@ def test_schema_follows_the_settings(client, settings):
 def test_docs_page(client):
     response = client.get(API + "docs/")
     assert response.status_code == 200
-    assert b"swagger-ui" in response.content
-    assert b"/tryon/api/schema/?format=json" in response.content
+    html = response.content.decode()
+    assert 'id="swagger-ui"' in html and "/tryon/api/schema/?format=json" in html
+    # Swagger UI from the shop's own static files: no third-party host, no inline script.
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
+    assert not re.search(r'(?:src|href)="(?:https?:)?//', html), html
+    assert "<script>" not in html
+
+
+@pytest.mark.django_db
+def test_docs_page_without_the_sidecar_says_what_to_add(client, settings):
+    from django.core.checks import run_checks
+
+    settings.INSTALLED_APPS = [a for a in settings.INSTALLED_APPS if a != "drf_spectacular_sidecar"]
+    html = client.get(API + "docs/").content.decode()
+    assert "drf_spectacular_sidecar" in html and "<script" not in html
+    assert not re.search(r'(?:src|href)="(?:https?:)?//', html)
+    assert [m.id for m in run_checks() if m.id == "django_tryon.W011"] == ["django_tryon.W011"]
 
 
 # -- Schemathesis against the live example shop -------------------------------------------
