@@ -212,3 +212,26 @@ def make_mpo(width: int = 640, height: int = 480) -> bytes:
     first = Image.new("RGB", (width, height), (10, 200, 10))
     second = Image.new("RGB", (width, height), (200, 10, 10))
     return encode(first, "MPO", save_all=True, append_images=[second])
+
+
+def make_heic(
+    width: int = 768, height: int = 1024, *, exif_orientation: int | None = None
+) -> bytes:
+    """An iPhone-style HEIC photo of the standing figure (needs pillow-heif to encode)."""
+    import pillow_heif
+
+    im = Image.open(io.BytesIO(make_person(width, height)))
+    heif = pillow_heif.from_pillow(im)
+    out = io.BytesIO()
+    extra = {}
+    if exif_orientation is not None:
+        exif = Image.Exif()
+        exif[0x0112] = exif_orientation
+        extra["exif"] = exif.tobytes()
+    heif.save(out, quality=80, **extra)
+    return out.getvalue()
+
+
+def make_avif(width: int = 768, height: int = 1024) -> bytes:
+    """The standing figure as AVIF (Pillow's own plugin encodes it)."""
+    return encode(Image.open(io.BytesIO(make_person(width, height))), "AVIF")

@@ -156,7 +156,8 @@ class TryOnCreateSerializer(serializers.Serializer):
 
     person_image = serializers.FileField(
         required=False,
-        help_text="The shopper's photo: JPEG, PNG or WebP, at least 300 px a side, at most "
+        help_text="The shopper's photo: JPEG, PNG, WebP or AVIF (HEIC with the heic extra), "
+        "at least 300 px a side, at most "
         "UPLOAD_MAX_BYTES. Needs consent=true. Give this or model_photo.",
     )
     model_photo = UUIDField(

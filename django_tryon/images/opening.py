@@ -5,17 +5,43 @@ raises ``ImageError`` with a stable ``code`` and a ``message`` a shopper can act
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError, features
 
 from ..conf import get_setting
 
+#: What every shop accepts; ``upload_formats()`` adds AVIF (Pillow's own plugin) and
+#: HEIF/HEIC (the optional ``heic`` extra, pillow-heif) when they can be read here.
 ALLOWED_UPLOAD_FORMATS = ("JPEG", "PNG", "WEBP")
+
+
+def upload_formats() -> tuple[str, ...]:
+    """The formats an upload may be in on this installation."""
+    extra = ("AVIF",) if _avif_readable() else ()
+    return ALLOWED_UPLOAD_FORMATS + extra + (("HEIF",) if heif_readable() else ())
+
+
+@functools.cache
+def heif_readable() -> bool:
+    """Whether iPhone HEIC photos can be read: pillow-heif installed (the ``heic`` extra),
+    its opener registered with Pillow once."""
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:
+        return False
+    register_heif_opener()
+    return True
+
+
+@functools.cache
+def _avif_readable() -> bool:
+    return bool(features.check("avif"))
 
 
 _ACCEPTED_HINT = "Please upload a JPEG, PNG or WebP photo."
@@ -198,10 +224,12 @@ def _unsupported(fp: IO[bytes]) -> ImageError:
     fp.seek(0)
     head = fp.read(512)
     kind = _sniff_other_format(head)
+    if kind == "HEIC" and heif_readable():
+        return _damaged()  # the extra reads HEIC: this one is broken
     if kind == "HEIC":
         return ImageError(
             "unsupported_format",
-            "HEIC photos (the iPhone default) are not accepted. Please upload a JPEG, PNG "
+            "HEIC photos (the iPhone default) can't be read here. Please upload a JPEG, PNG "
             "or WebP photo; on an iPhone, share or export the photo as JPEG.",
         )
     if kind is not None:
@@ -229,7 +257,7 @@ def opened(
     try:
         with _bombs_are_errors():
             try:
-                im = Image.open(fp, formats=ALLOWED_UPLOAD_FORMATS)
+                im = Image.open(fp, formats=upload_formats())
             except UnidentifiedImageError:
                 raise _unsupported(fp) from None
             except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -244,7 +272,7 @@ def opened(
                 raise _too_many_pixels(pixel_cap, width * height)
             if min(width, height) < min_side:
                 raise _too_small(min_side, width, height)
-            fmt = "JPEG" if im.format == "MPO" else str(im.format)
+            fmt = {"MPO": "JPEG", "HEIC": "HEIF"}.get(str(im.format), str(im.format))
             info = ImageInfo(fmt, width, height, size, orientation=orientation_of(im))
             yield im, info
     finally:

@@ -210,6 +210,26 @@ def test_happy_path_shows_result(page, shop, photos, screenshot):
     assert page.tryon_errors == []
 
 
+def test_an_iphone_heic_photo_the_browser_cannot_shrink_is_uploaded_as_it_is(
+    page, shop, tmp_path, screenshot
+):
+    """Chromium cannot decode HEIC: the widget sends the file itself, the server reads it
+    (the heic extra), stores a plain JPEG and the result comes back as for any photo."""
+    heic = tmp_path / "IMG_0001.HEIC"
+    heic.write_bytes(imagegen.make_heic(768, 1024))
+    open_product(page, shop)
+    start_with_photo(page, heic)
+    wait_for_result(page, shop)
+    screenshot(page, "heic-result")
+    upload = next(e for e in events(page) if e["type"] == "tryon:upload")
+    assert upload["detail"]["resized"] is False and upload["detail"]["width"] == 0
+    request = only_request()
+    assert request.status == Status.SUCCEEDED and request.results.count() == 1
+    with request.person_image.open("rb") as fh:
+        assert fh.read(3) == b"\xff\xd8\xff"
+    assert page.tryon_errors == []
+
+
 def test_events_fire_in_order(page, shop, photos):
     open_product(page, shop)
     start_with_photo(page, photos["person"])

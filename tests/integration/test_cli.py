@@ -213,3 +213,15 @@ def test_bad_input_message_is_the_last_line_after_system_checks(transactional_db
     )
     assert "django_tryon.E" not in proc.stderr  # warnings only: the settings are valid
     assert TryOnRequest.objects.count() == 0
+
+
+def test_an_iphone_heic_photo_ends_as_a_stored_result(transactional_db, sandbox, tmp_path, inputs):
+    """HEIC (the heic extra) from the terminal: read, stored as a plain JPEG, tried on."""
+    heic = tmp_path / "IMG_0001.HEIC"
+    heic.write_bytes(imagegen.make_heic(768, 1024))
+    proc = run_tryon(
+        "--person", str(heic), "--garment", inputs["garment"], "--inline", "--timeout", "60"
+    )  # fmt: skip
+    request = assert_succeeded(proc)
+    with request.person_image.open("rb") as fh:
+        assert fh.read(3) == b"\xff\xd8\xff"  # what is stored is a JPEG, not the HEIC

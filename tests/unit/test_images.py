@@ -17,11 +17,13 @@ from django_tryon.images import (
     PreparedImage,
     compose_outfit,
     inspect_image,
+    opening,
     prepare_for_provider,
     strip_and_reencode,
     thumbnail_bytes,
     verify_image,
 )
+from django_tryon.pipeline import validation
 from tests import imagegen as g
 
 MB = 1024 * 1024
@@ -70,6 +72,37 @@ def test_image_error_carries_code_and_shopper_message():
 
 def test_allowed_formats():
     assert ALLOWED_UPLOAD_FORMATS == ("JPEG", "PNG", "WEBP")
+    # Pillow 13 reads AVIF itself; the heic extra (installed for the suite) adds HEIF.
+    assert opening.upload_formats() == ("JPEG", "PNG", "WEBP", "AVIF", "HEIF")
+
+
+@pytest.mark.parametrize(
+    ("make", "fmt"), [(g.make_heic, "HEIF"), (g.make_avif, "AVIF")], ids=["heic", "avif"]
+)
+def test_phone_formats_are_read_and_stored_as_a_plain_jpeg(make, fmt):
+    """An iPhone's HEIC and an AVIF are accepted, and what is stored is an upright RGB
+    JPEG without their metadata, like any upload that is not already JPEG or PNG."""
+    from django_tryon.pipeline.validation import storable_upload, validated_person
+
+    data = make(600, 800)
+    info = inspect_image(data)
+    assert (info.format, info.width, info.height) == (fmt, 600, 800)
+    errors = validation.FieldErrors()
+    upload = validated_person(data, None, errors)
+    errors.raise_if_any()
+    stored, ready = storable_upload(upload)
+    with Image.open(io.BytesIO(stored)) as im:
+        assert (im.format, im.mode, im.size) == ("JPEG", "RGB", (600, 800))
+        assert not im.getexif()
+    assert ready
+
+
+def test_heic_without_the_extra_says_what_to_do(monkeypatch):
+    monkeypatch.setattr(opening, "heif_readable", lambda: False)
+    with pytest.raises(ImageError) as excinfo:
+        inspect_image(g.make_heic())
+    assert _code(excinfo) == "unsupported_format"
+    assert "HEIC photos (the iPhone default) can't be read here" in excinfo.value.message
 
 
 @pytest.mark.parametrize(
@@ -108,7 +141,10 @@ def test_not_an_image(data):
         (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"></svg>', "SVG"),
     ],
 )
-def test_readable_but_refused_formats_are_named(data, name):
+def test_readable_but_refused_formats_are_named(data, name, monkeypatch):
+    # Named from their magic bytes when this installation cannot read them.
+    monkeypatch.setattr(opening, "heif_readable", lambda: False)
+    monkeypatch.setattr(opening, "_avif_readable", lambda: False)
     with pytest.raises(ImageError) as excinfo:
         inspect_image(data)
     assert _code(excinfo) == "unsupported_format"
