@@ -230,6 +230,35 @@ def test_an_iphone_heic_photo_the_browser_cannot_shrink_is_uploaded_as_it_is(
     assert page.tryon_errors == []
 
 
+def test_before_and_after_says_what_it_is_and_moves_with_the_keyboard(
+    page, shop, photos, screenshot
+):
+    open_product(page, shop)
+    start_with_photo(page, photos["person"])
+    wait_for_result(page, shop)
+    compare = page.locator(f"{W} [data-tryon-part=compare]")
+    slider = page.locator(f"{W} [data-tryon-part=slider]")
+    expect(compare.locator(".tryon-compare__label--before")).to_have_text("Before")
+    expect(compare.locator(".tryon-compare__label--after")).to_have_text("After")
+    handle = compare.locator(".tryon-compare__handle")
+    expect(handle).to_be_visible()
+    # It opens mostly on the try-on, the handle a fifth of the way in.
+    assert slider.input_value() == "20"
+    box, frame = handle.bounding_box(), compare.bounding_box()
+    centre = box["x"] + box["width"] / 2 - frame["x"]
+    assert abs(centre - frame["width"] * 0.2) < 3
+    assert slider.get_attribute("aria-label") == "Compare your photo with the try-on"
+    assert slider.get_attribute("aria-valuetext") == "20% of your photo shown"
+    screenshot(page, "before-after")
+    slider.focus()
+    for _ in range(5):
+        page.keyboard.press("ArrowRight")
+    assert int(slider.input_value()) > 20
+    assert slider.get_attribute("aria-valuetext") == f"{slider.input_value()}% of your photo shown"
+    moved = handle.bounding_box()["x"]
+    assert moved > box["x"]
+
+
 def test_events_fire_in_order(page, shop, photos):
     open_product(page, shop)
     start_with_photo(page, photos["person"])

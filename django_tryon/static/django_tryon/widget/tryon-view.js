@@ -10,6 +10,8 @@
   "use strict";
 
   const tryon = (window.djangoTryon = window.djangoTryon || {});
+  // Where the before/after divide starts, in percent of the width from the left.
+  const OPENING_SPLIT = 20;
 
   const STAGES = ["uploading", "queued", "generating", "saving"];
 
@@ -178,8 +180,10 @@
       el.before.src = beforeSrc;
       el.compare.classList.toggle("tryon-compare--single", !beforeSrc);
       el.slider.hidden = !beforeSrc;
-      el.slider.value = "50";
-      this.setSplit(50);
+      // Open mostly on the try-on, with a strip of the photo and the handle in view: the
+      // change is seen at once, and the handle says it can be dragged.
+      el.slider.value = String(OPENING_SPLIT);
+      this.setSplit(OPENING_SPLIT);
       el.download.href = result.url;
       el.download.setAttribute("download", tryon.photo.downloadName(garmentName));
       el.cartStatus.textContent = "";
