@@ -122,7 +122,23 @@ class ProviderCallbackView(View):
                 callback_task_id=hint.task_id if lost and hint.task_id else "",
                 early=tryon.status == Status.SUBMITTING and running,
             )
+        elif self._generating(tryon, hint, adapter) and services.mark_generating(tryon):
+            self.receipt.outcome = CallbackReceipt.Outcome.PROGRESS
         return JsonResponse({"received": True})
+
+    def _generating(self, tryon, hint: CallbackHint, adapter) -> bool:
+        """An authenticated callback says this request's own task is being generated.
+
+        Trusted for this one move (submitted -> processing) without asking the provider:
+        it changes no money state and no result, only what the shopper is told, and a
+        wrong hint is corrected by the next poll. So "Generating" lights up at no extra
+        provider call."""
+        return (
+            tryon.status == Status.SUBMITTED
+            and bool(tryon.provider_task_id)
+            and hint.task_id in ("", tryon.provider_task_id)
+            and self._hint_state(hint, adapter) is TaskState.RUNNING
+        )
 
     def _read_body(self, request) -> bytes:
         limit = get_setting("CALLBACK_MAX_BYTES")

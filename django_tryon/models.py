@@ -375,6 +375,7 @@ class CallbackReceipt(models.Model):
     class Outcome(models.TextChoices):
         FETCH_QUEUED = "fetch_queued", _("accepted: the task is fetched from the provider")
         IGNORED = "ignored", _("accepted: nothing to do")
+        PROGRESS = "progress", _("accepted: the try-on is now generating")
         REFUSED = "refused", _("refused: failed its checks")
         UNKNOWN = "unknown", _("refused: no such try-on")
 

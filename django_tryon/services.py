@@ -24,6 +24,7 @@ from .pipeline.maintenance import (
 from .pipeline.recovery import Recovery, is_recoverable, recover_results
 from .pipeline.results import (
     RECOVERABLE_CODES,
+    mark_generating,
     persist_results,
     persist_time_budget,
     poll_delay,
@@ -82,6 +83,7 @@ __all__ = [
     "give_up_pending",
     "hash_token",
     "is_recoverable",
+    "mark_generating",
     "owner_key_for",
     "owner_key_of",
     "persist_results",

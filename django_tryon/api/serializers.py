@@ -9,7 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .. import funnel, services
+from .. import estimates, funnel, services
 from ..conf import get_setting
 from ..messages import shopper_message
 from ..models import Category, Garment, ModelPhoto, TryOnRequest
@@ -53,6 +53,11 @@ class ResultSerializer(serializers.Serializer):
 class TryOnRequestSerializer(serializers.ModelSerializer):
     error = serializers.SerializerMethodField()
     results = serializers.SerializerMethodField()
+    usual_seconds = serializers.SerializerMethodField(
+        help_text="While it runs: how long a try-on at its provider usually takes at this "
+        "shop (the median of the last successes, upload to stored result), for the "
+        "shopper's estimate; null when finished or not known yet."
+    )
 
     class Meta:
         model = TryOnRequest
@@ -66,6 +71,7 @@ class TryOnRequestSerializer(serializers.ModelSerializer):
             "model_photo",
             "provider",
             "routing_note",
+            "usual_seconds",
             "batch_size",
             "created_at",
             "completed_at",
@@ -77,6 +83,12 @@ class TryOnRequestSerializer(serializers.ModelSerializer):
                 "route (TRYON['ROUTING']): empty when it is."
             }
         }
+
+    @extend_schema_field({"type": "integer", "nullable": True})
+    def get_usual_seconds(self, request: TryOnRequest) -> int | None:
+        if request.status in (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED):
+            return None
+        return estimates.usual_seconds(request.provider)
 
     @extend_schema_field(RequestErrorSerializer(allow_null=True))
     def get_error(self, request: TryOnRequest) -> dict | None:

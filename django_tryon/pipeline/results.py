@@ -83,6 +83,12 @@ def refresh(request_id, *, callback_task_id: str = "", early: bool = False) -> T
     return request
 
 
+def mark_generating(request: TryOnRequest) -> bool:
+    """The provider says it is generating this request's task (an authenticated callback
+    of its own): submitted -> processing. Only what the shopper is told changes."""
+    return transition(request, Status.PROCESSING, expected=[Status.SUBMITTED])
+
+
 def accept_task(request: TryOnRequest, adapter: Provider, task: ProviderTask) -> None:
     target = Status.PROCESSING if task.state == TaskState.RUNNING else Status.SUBMITTED
     estimate, currency = adapter.estimate_cost(request.batch_size)

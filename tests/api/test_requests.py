@@ -58,6 +58,7 @@ def test_create_answers_202_with_the_resource_and_location(caller, garment, sent
         "model_photo": None,
         "provider": "kling",
         "routing_note": "",
+        "usual_seconds": None,
         "batch_size": 1,
         "created_at": body["created_at"],
         "completed_at": None,
@@ -450,3 +451,24 @@ def test_the_widget_says_it_is_the_widget(anonymous, garment, sent):
     sources = dict(TryOnRequest.objects.values_list("pk", "source"))
     assert sources[uuid.UUID(widget["id"])] == Source.WIDGET
     assert sources[uuid.UUID(other["id"])] == Source.API
+
+
+def test_a_running_try_on_says_how_long_they_usually_take_here(anonymous, garment, sent):
+    """The median of the provider's last successes at this shop, upload to result."""
+    from django.core.cache import cache
+
+    cache.clear()
+    now = timezone.now()
+    for seconds in (20, 30, 25, 90):
+        TryOnRequest.objects.create(
+            garment=garment,
+            provider="kling",
+            status=Status.SUCCEEDED,
+            input_digest=uuid.uuid4().hex,
+            created_at=now - timezone.timedelta(seconds=seconds),
+            completed_at=now,
+        )
+    body = anonymous.create(garment).json()
+    assert body["usual_seconds"] == 28  # median of 20, 25, 30, 90
+    TryOnRequest.objects.filter(pk=body["id"]).update(status=Status.SUCCEEDED)
+    assert anonymous.get(f"requests/{body['id']}/").json()["usual_seconds"] is None

@@ -259,6 +259,36 @@ def test_before_and_after_says_what_it_is_and_moves_with_the_keyboard(
     assert moved > box["x"]
 
 
+def test_progress_says_how_long_it_usually_takes_at_this_shop(page, shop, photos):
+    """Stages and an estimate from the shop's own recent try-ons with this provider."""
+    import uuid
+
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    cache.clear()  # the figure is cached a minute: another test's must not stand in
+    now = timezone.now()
+    for seconds in (18, 22, 26):
+        TryOnRequest.objects.create(
+            garment=shop["garment"],
+            provider="kling",
+            status=Status.SUCCEEDED,
+            input_digest=uuid.uuid4().hex,
+            created_at=now - timezone.timedelta(seconds=seconds),
+            completed_at=now,
+        )
+    shop["sandbox"].configure(queue_seconds=1, generation_seconds=4)
+    open_product(page, shop)
+    start_with_photo(page, photos["person"])
+    estimate = page.locator(f"{W} [data-tryon-part=estimate]")
+    expect(estimate).to_have_text("This usually takes about 22 seconds here.")
+    # The provider's own "processing" callback lights up Generating before the result.
+    expect(page.locator(f"{W} [data-stage=generating]")).to_have_class(
+        re.compile("tryon-stage--current"), timeout=15_000
+    )
+    wait_for_result(page, shop)
+
+
 def test_events_fire_in_order(page, shop, photos):
     open_product(page, shop)
     start_with_photo(page, photos["person"])

@@ -13,7 +13,7 @@ import pytest
 from django.test import Client
 
 from django_tryon import services, webhooks
-from django_tryon.models import TryOnRequest, TryOnResult
+from django_tryon.models import CallbackReceipt, TryOnRequest, TryOnResult
 from django_tryon.pipeline import dispatch
 from django_tryon.pipeline import results as results_module
 from django_tryon.providers import get_provider
@@ -244,6 +244,28 @@ def test_non_terminal_hint_enqueues_nothing(make_request, post, sent, provider, 
     response = post(request, body_for(request, hint))
     assert response.status_code == 200
     assert sent == []
+
+
+@pytest.mark.parametrize("provider", ["kling", "piapi"])
+def test_an_authenticated_generating_callback_lights_up_generating(
+    make_request, post, sent, provider
+):
+    """Trusted for this one move, with no fetch (no extra provider call): the shopper sees
+    "Generating" while the provider generates, not "Queued" to the end."""
+    request = make_request(provider)
+    response = post(request, body_for(request, "processing"))
+    assert response.status_code == 200 and sent == []
+    request.refresh_from_db()
+    assert request.status == Status.PROCESSING
+    assert CallbackReceipt.objects.get().outcome == CallbackReceipt.Outcome.PROGRESS
+
+
+def test_a_generating_callback_about_another_task_changes_nothing(make_request, post, sent):
+    request = make_request("piapi")
+    other = make_request("piapi", task_id="task-2")
+    post(request, body_for(other, "processing"))  # this request's URL, the other's task
+    request.refresh_from_db()
+    assert request.status == Status.SUBMITTED
 
 
 @pytest.mark.parametrize(

@@ -302,6 +302,7 @@
           this._view.setStage(stage);
           this._view.announce(tryon.messages.stageText(stage));
         },
+        estimate: (seconds) => this._view.showEstimate(seconds),
         succeeded: (data) => this._succeeded(data),
         failed: (code, step, options) => {
           this._state = "idle";

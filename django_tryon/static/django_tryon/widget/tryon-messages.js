@@ -17,6 +17,14 @@
     return django && typeof django.gettext === "function" ? django.gettext(text) : text;
   }
 
+  function ngettext(singular, plural, count) {
+    const django = window.django;
+    if (django && typeof django.ngettext === "function") {
+      return django.ngettext(singular, plural, count);
+    }
+    return count === 1 ? singular : plural;
+  }
+
   /** Replace %(name)s placeholders and %% (a literal %), as Python's % operator does. */
   function interpolate(format, values) {
     return format.replace(/%\((\w+)\)s|%%/g, (match, key) => {
@@ -164,6 +172,7 @@
 
   tryon.messages = {
     gettext: gettext,
+    ngettext: ngettext,
     interpolate: interpolate,
     stageText: stageText,
     quotaCode: quotaCode,

@@ -21,9 +21,9 @@
 
   class TryOnSession {
     /**
-     * handlers: progress(percent), started(data), stage(stage), succeeded(data),
-     * failed(code, step, {serverMessage, values, stay}), unavailable(reason, message),
-     * timedOut(). timeoutMs bounds each spell of waiting.
+     * handlers: progress(percent), started(data), stage(stage), estimate(seconds),
+     * succeeded(data), failed(code, step, {serverMessage, values, stay}),
+     * unavailable(reason, message), timedOut(). timeoutMs bounds each spell of waiting.
      */
     constructor(api, timeoutMs, handlers) {
       this._api = api;
@@ -50,6 +50,7 @@
       if (answer.status >= 200 && answer.status < 300 && data && data.id) {
         this.requestId = data.id;
         this._on.started(data);
+        this._estimate(data);
         this.follow(data);
         return;
       }
@@ -118,7 +119,15 @@
         this.stage = stage;
         this._on.stage(stage);
       }
+      this._estimate(data);
       return tryon.TERMINAL.has(status);
+    }
+
+    /** The shop's own figure for how long this usually takes (usual_seconds), if known. */
+    _estimate(data) {
+      if (data.usual_seconds && this._on.estimate) {
+        this._on.estimate(data.usual_seconds);
+      }
     }
 
     /** A create the shop refused: what to tell the shopper, and whether to hide the button. */

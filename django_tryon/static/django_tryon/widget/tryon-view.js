@@ -44,6 +44,7 @@
         download: p("download"),
         again: p("again"),
         cartStatus: p("cart-status"),
+        estimate: p("estimate"),
       };
     }
 
@@ -106,6 +107,18 @@
         }
       });
       this._el.dialog.setAttribute("data-tryon-stage", stage);
+    }
+
+    /** "Usually about 25 seconds here", from the shop's own recent try-ons. */
+    showEstimate(seconds) {
+      if (!this._el.estimate) {
+        return; // a template without the part keeps its own words
+      }
+      const { ngettext, interpolate } = tryon.messages;
+      this._el.estimate.textContent = interpolate(
+        ngettext("This usually takes about %(seconds)s second here.", "This usually takes about %(seconds)s seconds here.", seconds),
+        { seconds: seconds }
+      );
     }
 
     stageDetail(stage, text) {
