@@ -69,7 +69,7 @@ def test_every_delivery_leaves_a_receipt(make_request, post, sent):
     receipts = list(CallbackReceipt.objects.order_by("received_at", "pk"))
     assert [(r.provider, r.outcome) for r in receipts] == [
         ("kling", "fetch_queued"),
-        ("kling", "ignored"),
+        ("kling", "progress"),  # a processing hint for a submitted try-on: now generating
         ("kling", "unknown"),
         ("piapi", "refused"),
     ]
