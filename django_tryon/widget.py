@@ -34,6 +34,7 @@ SCRIPTS = (
     "tryon-view.js",
     "tryon-element.js",
     "tryon-funnel.js",
+    "tryon-history.js",
     "tryon-widget.js",
 )
 

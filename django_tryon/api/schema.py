@@ -18,6 +18,8 @@ from ..conf import get_setting
 from ..models import Category
 from ..status import Status
 from .serializers import (
+    EraseAnswerSerializer,
+    EraseSerializer,
     FunnelStepSerializer,
     GarmentSerializer,
     ModelPhotoSerializer,
@@ -255,6 +257,16 @@ REQUESTS_CANCEL = document(
         404: NOT_FOUND,
         409: OpenApiResponse(ERROR, description="Already finished, or being sent."),
     },
+    tags=["requests"],
+)
+REQUESTS_ERASE = document(
+    operation_id="requests_erase",
+    summary="Erase my photos and results",
+    description="Deletes every finished try-on of the caller with its photo and result "
+    "files. A try-on still being made is left until it ends, and counted.",
+    request={"multipart/form-data": EraseSerializer},
+    parameters=[RETRY_AFTER],
+    responses={200: EraseAnswerSerializer, 400: BAD_INPUT, **COMMON},
     tags=["requests"],
 )
 GARMENTS_LIST = document(

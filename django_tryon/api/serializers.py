@@ -234,6 +234,32 @@ class TryOnCreateSerializer(serializers.Serializer):
         return garment
 
 
+@extend_schema_field({"type": "boolean", "enum": [True]})
+class ConfirmField(serializers.BooleanField):
+    """A box that must be ticked: the schema says only true is accepted."""
+
+
+class EraseSerializer(serializers.Serializer):
+    """The shopper's "erase my photos and results"."""
+
+    confirm = ConfirmField(
+        help_text="Must be true: every finished try-on of the caller, with its photo and "
+        "results, is deleted for good."
+    )
+
+    def validate_confirm(self, value):
+        if value is not True:
+            raise serializers.ValidationError("Confirm to erase your photos and results.")
+        return value
+
+
+class EraseAnswerSerializer(serializers.Serializer):
+    erased = serializers.IntegerField(help_text="Try-ons deleted, with their files.")
+    still_running = serializers.IntegerField(
+        help_text="Try-ons still being made, left until they end (erase again then)."
+    )
+
+
 class FunnelStepSerializer(serializers.Serializer):
     """One step of a shopper's way through the widget (``django_tryon.funnel``)."""
 

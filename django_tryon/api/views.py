@@ -28,6 +28,7 @@ from .errors import Conflict, LimitReached, exception_handler, refuse_oversized_
 from .pagination import Pagination
 from .permissions import ShopperAccess, is_staff
 from .serializers import (
+    EraseSerializer,
     FunnelStepSerializer,
     GarmentFilterSerializer,
     GarmentSerializer,
@@ -182,6 +183,20 @@ class TryOnRequestViewSet(TryOnAPIMixin, viewsets.GenericViewSet):
                 raise Conflict(message, code="not_cancellable")
         tryon.refresh_from_db()
         return Response(self.get_serializer(tryon).data)
+
+    @docs.REQUESTS_ERASE
+    @action(detail=False, methods=["post"])
+    def erase(self, request):
+        """The caller's own photos and results, gone: every finished try-on of theirs is
+        deleted with its files. One still being made is left (and counted) until it ends."""
+        form = EraseSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        key = owner_key(request, bind=False)
+        if not key:
+            return Response({"erased": 0, "still_running": 0})
+        erased = services.erase_shopper(key, finished_only=True)
+        running = TryOnRequest.objects.filter(owner_key=key).count()
+        return Response({"erased": erased, "still_running": running})
 
 
 # -- catalogue -----------------------------------------------------------------------------

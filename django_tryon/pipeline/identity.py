@@ -54,3 +54,28 @@ def owner_key_for(user=None, session_key: str | None = None) -> str:
         digest = hashlib.sha256(f"{OWNER_KEY_SALT}:{session_key}".encode()).hexdigest()
         return f"session:{digest[:40]}"
     return ""
+
+
+def adopt_anonymous_tryons(sender, request, user, **kwargs) -> int:
+    """``user_logged_in``: the try-ons an anonymous shopper made in this session become
+    the user's, with today's count against the per-shopper quota. Returns how many."""
+    from django.db import transaction
+    from django.db.models import F
+
+    from ..models import TryOnRequest, UsageCounter
+
+    session = getattr(request, "session", None)
+    token = session.get(SESSION_OWNER) if session is not None else None
+    if not isinstance(token, str) or not token or not getattr(user, "is_authenticated", False):
+        return 0
+    anonymous, own = owner_key_for(None, token), owner_key_for(user)
+    with transaction.atomic():
+        moved = TryOnRequest.objects.filter(owner_key=anonymous).update(owner_key=own, owner=user)
+        for counter in UsageCounter.objects.filter(scope=anonymous).select_for_update():
+            mine, _ = UsageCounter.objects.get_or_create(scope=own, period=counter.period)
+            UsageCounter.objects.filter(pk=mine.pk).update(
+                generations=F("generations") + counter.generations
+            )
+            counter.delete()
+    del session[SESSION_OWNER]
+    return moved

@@ -238,10 +238,17 @@ def purge(*, now=None) -> PurgeReport:
     return report
 
 
-def erase_shopper(owner_key: str) -> int:
+def erase_shopper(owner_key: str, *, finished_only: bool = False) -> int:
     """Delete every request of one shopper; their photos and results go with the rows
-    once the deletion is committed (files.py). Returns how many requests."""
+    once the deletion is committed (files.py). Returns how many requests.
+
+    ``finished_only`` (the shopper's own "erase my data") leaves a try-on still being made:
+    deleting it under a worker would leave a paid task with nowhere to go; erasing again
+    once it has finished takes it too."""
     if not owner_key:
         raise ValueError("erase_shopper needs an owner key")
-    _, by_model = TryOnRequest.objects.filter(owner_key=owner_key).delete()
+    requests = TryOnRequest.objects.filter(owner_key=owner_key)
+    if finished_only:
+        requests = requests.filter(status__in=TERMINAL)
+    _, by_model = requests.delete()
     return by_model.get(TryOnRequest._meta.label, 0)

@@ -53,6 +53,12 @@ def test_no_serious_violation_in_any_state_of_the_widget(page, shop, photos, scr
     found["result"] = serious_violations(page)
     screenshot(page, "result")
 
+    page.click(f"{W} [data-tryon-part=again]")
+    page.click(f"{W} [data-tryon-part=history-open]")
+    expect(page.locator(f"{W} [data-tryon-part=history-list] img")).to_have_count(1)
+    page.click(f"{W} [data-tryon-part=erase]")
+    found["my try-ons, asking to erase"] = serious_violations(page)
+
     assert {state: problems for state, problems in found.items() if problems} == {}
 
 

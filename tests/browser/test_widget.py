@@ -22,6 +22,7 @@ from shop.models import Product
 from django_tryon.models import Garment, ModelPhoto, TryOnRequest
 from django_tryon.status import Status
 from tests import imagegen
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -289,6 +290,41 @@ def test_progress_says_how_long_it_usually_takes_at_this_shop(page, shop, photos
     wait_for_result(page, shop)
 
 
+def test_my_tryons_lists_them_and_erases_them_with_their_files(page, shop, photos, screenshot):
+    from django_tryon.models import tryon_storage
+
+    open_product(page, shop)
+    start_with_photo(page, photos["person"])
+    wait_for_result(page, shop)
+    request = only_request()
+    names = [r.image.name for r in request.results.all()] + [request.person_image.name]
+    page.click(f"{W} [data-tryon-part=again]")
+    page.click(f"{W} [data-tryon-part=history-open]")
+    history = page.locator(f"{W} [data-tryon-part=history-list] img")
+    expect(history).to_have_count(1)
+    history.first.wait_for()
+    page.wait_for_function(
+        "el => el.complete && el.naturalWidth > 0", arg=history.first.element_handle()
+    )
+    assert history.first.get_attribute("alt").startswith("Your try-on of ")
+    screenshot(page, "my-tryons")
+
+    page.click(f"{W} [data-tryon-part=erase]")
+    expect(page.locator(f"{W} [data-tryon-part=erase-confirm]")).to_be_visible()
+    screenshot(page, "erase-confirm")
+    page.click(f"{W} [data-tryon-part=erase-yes]")
+    expect(page.locator(f"{W} [data-tryon-part=history-status]")).to_have_text(
+        "Your photos and results were erased."
+    )
+    expect(history).to_have_count(0)
+    expect(page.locator(f"{W} [data-tryon-part=history-empty]")).to_be_visible()
+    wait_until(lambda: not TryOnRequest.objects.exists(), timeout=5, what="the erase")
+    wait_until(
+        lambda: not any(tryon_storage().exists(n) for n in names), timeout=5, what="the files"
+    )
+    assert page.tryon_errors == []
+
+
 def test_events_fire_in_order(page, shop, photos):
     open_product(page, shop)
     start_with_photo(page, photos["person"])
@@ -480,7 +516,7 @@ def test_keyboard_only(page, shop, photos, screenshot):
     split = page.eval_on_selector(
         f"{W} [data-tryon-part=compare]", "el => el.style.getPropertyValue('--tryon-split')"
     )
-    assert split == "55%"
+    assert split == "25%"  # it opens at 20%: five steps right
     screenshot(page, "keyboard-result")
 
     # Escape closes the dialog and gives focus back to the button that opened it.

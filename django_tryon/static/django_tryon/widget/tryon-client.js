@@ -56,6 +56,37 @@
       }
     }
 
+    /** The shopper's own finished try-ons kept at the shop, newest first ([] if none). */
+    async myTryOns() {
+      try {
+        const response = await this.send("requests/?status=succeeded&page_size=50", "GET");
+        if (!response.ok) {
+          return [];
+        }
+        const data = await response.json();
+        return Array.isArray(data) ? data : data.results || [];
+      } catch (error) {
+        return [];
+      }
+    }
+
+    /** Erase the shopper's photos and results: {erased, still_running}, or null. */
+    async eraseMine() {
+      const form = new FormData();
+      form.append("confirm", "true");
+      try {
+        const response = await fetch(this.base + "requests/erase/", {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { Accept: "application/json", "X-CSRFToken": this.csrfToken() },
+          body: form,
+        });
+        return response.ok ? await response.json() : null;
+      } catch (error) {
+        return null;
+      }
+    }
+
     /** The widget's markup, rendered by the shop's Django template; "" when none is offered. */
     async markup(garment, label) {
       const query = new URLSearchParams({ garment: garment });

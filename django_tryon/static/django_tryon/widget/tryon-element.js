@@ -126,6 +126,9 @@
       el.addToCart.addEventListener("click", () => this._addToCart());
       this._onConsent({ silent: true });
       this._view.showStep("choose");
+      if (el.historyOpen) {
+        this._history = new tryon.History(this, this._api, el, (step) => this._view.showStep(step));
+      }
       if (this.getAttribute("funnel") === "on") {
         this._funnel = new tryon.Funnel(this, this._api);
       }

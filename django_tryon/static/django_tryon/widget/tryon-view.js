@@ -45,6 +45,17 @@
         again: p("again"),
         cartStatus: p("cart-status"),
         estimate: p("estimate"),
+        historyOpen: p("history-open"),
+        historyTitle: p("history-title"),
+        historyList: p("history-list"),
+        historyEmpty: p("history-empty"),
+        historyBack: p("history-back"),
+        historyStatus: p("history-status"),
+        erase: p("erase"),
+        eraseAsk: p("erase-ask"),
+        eraseConfirm: p("erase-confirm"),
+        eraseYes: p("erase-yes"),
+        eraseNo: p("erase-no"),
       };
     }
 

@@ -13,6 +13,7 @@
  *   tryon-view.js      what the shopper sees and hears
  *   tryon-element.js   the element: state and the shopper's actions
  *   tryon-funnel.js    the shop's funnel counts, from the element's own events
+ *   tryon-history.js   "My try-ons" and erasing the shopper's photos and results
  *   tryon-widget.js    this file: defines <tryon-widget> once the others are there
  *
  * A page that loads only this file still works: it loads the missing parts from next to
@@ -40,6 +41,7 @@
     WidgetView: "tryon-view.js",
     TryOnWidget: "tryon-element.js",
     Funnel: "tryon-funnel.js",
+    History: "tryon-history.js",
   };
 
   // -- loading: the element is defined once every part is on the page --------------------
