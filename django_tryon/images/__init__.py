@@ -17,9 +17,9 @@ and checked right after open, so a bomb is refused even if another thread's
 
 from __future__ import annotations
 
+from .formats import ALLOWED_UPLOAD_FORMATS
 from .metadata import without_metadata
 from .opening import (
-    ALLOWED_UPLOAD_FORMATS,
     ImageError,
     ImageInfo,
     check_complete,

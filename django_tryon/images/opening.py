@@ -5,44 +5,16 @@ raises ``ImageError`` with a stable ``code`` and a ``message`` a shopper can act
 from __future__ import annotations
 
 import contextlib
-import functools
 import io
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from PIL import Image, UnidentifiedImageError, features
+from PIL import Image, UnidentifiedImageError
 
 from ..conf import get_setting
-
-#: What every shop accepts; ``upload_formats()`` adds AVIF (Pillow's own plugin) and
-#: HEIF/HEIC (the optional ``heic`` extra, pillow-heif) when they can be read here.
-ALLOWED_UPLOAD_FORMATS = ("JPEG", "PNG", "WEBP")
-
-
-def upload_formats() -> tuple[str, ...]:
-    """The formats an upload may be in on this installation."""
-    extra = ("AVIF",) if _avif_readable() else ()
-    return ALLOWED_UPLOAD_FORMATS + extra + (("HEIF",) if heif_readable() else ())
-
-
-@functools.cache
-def heif_readable() -> bool:
-    """Whether iPhone HEIC photos can be read: pillow-heif installed (the ``heic`` extra),
-    its opener registered with Pillow once."""
-    try:
-        from pillow_heif import register_heif_opener
-    except ImportError:
-        return False
-    register_heif_opener()
-    return True
-
-
-@functools.cache
-def _avif_readable() -> bool:
-    return bool(features.check("avif"))
-
+from . import formats
 
 _ACCEPTED_HINT = "Please upload a JPEG, PNG or WebP photo."
 
@@ -187,44 +159,11 @@ def _as_file(source: Any, max_bytes: int) -> tuple[IO[bytes], int]:
     return io.BytesIO(data), len(data)
 
 
-def _sniff_other_format(head: bytes) -> str | None:
-    """Name a common image format that is not accepted, from its magic bytes.
-
-    Cheaper and safer than a second ``Image.open`` across every Pillow plugin, and it
-    also names formats Pillow cannot read at all (HEIC, AVIF without plugins)."""
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "GIF"
-    if head[:2] == b"BM" and len(head) >= 18 and head[14] in (12, 40, 52, 56, 64, 108, 124):
-        return "BMP"
-    if head[:4] in (b"II*\x00", b"MM\x00*"):
-        return "TIFF"
-    if head[4:8] == b"ftyp":
-        brand = head[8:12]
-        if brand in (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"):
-            return "HEIC"
-        if brand in (b"avif", b"avis"):
-            return "AVIF"
-    if head[:2] == b"\xff\x0a" or head[:12] == b"\x00\x00\x00\x0cJXL \r\n\x87\n":
-        return "JPEG XL"
-    if head[:12] == b"\x00\x00\x00\x0cjP  \r\n\x87\n":
-        return "JPEG 2000"
-    if head[:4] == b"8BPS":
-        return "Photoshop"
-    if head[:4] == b"%PDF":
-        return "PDF"
-    if head[:4] == b"\x00\x00\x01\x00":
-        return "ICO"
-    text = head.lstrip().lower()
-    if text.startswith(b"<svg") or (text.startswith(b"<?xml") and b"<svg" in head.lower()):
-        return "SVG"
-    return None
-
-
 def _unsupported(fp: IO[bytes]) -> ImageError:
     fp.seek(0)
     head = fp.read(512)
-    kind = _sniff_other_format(head)
-    if kind == "HEIC" and heif_readable():
+    kind = formats.sniff_other_format(head)
+    if kind == "HEIC" and formats.heif_readable():
         return _damaged()  # the extra reads HEIC: this one is broken
     if kind == "HEIC":
         return ImageError(
@@ -257,7 +196,7 @@ def opened(
     try:
         with _bombs_are_errors():
             try:
-                im = Image.open(fp, formats=upload_formats())
+                im = Image.open(fp, formats=formats.upload_formats())
             except UnidentifiedImageError:
                 raise _unsupported(fp) from None
             except (Image.DecompressionBombError, Image.DecompressionBombWarning):

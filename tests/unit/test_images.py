@@ -16,8 +16,8 @@ from django_tryon.images import (
     ImageInfo,
     PreparedImage,
     compose_outfit,
+    formats,
     inspect_image,
-    opening,
     prepare_for_provider,
     strip_and_reencode,
     thumbnail_bytes,
@@ -73,7 +73,7 @@ def test_image_error_carries_code_and_shopper_message():
 def test_allowed_formats():
     assert ALLOWED_UPLOAD_FORMATS == ("JPEG", "PNG", "WEBP")
     # Pillow 13 reads AVIF itself; the heic extra (installed for the suite) adds HEIF.
-    assert opening.upload_formats() == ("JPEG", "PNG", "WEBP", "AVIF", "HEIF")
+    assert formats.upload_formats() == ("JPEG", "PNG", "WEBP", "AVIF", "HEIF")
 
 
 @pytest.mark.parametrize(
@@ -98,7 +98,7 @@ def test_phone_formats_are_read_and_stored_as_a_plain_jpeg(make, fmt):
 
 
 def test_heic_without_the_extra_says_what_to_do(monkeypatch):
-    monkeypatch.setattr(opening, "heif_readable", lambda: False)
+    monkeypatch.setattr(formats, "heif_readable", lambda: False)
     with pytest.raises(ImageError) as excinfo:
         inspect_image(g.make_heic())
     assert _code(excinfo) == "unsupported_format"
@@ -143,8 +143,8 @@ def test_not_an_image(data):
 )
 def test_readable_but_refused_formats_are_named(data, name, monkeypatch):
     # Named from their magic bytes when this installation cannot read them.
-    monkeypatch.setattr(opening, "heif_readable", lambda: False)
-    monkeypatch.setattr(opening, "_avif_readable", lambda: False)
+    monkeypatch.setattr(formats, "heif_readable", lambda: False)
+    monkeypatch.setattr(formats, "_avif_readable", lambda: False)
     with pytest.raises(ImageError) as excinfo:
         inspect_image(data)
     assert _code(excinfo) == "unsupported_format"
