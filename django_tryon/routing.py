@@ -79,11 +79,18 @@ def choose(source: str, *, fits=None, leave=(), now=None) -> Choice | None:
     return Choice(fitting[0], "; ".join(skipped) + "; none available, sent to the first")
 
 
-def can_take(adapter, *, garment_category: str, outfit: bool, batch_size: int) -> bool:
-    """Whether ``adapter`` can try this on at all (what validation would refuse)."""
-    if outfit and not (adapter.composes_outfits or adapter.takes_lower_garment):
-        return False
-    return garment_category in adapter.garment_categories and batch_size <= adapter.max_batch_size
+def taking(*, garment_category: str, outfit: bool, batch_size: int):
+    """The ``fits`` of ``choose`` for one try-on: whether an adapter can try it on at all
+    (what validation would refuse)."""
+
+    def fits(adapter) -> bool:
+        if outfit and not (adapter.composes_outfits or adapter.takes_lower_garment):
+            return False
+        return (
+            garment_category in adapter.garment_categories and batch_size <= adapter.max_batch_size
+        )
+
+    return fits
 
 
 # -- what the pipeline reports -------------------------------------------------------------

@@ -194,15 +194,9 @@ def _route(source, garment, lower_garment, batch_size) -> routing.Choice | None:
     or nothing on it can take this try-on, which validation then says)."""
     if garment is None or not get_setting("ROUTING"):
         return None
-
-    def fits(adapter) -> bool:
-        return routing.can_take(
-            adapter,
-            garment_category=garment.category,
-            outfit=lower_garment is not None,
-            batch_size=batch_size,
-        )
-
+    fits = routing.taking(
+        garment_category=garment.category, outfit=lower_garment is not None, batch_size=batch_size
+    )
     return routing.choose(source, fits=fits)
 
 

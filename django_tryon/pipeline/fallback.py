@@ -25,7 +25,12 @@ def move_on(request: TryOnRequest, reason: str) -> bool:
     if not request.routed:
         return False
     left = [name for name in request.providers_left.split(",") if name] + [request.provider]
-    choice = routing.choose(request.source, fits=_fits(request), leave=left)
+    fits = routing.taking(
+        garment_category=request.garment.category,
+        outfit=request.lower_garment_id is not None,
+        batch_size=request.batch_size,
+    )
+    choice = routing.choose(request.source, fits=fits, leave=left)
     if choice is None:
         return False
     adapter = get_provider(choice.provider)
@@ -63,15 +68,3 @@ def move_on(request: TryOnRequest, reason: str) -> bool:
         return False
     enqueue_on_commit("submit", request.pk)
     return True
-
-
-def _fits(request: TryOnRequest):
-    def fits(adapter) -> bool:
-        return routing.can_take(
-            adapter,
-            garment_category=request.garment.category,
-            outfit=request.lower_garment_id is not None,
-            batch_size=request.batch_size,
-        )
-
-    return fits

@@ -8,7 +8,6 @@ fault switch must become the right exception or state.
 from __future__ import annotations
 
 import base64
-import time
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -23,7 +22,6 @@ from django_tryon.providers.base import (
     PermanentProviderError,
     ProviderAccountError,
     ProviderAuthError,
-    ProviderTask,
     ProviderUnavailable,
     RateLimited,
     TaskNotFound,
@@ -32,7 +30,7 @@ from django_tryon.providers.base import (
 )
 from django_tryon.providers.fashn import FashnProvider
 from django_tryon.sandbox import Sandbox
-from tests.contract.test_contract_piapi import PERSON, UPPER, download_png
+from tests.contract.test_contract_piapi import PERSON, UPPER, download_png, poll
 from tests.localhost import LocalHost
 
 API_KEY = "contract-fashn-key"
@@ -79,17 +77,6 @@ def job(**overrides: Any) -> TryOnInput:
     }
     values.update(overrides)
     return TryOnInput(**values)
-
-
-def poll(adapter: FashnProvider, task_id: str, timeout: float = 10.0) -> ProviderTask:
-    deadline = time.monotonic() + timeout
-    while True:
-        task = adapter.fetch(task_id)
-        if task.state.is_terminal:
-            return task
-        if time.monotonic() > deadline:
-            pytest.fail(f"prediction {task_id} still {task.raw_status} after {timeout}s")
-        time.sleep(0.02)
 
 
 def runs(sandbox: Sandbox) -> list:

@@ -43,23 +43,19 @@
     }
 
     /** The house models offered to shoppers ([] when none, or when they cannot be read). */
-    async modelPhotos() {
-      try {
-        const response = await this.send("model-photos/", "GET");
-        if (!response.ok) {
-          return [];
-        }
-        const data = await response.json();
-        return Array.isArray(data) ? data : data.results || [];
-      } catch (error) {
-        return [];
-      }
+    modelPhotos() {
+      return this._list("model-photos/");
     }
 
     /** The shopper's own finished try-ons kept at the shop, newest first ([] if none). */
-    async myTryOns() {
+    myTryOns() {
+      return this._list("requests/?status=succeeded&page_size=50");
+    }
+
+    /** A list the API answers, paginated or not; [] when it cannot be read. */
+    async _list(path) {
       try {
-        const response = await this.send("requests/?status=succeeded&page_size=50", "GET");
+        const response = await this.send(path, "GET");
         if (!response.ok) {
           return [];
         }
@@ -75,12 +71,7 @@
       const form = new FormData();
       form.append("confirm", "true");
       try {
-        const response = await fetch(this.base + "requests/erase/", {
-          method: "POST",
-          credentials: "same-origin",
-          headers: { Accept: "application/json", "X-CSRFToken": this.csrfToken() },
-          body: form,
-        });
+        const response = await this.send("requests/erase/", "POST", { body: form });
         return response.ok ? await response.json() : null;
       } catch (error) {
         return null;
@@ -254,22 +245,20 @@
       if (requestId) {
         form.append("request", requestId);
       }
-      return fetch(this.base + "funnel/", {
-        method: "POST",
-        credentials: "same-origin",
-        keepalive: true,
-        headers: { Accept: "application/json", "X-CSRFToken": this.csrfToken() },
-        body: form,
-      }).catch(() => null);
+      return this.send("funnel/", "POST", { body: form, keepalive: true }).catch(() => null);
     }
 
-    /** A JSON call to the API; unsafe methods carry the CSRF token. */
-    send(path, method) {
+    /** A JSON call to the API; unsafe methods carry the CSRF token. ``options`` adds to
+     * fetch's (a body, keepalive). */
+    send(path, method, options) {
       const headers = { Accept: "application/json" };
       if (method !== "GET") {
         headers["X-CSRFToken"] = this.csrfToken();
       }
-      return fetch(this.base + path, { method: method, credentials: "same-origin", headers: headers });
+      return fetch(
+        this.base + path,
+        Object.assign({ method: method, credentials: "same-origin", headers: headers }, options)
+      );
     }
 
     /** Django's CSRF token: from its cookie, else from the csrf-token attribute. */
