@@ -117,8 +117,12 @@ def _normalise_person(request: TryOnRequest) -> None:
         if not request.retry_of_id or not TryOnRequest.objects.filter(person_image=old).exists():
             storage.delete(old)
     else:  # someone else normalised it first
-        storage.delete(new)
         request.refresh_from_db(fields=["person_image", "person_prepared"])
+        # Both workers name the re-encoding alike: when the row now points at that same
+        # name, the file is the one it needs (deleting it lost a shopper's photo under
+        # the chaos run, seed 1796161327).
+        if request.person_image.name != new:
+            storage.delete(new)
 
 
 def _normalised_name(upload_name: str) -> str:

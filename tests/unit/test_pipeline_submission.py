@@ -66,6 +66,28 @@ def test_a_photo_stored_as_uploaded_by_an_older_version_is_normalised_before_sub
     assert not tryon_storage().exists(raw)
 
 
+def test_two_workers_normalising_one_photo_keep_the_file_the_row_points_at(
+    fake, make_garment, sent
+):
+    """Found by the chaos run: the second worker's UPDATE lost, and it deleted "its" copy,
+    which had the same name as the first worker's: the row pointed at nothing."""
+    from django_tryon.pipeline.inputs import _normalise_person
+
+    request, _ = create(make_garment())
+    raw = tryon_storage().save(
+        "tryon/persons/legacy.jpg", ContentFile(imagegen.make_jpeg(900, 1200))
+    )
+    TryOnRequest.objects.filter(pk=request.pk).update(person_image=raw, person_prepared=False)
+    first = TryOnRequest.objects.get(pk=request.pk)
+    second = TryOnRequest.objects.get(pk=request.pk)  # read before the first one finished
+    _normalise_person(first)
+    tryon_storage().save(raw, ContentFile(imagegen.make_jpeg(900, 1200)))  # its copy, still read
+    _normalise_person(second)
+    row = TryOnRequest.objects.get(pk=request.pk)
+    assert row.person_prepared and row.person_image.name == first.person_image.name
+    assert tryon_storage().exists(row.person_image.name)
+
+
 def test_content_refusal_fails_with_readable_message(
     fake, make_garment, sent, django_capture_on_commit_callbacks
 ):
