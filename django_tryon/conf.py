@@ -150,7 +150,14 @@ DEFAULTS: dict[str, Any] = {
     # Burst limit on API creates per user (or per IP when anonymous), as DRF rate "N/period".
     "API_CREATE_RATE": "10/minute",
     # Burst limit on API reads per user (or per IP when anonymous), as DRF rate "N/period".
+    # A poll answered "not modified" from the cache is counted on its own, at this rate
+    # per browser (django_tryon.polling).
     "API_READ_RATE": "300/minute",
+    # The cache that keeps each try-on's status version for cheap polls (304 without a
+    # database query). None: the default cache, unless it lives in one process only
+    # (local memory, dummy); an alias: that cache, which web and workers must share;
+    # False: every poll reads the database.
+    "STATUS_CACHE": None,
     # Show shoppers' own photos (and the results made from them) to staff in the admin.
     "ADMIN_SHOW_SHOPPER_PHOTOS": False,
     # The shop's privacy notice, linked next to the widget's consent box (URL or URL name).

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from rest_framework.throttling import SimpleRateThrottle
 
+from .. import polling
 from ..conf import get_setting
 
 
@@ -69,3 +70,14 @@ class FunnelThrottle(_TryOnThrottle):
 
     scope = "funnel"
     setting = "API_READ_RATE"
+
+
+class PollThrottle(_TryOnThrottle):
+    """Polls answered "not modified" from the cache (``django_tryon.polling``), per
+    browser: counted without reading the session, at the read rate."""
+
+    scope = "poll"
+    setting = "API_READ_RATE"
+
+    def get_cache_key(self, request, view) -> str:
+        return f"django_tryon:throttle:{self.scope}:{polling.credentials(request)}"

@@ -8,6 +8,7 @@ settings; only the authentication classes are the shop's (DEFAULT_AUTHENTICATION
 from __future__ import annotations
 
 from django.db.models import Q
+from django.http import HttpResponseNotModified
 from django.middleware.csrf import get_token
 from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
@@ -17,7 +18,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import funnel, quotas, services
+from .. import funnel, polling, quotas, services
 from ..conf import get_setting
 from ..models import Garment, ModelPhoto, Source, TryOnRequest
 from ..pipeline.identity import NoSession, owner_key_of
@@ -38,7 +39,7 @@ from .serializers import (
     TryOnCreateSerializer,
     TryOnRequestSerializer,
 )
-from .throttles import CreateThrottle, FunnelThrottle, ReadThrottle, client_address
+from .throttles import CreateThrottle, FunnelThrottle, PollThrottle, ReadThrottle, client_address
 
 
 class TryOnAPIMixin:
@@ -91,6 +92,23 @@ class TryOnRequestViewSet(TryOnAPIMixin, viewsets.GenericViewSet):
     serializer_class = TryOnRequestSerializer
     queryset = TryOnRequest.objects.none()
 
+    def initial(self, request, *args, **kwargs):
+        self.not_modified = None
+        if self.action == "retrieve":
+            self.not_modified = polling.unchanged(kwargs.get("pk"), request)
+        if self.not_modified is None:
+            super().initial(request, *args, **kwargs)
+            return
+        # A poll whose tag is still current: answered from the cache alone, so no
+        # session, user or row is read (django_tryon.polling says why that is safe).
+        self.format_kwarg = self.get_format_suffix(**kwargs)
+        request.accepted_renderer, request.accepted_media_type = self.perform_content_negotiation(
+            request
+        )
+        throttle = PollThrottle()
+        if not throttle.allow_request(request, self):
+            self.throttled(request, throttle.wait())
+
     def get_queryset(self):
         requests = TryOnRequest.objects.prefetch_related("results").order_by("-created_at", "id")
         key = owner_key(self.request, bind=False)
@@ -120,7 +138,13 @@ class TryOnRequestViewSet(TryOnAPIMixin, viewsets.GenericViewSet):
 
     @docs.REQUESTS_RETRIEVE
     def retrieve(self, request, pk=None):
-        return Response(self.get_serializer(self.get_object()).data)
+        if self.not_modified:
+            response = HttpResponseNotModified()
+            response["ETag"] = self.not_modified
+            response["Cache-Control"] = "private, no-cache"
+            return response
+        tryon = self.get_object()
+        return self._tagged(Response(self.get_serializer(tryon).data), tryon)
 
     @docs.REQUESTS_CREATE
     def create(self, request):
@@ -157,11 +181,12 @@ class TryOnRequestViewSet(TryOnAPIMixin, viewsets.GenericViewSet):
             raise exceptions.ValidationError(exc.errors) from exc
         except quotas.QuotaExceeded as exc:
             raise LimitReached(exc) from exc
-        return Response(
+        response = Response(
             self.get_serializer(tryon).data,
             status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK,
             headers={"Location": self.reverse_action("detail", kwargs={"pk": tryon.pk})},
         )
+        return self._tagged(response, tryon)
 
     @docs.REQUESTS_CANCEL
     @action(detail=True, methods=["post"])
@@ -182,7 +207,12 @@ class TryOnRequestViewSet(TryOnAPIMixin, viewsets.GenericViewSet):
                 )
                 raise Conflict(message, code="not_cancellable")
         tryon.refresh_from_db()
-        return Response(self.get_serializer(tryon).data)
+        return self._tagged(Response(self.get_serializer(tryon).data), tryon)
+
+    def _tagged(self, response, tryon):
+        """A full answer about one try-on, with the ETag its next poll may send."""
+        polling.tag_response(response, tryon, self.request)
+        return response
 
     @docs.REQUESTS_ERASE
     @action(detail=False, methods=["post"])

@@ -12,7 +12,13 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
 from ..conf import DEFAULTS, refresh_limits
-from .deployment import check_api_docs, check_insecure, check_public_url, check_storage
+from .deployment import (
+    check_api_docs,
+    check_insecure,
+    check_public_url,
+    check_status_cache,
+    check_storage,
+)
 from .limits import check_api, check_limits
 from .providers import check_prices, check_providers, check_routing
 
@@ -59,6 +65,7 @@ def check_tryon_settings(app_configs=None, **kwargs):
     errors += check_public_url(values)
     errors += _check_numbers(values)
     errors += check_storage(values)
+    errors += check_status_cache(values)
     errors += check_api_docs(values)
     errors += check_insecure(values)
     errors += check_limits(values)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.checks import Error, Warning
+from django.core.checks import Error, Info, Warning
 
 from ..addresses import is_local_host
 
@@ -51,6 +51,53 @@ def check_api_docs(values) -> list:
             id="django_tryon.W011",
         )
     ]
+
+
+def check_status_cache(values) -> list:
+    """E019, W012, I001: where cheap polls find each try-on's status version."""
+    from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+
+    from ..polling import PER_PROCESS_CACHES
+
+    alias = values["STATUS_CACHE"]
+    known = getattr(settings, "CACHES", {}) or {DEFAULT_CACHE_ALIAS: {}}
+    if (
+        alias is not None
+        and alias is not False
+        and (not isinstance(alias, str) or alias not in known)
+    ):
+        return [
+            Error(
+                f"TRYON['STATUS_CACHE'] is {alias!r}: use None, False or an alias in "
+                "settings.CACHES.",
+                id="django_tryon.E019",
+            )
+        ]
+    if alias is False:
+        return []
+    if alias is None:
+        if not isinstance(caches[DEFAULT_CACHE_ALIAS], PER_PROCESS_CACHES):
+            return []
+        return [
+            Info(
+                "The default cache lives in one process, so every poll of a waiting "
+                "widget reads the database (no cheap 304 answers).",
+                hint="Give the shop a shared cache (Redis, Memcached, file-based), or set "
+                "TRYON['STATUS_CACHE'] to the alias of one.",
+                id="django_tryon.I001",
+            )
+        ]
+    if isinstance(caches[alias], PER_PROCESS_CACHES):
+        return [
+            Warning(
+                f"TRYON['STATUS_CACHE'] is '{alias}', a cache that lives in one process: "
+                "the workers' status changes do not reach the web processes, so a poll can "
+                "be told 'not modified' for a few seconds after a try-on changed.",
+                hint="Name a cache every web process and worker shares.",
+                id="django_tryon.W012",
+            )
+        ]
+    return []
 
 
 def check_storage(values) -> list:

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .. import quotas, routing
+from .. import polling, quotas, routing
 from ..conf import get_setting
 from ..models import Garment, ModelPhoto, Source, TryOnBatch, TryOnRequest, tryon_storage
 from ..providers import default_provider_name
@@ -149,6 +149,7 @@ def create_tryon(
                     savepoint=False,  # a refusal leaves (and rolls back) this transaction
                 )
             request.save(force_insert=True)
+            polling.changed(request)
             if enqueue:
                 enqueue_on_commit("submit", request.pk)
     except IntegrityError:

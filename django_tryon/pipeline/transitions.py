@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from django.utils import timezone
 
+from .. import polling
 from ..models import TryOnRequest, tryon_storage
 from ..providers.base import ProviderError
 from ..signals import tryon_failed
@@ -36,6 +37,7 @@ def transition(
     if moved:
         for key, value in values.items():
             setattr(request, key, value)
+        polling.changed(request)
     return bool(moved)
 
 

@@ -78,3 +78,20 @@ def broker_options(url: str, var_dir: Path) -> dict:
         # Above the longest retry countdown (TRYON RETRY_MAX_SECONDS), see SAFETY rule 4.
         return {"visibility_timeout": 3600}
     return {}
+
+
+def status_cache(broker: str, var_dir: Path) -> dict:
+    """A CACHES entry the web server and the worker share: the broker's Redis, else files."""
+    if broker.startswith(("redis://", "rediss://")):
+        return {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": broker,
+            "KEY_PREFIX": "shop",
+            # A Redis that is down makes polls full reads at once, never hangs a request.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    return {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(var_dir / "cache"),
+        "OPTIONS": {"MAX_ENTRIES": 10000},
+    }

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import broker_options, broker_url, database_from_url, env, env_bool
+from .env import broker_options, broker_url, database_from_url, env, env_bool, status_cache
 
 # The sandbox's documented demo keys (docs/sandbox.md): used only when no real keys are set.
 SANDBOX_KLING_AK = "sandbox-access-key"
@@ -114,6 +114,15 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
+# The widget's polls are answered "not modified" from a cache when nothing changed
+# (TRYON["STATUS_CACHE"]): the worker writes there, the web server reads, so it must be a
+# cache both see. Redis when the broker is Redis, else files in the shop's var folder.
+# The default cache (throttles) stays in memory.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "tryon-status": status_cache(CELERY_BROKER_URL, VAR_DIR),
+}
+
 # django-tryon. With no keys in the environment, both providers are the local sandbox.
 SANDBOX_URL = env("TRYON_SANDBOX_URL", "http://127.0.0.1:8765")
 # A provider whose real key is set talks to the real provider unless told otherwise.
@@ -131,6 +140,7 @@ def _sandbox_trust(base_url: str) -> dict:
 
 TRYON = {
     "DEFAULT_PROVIDER": env("TRYON_PROVIDER", "kling"),
+    "STATUS_CACHE": "tryon-status",
     # "kling,fashn": try Kling, fall back to FASHN (docs/providers.md#routing-and-fallback).
     "ROUTING": {"default": [n.strip() for n in env("TRYON_ROUTING", "").split(",") if n.strip()]}
     if env("TRYON_ROUTING", "")

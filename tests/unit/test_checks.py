@@ -97,7 +97,8 @@ def test_debug_on_silences_the_sandbox_warnings(settings, tryon):
 
 def test_no_tryon_setting_at_all_says_what_is_missing(settings):
     del settings.TRYON
-    assert ids() == ["django_tryon.E003"]
+    # With no STATUS_CACHE the default cache is used, and the example's is in memory.
+    assert ids() == ["django_tryon.E003", "django_tryon.I001"]
 
 
 # -- errors ---------------------------------------------------------------------------------
@@ -408,3 +409,35 @@ def test_trusted_proxy_count_may_be_zero_but_not_negative(production, tryon):
     assert ids() == []
     tryon(TRUSTED_PROXY_COUNT=-1)
     assert errors() == ["django_tryon.E008"]
+
+
+# -- the status cache (cheap polls) ------------------------------------------------------
+
+LOCAL = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+FILES = {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": "/tmp/x"}
+
+
+@pytest.mark.parametrize("value", ["nope", 3, True, ["tryon-status"]])
+def test_e019_a_status_cache_that_is_not_an_alias(production, tryon, value):
+    tryon(STATUS_CACHE=value)
+    assert ids() == ["django_tryon.E019"]
+
+
+def test_i001_the_default_cache_lives_in_one_process(production, tryon, settings):
+    settings.CACHES = {"default": LOCAL}
+    tryon(STATUS_CACHE=None)
+    assert ids() == ["django_tryon.I001"]
+    assert not only("django_tryon.I001")[0].is_serious()
+    settings.CACHES = {"default": FILES}
+    assert ids() == []
+    tryon(STATUS_CACHE=False)  # the shop chose full reads: nothing to say
+    settings.CACHES = {"default": LOCAL}
+    assert ids() == []
+
+
+def test_w012_a_named_status_cache_that_lives_in_one_process(production, tryon, settings):
+    settings.CACHES = {"default": FILES, "status": LOCAL}
+    tryon(STATUS_CACHE="status")
+    assert ids() == ["django_tryon.W012"]
+    settings.CACHES = {"default": LOCAL, "status": FILES}
+    assert ids() == []

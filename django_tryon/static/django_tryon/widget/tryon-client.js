@@ -12,10 +12,14 @@
   const tryon = (window.djangoTryon = window.djangoTryon || {});
 
   const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
-  // Polling: quick at first (most try-ons end within a minute), then every 5 s at most.
-  const POLL_FIRST_MS = 1000;
-  const POLL_MAX_MS = 5000;
-  const POLL_FACTOR = 1.5;
+  // Polling. Each poll sends the last answer's ETag, and while nothing changed the shop
+  // answers 304 from its cache without a database query (django_tryon/polling.py), so
+  // the widget can ask often enough to show a result within a few hundred milliseconds.
+  const POLL_MS = 300;
+  const POLL_HIDDEN_MS = 2000; // a tab nobody looks at need not be quick
+  const POLL_LATE_MS = 1500; // past the first minutes a try-on is in no hurry
+  const POLL_LATE_AFTER_MS = 120000;
+  const FULL_READ_MS = 3000; // a full read this often, whatever the tag says
   const POLL_THROTTLED_MAX_MS = 30000;
   const MAX_POLL_FAILURES = 8;
   // A cancel that meets a request being handed to the provider (409) is asked again.
@@ -97,7 +101,7 @@
 
     /**
      * POST a new try-on with upload progress (fetch cannot report it, XMLHttpRequest can).
-     * Returns {done, abort}: done resolves to {status, data, retryAfter}, status 0 when the
+     * Returns {done, abort}: done resolves to {status, data, retryAfter, etag}, status 0 when the
      * network failed, or {aborted: true}. Each call sends a fresh Idempotency-Key, so a
      * retried POST of the same create is never charged twice.
      */
@@ -123,7 +127,12 @@
           } catch (error) {
             data = null;
           }
-          resolve({ status: xhr.status, data: data, retryAfter: xhr.getResponseHeader("Retry-After") });
+          resolve({
+            status: xhr.status,
+            data: data,
+            retryAfter: xhr.getResponseHeader("Retry-After"),
+            etag: xhr.getResponseHeader("ETag"),
+          });
         });
         xhr.addEventListener("error", () => resolve({ status: 0, data: null, retryAfter: null }));
         xhr.addEventListener("abort", () => resolve({ aborted: true }));
@@ -136,18 +145,30 @@
      * Poll a try-on until it ends. handlers.update(data) returns true once the request is
      * final; handlers.timeout() when timeoutMs passed first; handlers.error(code) when the
      * request is gone ("not_found") or the shop cannot be reached ("network").
+     * ``tag`` is the ETag of the answer already shown (the create's), if any.
      * Returns stop(): after it, no handler is called again.
      */
-    follow(requestId, timeoutMs, handlers) {
+    follow(requestId, timeoutMs, handlers, tag) {
       const path = "requests/" + encodeURIComponent(requestId) + "/";
-      const deadline = Date.now() + timeoutMs;
+      const began = Date.now();
+      const deadline = began + timeoutMs;
       let stopped = false;
       let timer = null;
-      let delay = POLL_FIRST_MS;
+      let etag = tag || null;
+      let lastFullRead = began;
+      let throttledFor = 0;
       let failures = 0;
+      const pause = () => {
+        if (throttledFor) {
+          return throttledFor;
+        }
+        if (document.hidden) {
+          return POLL_HIDDEN_MS;
+        }
+        return Date.now() - began > POLL_LATE_AFTER_MS ? POLL_LATE_MS : POLL_MS;
+      };
       const schedule = () => {
-        timer = window.setTimeout(tick, delay);
-        delay = Math.min(delay * POLL_FACTOR, POLL_MAX_MS);
+        timer = window.setTimeout(tick, pause());
       };
       const tick = async () => {
         if (stopped) {
@@ -157,14 +178,25 @@
           handlers.timeout();
           return;
         }
+        // A full read every few seconds: a status version the cache lost or kept too
+        // long (two writers racing) costs the shopper seconds, never a stuck page.
+        const conditional = etag && Date.now() - lastFullRead < FULL_READ_MS;
         let next = null;
+        throttledFor = 0;
         try {
-          const response = await this.send(path, "GET");
-          if (response.status === 429) {
+          const response = await this.send(path, "GET", {
+            cache: "no-store", // the widget compares tags itself
+            headers: conditional ? { "If-None-Match": etag } : {},
+          });
+          if (response.status === 304) {
+            failures = 0;
+          } else if (response.status === 429) {
             const wait = parseFloat(response.headers.get("Retry-After") || "") * 1000;
-            delay = Math.min(Math.max(delay, wait || POLL_MAX_MS), POLL_THROTTLED_MAX_MS);
+            throttledFor = Math.min(Math.max(wait || POLL_LATE_MS, POLL_MS), POLL_THROTTLED_MAX_MS);
           } else if (response.ok) {
             next = await response.json();
+            etag = response.headers.get("ETag");
+            lastFullRead = Date.now();
             failures = 0;
           } else if (response.status === 404) {
             if (!stopped) {
@@ -249,15 +281,17 @@
     }
 
     /** A JSON call to the API; unsafe methods carry the CSRF token. ``options`` adds to
-     * fetch's (a body, keepalive). */
+     * fetch's (a body, keepalive, more headers). */
     send(path, method, options) {
-      const headers = { Accept: "application/json" };
+      const extra = Object.assign({}, options);
+      const headers = Object.assign({ Accept: "application/json" }, extra.headers);
+      delete extra.headers;
       if (method !== "GET") {
         headers["X-CSRFToken"] = this.csrfToken();
       }
       return fetch(
         this.base + path,
-        Object.assign({ method: method, credentials: "same-origin", headers: headers }, options)
+        Object.assign({ method: method, credentials: "same-origin", headers: headers }, extra)
       );
     }
 

@@ -51,26 +51,28 @@
         this.requestId = data.id;
         this._on.started(data);
         this._estimate(data);
-        this.follow(data);
+        this.follow(data, answer.etag);
         return;
       }
       this._refused(answer.status, data);
     }
 
-    /** Show data (when given), then poll until the request ends or the wait runs out. */
-    follow(data) {
+    /** Show data (when given), then poll until the request ends or the wait runs out;
+     * ``tag`` is data's ETag, so the first poll can be a cheap one. */
+    follow(data, tag) {
       this.stop();
       if (data && this._apply(data)) {
         return;
       }
-      this._stopFollowing = this._api.follow(this.requestId, this._timeoutMs, {
+      const handlers = {
         update: (next) => this._apply(next),
         timeout: () => {
           this.stop();
           this._on.timedOut();
         },
         error: (code) => this._on.failed(code, "generate", {}),
-      });
+      };
+      this._stopFollowing = this._api.follow(this.requestId, this._timeoutMs, handlers, tag);
     }
 
     /** Cancel at the shop; the request's final state when known (it may have succeeded). */

@@ -1,0 +1,163 @@
+"""Cheap polls: "has my try-on changed?" answered from the cache, without the database.
+
+A waiting widget asks every few hundred milliseconds. Most answers are "no change", so
+each request's *status version* (its status, provider and routing note: everything a
+waiting client can see change) is kept in a cache every process shares. Whoever moves a
+request (``transition``, the create) writes the new version once the move is committed.
+
+A full read of a request answers with an ETag: an HMAC of the request, its version and
+the caller's credentials as sent (session cookie, Authorization header). A later GET
+with that ETag in ``If-None-Match`` is answered ``304 Not Modified`` when the cached
+version is still the same and still active, before any session, user or row is read:
+only the browser the tag was issued to, after the full read checked its access, can
+match it, and the answer tells it nothing it does not already have. A finished request,
+a missing or unreadable cache entry, or a tag of other credentials gets the full read.
+
+The cache must be shared by the web processes and the workers: the default cache is
+used unless it is per-process (local memory, dummy), when every poll is a full read
+(``TRYON["STATUS_CACHE"]``; check I001 says so). The widget still reads in full every
+few seconds, so a version lost between two writers costs seconds, never a stuck page.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+
+from django.conf import settings
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
+from django.db import transaction
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.http import parse_etags
+
+from .conf import get_setting
+from .status import ACTIVE
+
+log = logging.getLogger("django_tryon")
+
+#: A cached version outlives any usual wait; a full read puts back one that expired.
+VERSION_SECONDS = 600
+_SALT = "django_tryon.polling.etag"
+#: Backends whose entries one process alone sees.
+PER_PROCESS_CACHES = (LocMemCache, DummyCache)
+
+
+def unchanged(pk, request) -> str | None:
+    """The ETag to answer 304 with when ``request`` (a GET of try-on ``pk``) names, in
+    If-None-Match, the tag of a version that is still current and active; else None.
+    Reads only the request's headers and the cache."""
+    header = request.headers.get("If-None-Match")
+    caller = credentials(request)
+    if not header or not caller:
+        return None
+    version = _cached(pk)
+    if version is None or version.split(":", 1)[0] not in ACTIVE:
+        return None
+    tag = etag(pk, version, caller)
+    if any(constant_time_compare(tag, sent) for sent in _weak(parse_etags(header))):
+        return tag
+    return None
+
+
+def tag_response(response, tryon, request) -> None:
+    """Give a full read of ``tryon`` its ETag, and keep its version in the cache."""
+    caller = credentials(request)
+    version = version_of(tryon)
+    response["Cache-Control"] = "private, no-cache"
+    if not caller:
+        return
+    response["ETag"] = etag(tryon.pk, version, caller)
+    cache = status_cache()
+    if cache is None:
+        return
+    try:
+        cached = cache.get(_key(tryon.pk))
+        if cached is None:
+            # add, never set: a writer that committed after this read set a newer one.
+            cache.add(_key(tryon.pk), version, VERSION_SECONDS)
+        elif cached != version:
+            # One of the two is older, and only a writer knows which: drop it, so the
+            # next full read puts back what the row says then.
+            cache.delete(_key(tryon.pk))
+    except Exception:  # a cache outage makes polls full reads, never errors
+        log.warning("django-tryon: the status cache could not be read", exc_info=True)
+
+
+def changed(tryon) -> None:
+    """``tryon`` moved: once committed, its new version is what cheap polls compare with."""
+    cache = status_cache()
+    if cache is None:
+        return
+    pk, version = tryon.pk, version_of(tryon)
+
+    def write():
+        try:
+            cache.set(_key(pk), version, VERSION_SECONDS)
+        except Exception:
+            log.warning("django-tryon: the status cache could not be written", exc_info=True)
+            # Left stale, it is dropped by the next full read (the widget makes one every
+            # few seconds) or expires.
+            with contextlib.suppress(Exception):
+                cache.delete(_key(pk))
+
+    transaction.on_commit(write)
+
+
+def version_of(tryon) -> str:
+    """What a waiting client sees change: the status, then a digest of the rest."""
+    rest = f"{tryon.provider}|{tryon.routing_note}".encode()
+    return f"{tryon.status}:{hashlib.blake2s(rest, digest_size=8).hexdigest()}"
+
+
+def etag(pk, version: str, caller: str) -> str:
+    mac = salted_hmac(_SALT, f"{pk}|{version}|{caller}", algorithm="sha256").hexdigest()
+    return f'W/"{mac[:32]}"'
+
+
+def credentials(request) -> str:
+    """The caller's credentials as sent, hashed: the tag is bound to them, so a tag seen
+    elsewhere (a log, a shared proxy) matches nothing. "" when the call carries none."""
+    sent = (
+        request.COOKIES.get(settings.SESSION_COOKIE_NAME, ""),
+        request.META.get("HTTP_AUTHORIZATION", ""),
+    )
+    if not any(sent):
+        return ""
+    return hashlib.sha256("\n".join(sent).encode()).hexdigest()
+
+
+def status_cache():
+    """The cache the versions live in, or None when polls always read the database:
+    TRYON["STATUS_CACHE"] names an alias, False turns it off, None (the default) takes
+    the default cache unless it lives in one process only."""
+    alias = get_setting("STATUS_CACHE")
+    if alias is False:
+        return None
+    if alias is None:
+        cache = caches[DEFAULT_CACHE_ALIAS]
+        return None if isinstance(cache, PER_PROCESS_CACHES) else cache
+    return caches[alias]
+
+
+def _cached(pk) -> str | None:
+    cache = status_cache()
+    if cache is None:
+        return None
+    try:
+        version = cache.get(_key(pk))
+    except Exception:
+        log.warning("django-tryon: the status cache could not be read", exc_info=True)
+        return None
+    return version if isinstance(version, str) else None
+
+
+def _key(pk) -> str:
+    return f"django_tryon:status:{pk}"
+
+
+def _weak(tags: list[str]) -> list[str]:
+    # If-None-Match compares weakly: W/"x" and "x" are the same tag.
+    return [t if t.startswith("W/") else f"W/{t}" for t in tags]
