@@ -28,6 +28,7 @@ MODULES = [
     "bench.image_prep",
     "bench.scale",
     "bench.burst",
+    "bench.shown",
 ]
 
 

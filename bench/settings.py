@@ -49,6 +49,7 @@ TRYON = {
     "API_CREATE_RATE": None,
     "API_READ_RATE": None,
     "SHOPPER_DAILY_GENERATION_LIMIT": None,
+    "ANONYMOUS_DAILY_GENERATION_LIMIT_PER_CLIENT": None,  # bench 8's shoppers share 127.0.0.1
     # Benchmark 7 alone makes 1,000 try-ons: the shop's default daily limit would stop it.
     "SHOP_DAILY_GENERATION_LIMIT": None,
 }

@@ -16,7 +16,7 @@ a missing or unreadable cache entry, or a tag of other credentials gets the full
 The cache must be shared by the web processes and the workers: the default cache is
 used unless it is per-process (local memory, dummy), when every poll is a full read
 (``TRYON["STATUS_CACHE"]``; check I001 says so). The widget still reads in full every
-few seconds, so a version lost between two writers costs seconds, never a stuck page.
+ten seconds, so a version lost between two writers costs seconds, never a stuck page.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def unchanged(pk, request) -> str | None:
 
 def tag_response(response, tryon, request) -> None:
     """Give a full read of ``tryon`` its ETag, and keep its version in the cache."""
-    caller = credentials(request)
+    caller = credentials(request, answering=True)
     version = version_of(tryon)
     response["Cache-Control"] = "private, no-cache"
     if not caller:
@@ -98,8 +98,8 @@ def changed(tryon) -> None:
             cache.set(_key(pk), version, VERSION_SECONDS)
         except Exception:
             log.warning("django-tryon: the status cache could not be written", exc_info=True)
-            # Left stale, it is dropped by the next full read (the widget makes one every
-            # few seconds) or expires.
+            # Left stale, it is dropped by the next full read (the widget makes one every ten
+            # seconds) or expires.
             with contextlib.suppress(Exception):
                 cache.delete(_key(pk))
 
@@ -117,13 +117,18 @@ def etag(pk, version: str, caller: str) -> str:
     return f'W/"{mac[:32]}"'
 
 
-def credentials(request) -> str:
+def credentials(request, *, answering: bool = False) -> str:
     """The caller's credentials as sent, hashed: the tag is bound to them, so a tag seen
-    elsewhere (a log, a shared proxy) matches nothing. "" when the call carries none."""
-    sent = (
-        request.COOKIES.get(settings.SESSION_COOKIE_NAME, ""),
-        request.META.get("HTTP_AUTHORIZATION", ""),
-    )
+    elsewhere (a log, a shared proxy) matches nothing. "" when the call carries none.
+
+    ``answering``: the ones the answer leaves the caller with, which the next poll sends:
+    a session this request created has its new key (its cookie's value) already.
+    """
+    cookie = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
+    if answering:
+        session = getattr(request, "session", None)
+        cookie = getattr(session, "session_key", None) or cookie
+    sent = (cookie, request.META.get("HTTP_AUTHORIZATION", ""))
     if not any(sent):
         return ""
     return hashlib.sha256("\n".join(sent).encode()).hexdigest()

@@ -181,6 +181,11 @@ class TryOnRequestViewSet(TryOnAPIMixin, viewsets.GenericViewSet):
             raise exceptions.ValidationError(exc.errors) from exc
         except quotas.QuotaExceeded as exc:
             raise LimitReached(exc) from exc
+        session = getattr(request, "session", None)
+        if session is not None and session.modified and session.session_key is None:
+            # A first try-on made the shopper's session: saved now, its key is known and
+            # the answer's ETag is the one the first poll sends (a cheap 304, not a read).
+            session.save()
         response = Response(
             self.get_serializer(tryon).data,
             status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK,

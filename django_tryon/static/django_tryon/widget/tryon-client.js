@@ -19,7 +19,7 @@
   const POLL_HIDDEN_MS = 2000; // a tab nobody looks at need not be quick
   const POLL_LATE_MS = 1500; // past the first minutes a try-on is in no hurry
   const POLL_LATE_AFTER_MS = 120000;
-  const FULL_READ_MS = 3000; // a full read this often, whatever the tag says
+  const FULL_READ_MS = 10000; // a full read this often, whatever the tag says
   const POLL_THROTTLED_MAX_MS = 30000;
   const MAX_POLL_FAILURES = 8;
   // A cancel that meets a request being handed to the provider (409) is asked again.
