@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import uuid
 
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
@@ -52,6 +53,10 @@ def unchanged(pk, request) -> str | None:
     header = request.headers.get("If-None-Match")
     caller = credentials(request)
     if not header or not caller:
+        return None
+    try:
+        pk = uuid.UUID(str(pk))  # an id in any other spelling is read in full (a 404)
+    except ValueError:
         return None
     version = _cached(pk)
     if version is None or version.split(":", 1)[0] not in ACTIVE:

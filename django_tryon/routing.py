@@ -96,8 +96,16 @@ def taking(*, garment_category: str, outfit: bool, batch_size: int):
 # -- what the pipeline reports -------------------------------------------------------------
 
 
+def routed_shop() -> bool:
+    """Only a shop with a route reads the providers' health: without one, keeping it
+    would cost every try-on a query for nothing."""
+    return bool(get_setting("ROUTING"))
+
+
 def record_success(provider: str) -> None:
     """A create was accepted: the breaker closes, the credit is proven."""
+    if not routed_shop():
+        return
     ProviderHealth.objects.filter(provider=provider).filter(
         Q(consecutive_failures__gt=0)
         | Q(open_until__isnull=False)
@@ -114,6 +122,8 @@ def record_success(provider: str) -> None:
 def record_unavailable(provider: str, reason: str, *, now=None) -> None:
     """A create got no answer or a 5xx: count it; at the threshold the breaker opens (or
     opens again, after a failed probe)."""
+    if not routed_shop():
+        return
     now = now or timezone.now()
     _row(provider)
     rows = ProviderHealth.objects.filter(provider=provider)
@@ -127,6 +137,8 @@ def record_unavailable(provider: str, reason: str, *, now=None) -> None:
 
 def record_out_of_credit(provider: str, reason: str, *, now=None) -> None:
     """The provider refused a create because the account has no credit left."""
+    if not routed_shop():
+        return
     now = now or timezone.now()
     _row(provider)
     ProviderHealth.objects.filter(provider=provider).update(

@@ -182,6 +182,21 @@ CLIENT = OpenApiParameter(
     description="`widget` from the product-page widget: the request is then recorded as "
     "the widget's (the cost page's sources); anything else, or none, as the API's.",
 )
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="The ETag of the last answer about this request: 304 with no body while "
+    "it has not changed, without a database query (docs/api.md#polling).",
+)
+ETAG = OpenApiParameter(
+    "ETag",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="This answer's tag, bound to the caller's credentials: send it back in "
+    "If-None-Match.",
+    response=[200, 202, 304],
+)
 #: Text a database can store: no NUL characters.
 NO_NUL = "^[^\\u0000]*$"
 COMMON = {401: UNAUTHENTICATED, 403: FORBIDDEN, 429: THROTTLED}
@@ -224,8 +239,11 @@ REQUESTS_LIST = document(
 REQUESTS_RETRIEVE = document(
     operation_id="requests_retrieve",
     summary="One try-on request: poll it until it is succeeded, failed or cancelled",
-    parameters=[RETRY_AFTER],
-    responses=_reads(TryOnRequestSerializer),
+    parameters=[IF_NONE_MATCH, ETAG, RETRY_AFTER],
+    responses={
+        **_reads(TryOnRequestSerializer),
+        304: OpenApiResponse(description="Not modified since the ETag sent (no body)."),
+    },
     tags=["requests"],
 )
 REQUESTS_CREATE = document(
@@ -235,7 +253,7 @@ REQUESTS_CREATE = document(
     "Idempotency-Key, or the same inputs still in progress or done). 429 when a quota or "
     "budget is used up, 503 when the shop has switched try-on off.",
     request={"multipart/form-data": TryOnCreateSerializer},
-    parameters=[IDEMPOTENCY_KEY, CLIENT, LOCATION, RETRY_AFTER],
+    parameters=[IDEMPOTENCY_KEY, CLIENT, LOCATION, ETAG, RETRY_AFTER],
     responses={
         202: OpenApiResponse(TryOnRequestSerializer, description="Created."),
         200: OpenApiResponse(TryOnRequestSerializer, description="Already exists."),

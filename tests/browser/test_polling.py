@@ -22,12 +22,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_d
 POLL = re.compile(r"/tryon/api/requests/[0-9a-f-]{36}/$")
 
 
-def test_polls_are_304_while_nothing_changes_and_the_result_comes_at_once(
-    page,
-    shop,
-    photos,
-    screenshot,  # noqa: F811
-):
+def test_polls_are_304_until_the_result_comes(page, shop, photos, screenshot):  # noqa: F811
     shop["sandbox"].configure(generation_seconds=3)
     answers = []
     page.on(

@@ -129,3 +129,14 @@ def test_a_named_provider_is_never_routed(make_garment, routed, sent):
     trip("kling")
     request = create(make_garment, provider="kling")
     assert (request.provider, request.routed) == ("kling", False)
+
+
+def test_a_shop_without_a_route_keeps_no_health_and_pays_no_query_for_it(
+    settings, django_assert_num_queries
+):
+    settings.TRYON = {**settings.TRYON, "ROUTING": None}
+    with django_assert_num_queries(0):
+        routing.record_success("kling")
+        trip("kling", times=5)
+        routing.record_out_of_credit("kling", "no credit")
+    assert not ProviderHealth.objects.exists()
