@@ -136,6 +136,20 @@ FINDINGS = """\
   passes, and with the slots busy over 90% of the time it can be refused more than
   `MAX_RETRIES` times. Benchmark 7 now prints each failed request's code and reason, so
   the next run that sees it says which.
+- **Stored to shown (8), 2026-12-01.** The widget polled after 1 s, then 1.5x longer up
+  to every 5 s, each poll a full read (session, row, results: 3 queries): a stored
+  result reached the screen 1.3 s (p50) and 3.8 s (p95) later. Polls now carry the last
+  ETag and are answered 304 from the status cache while nothing changed, with no query
+  at all, every 300 ms: 0.18 s and 0.32 s, at 6.0 queries per try-on instead of 11.1.
+  A first version read in full every 3 s as a guard, and the first poll after a new
+  session's create could not match its tag: more queries per try-on than the old
+  polling (8.2 against 6.8 in a quick run). The guard is every 10 s now, and a new
+  session is saved before the create answers, so its tag is the one the poll sends.
+- **The breaker's bookkeeping (2026-12-01).** Routing's provider health was updated on
+  every accepted create, in shops with no route too, where nothing reads it: one
+  UPDATE per try-on (bench 2: 21.4 queries per lifecycle, 20.2 without it). The other
+  new query is the provider's "processing" callback moving its request to processing
+  (issue 13: the widget says "Generating"), one UPDATE per try-on.
 - **Measuring pitfalls.** `runserver` leaves Nagle's algorithm on, which adds about 40 ms
   to every request on a kept-alive connection (the benchmarks use Django's server with
   TCP_NODELAY; the sandbox sets it on its own connections); the example shop's
