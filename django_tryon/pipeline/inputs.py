@@ -99,14 +99,26 @@ def _composed_outfit(upper_name: str, lower_name: str) -> str:
 
 
 def _normalise_person(request: TryOnRequest) -> None:
-    """Replace the uploaded bytes by their normalised re-encoding (no metadata survives)."""
+    """Replace the uploaded bytes by their normalised re-encoding (no metadata survives).
+
+    Two runs of one request's submit can be here at once (inputs are prepared before the
+    claim, and a woken request may be queued twice): neither may touch a file the other
+    made, and the one that finds the upload gone uses what the other made of it.
+    """
     storage = tryon_storage()
     old = request.person_image.name
-    with storage.open(old, "rb") as fh:
-        prepared = images.prepare_for_provider(fh.read())
-    # Named after the upload (as unguessable), so a worker killed right after this save
-    # leaves a file the next run replaces instead of an orphan.
-    new = storage.save(fresh_name(storage, _normalised_name(old)), ContentFile(prepared.data))
+    try:
+        with storage.open(old, "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        request.refresh_from_db(fields=["person_image", "person_prepared"])
+        if request.person_prepared:
+            return  # the other run normalised it and removed the upload
+        raise
+    prepared = images.prepare_for_provider(data)
+    # A name of this run's own. A worker killed right after this save leaves a file no
+    # row references, which the purge's sweep removes (files.sweep).
+    new = storage.save(_normalised_name(old), ContentFile(prepared.data))
     updated = TryOnRequest.objects.filter(pk=request.pk, person_image=old).update(
         person_image=new, person_prepared=True
     )
@@ -116,18 +128,16 @@ def _normalise_person(request: TryOnRequest) -> None:
         # Only a retry shares its original's upload; nothing else can still point at it.
         if not request.retry_of_id or not TryOnRequest.objects.filter(person_image=old).exists():
             storage.delete(old)
-    else:  # someone else normalised it first
+    else:  # the other run normalised it first: its file is the one the row needs
         request.refresh_from_db(fields=["person_image", "person_prepared"])
-        # Both workers name the re-encoding alike: when the row now points at that same
-        # name, the file is the one it needs (deleting it lost a shopper's photo under
-        # the chaos run, seed 1796161327).
         if request.person_image.name != new:
             storage.delete(new)
 
 
 def _normalised_name(upload_name: str) -> str:
+    """Named after the upload (as unguessable), with a part of this run's own."""
     stem = upload_name.rsplit(".", 1)[0]
-    return f"{stem.removesuffix('-n')}-n.jpg"
+    return f"{stem}-{secrets.token_hex(4)}-n.jpg"
 
 
 def fresh_name(storage, name: str) -> str:

@@ -88,6 +88,52 @@ def test_two_workers_normalising_one_photo_keep_the_file_the_row_points_at(
     assert tryon_storage().exists(row.person_image.name)
 
 
+def test_a_run_killed_while_normalising_never_takes_the_other_runs_file(
+    fake, make_garment, sent, monkeypatch
+):
+    """Found by benchmark 7 (two submit runs of one woken request): the second run made
+    room for "its" re-encoding by deleting the first run's, which the row pointed at;
+    killed before saving its own (or read in between), the try-on failed as
+    input_unavailable."""
+    from django.core.files.storage import Storage
+
+    from django_tryon.pipeline.inputs import _normalise_person
+
+    request, _ = create(make_garment())
+    storage = tryon_storage()
+    raw = storage.save("tryon/persons/legacy.jpg", ContentFile(imagegen.make_jpeg(900, 1200)))
+    TryOnRequest.objects.filter(pk=request.pk).update(person_image=raw, person_prepared=False)
+    first = TryOnRequest.objects.get(pk=request.pk)
+    second = TryOnRequest.objects.get(pk=request.pk)  # read before the first one finished
+    _normalise_person(first)
+    storage.save(raw, ContentFile(imagegen.make_jpeg(900, 1200)))  # its copy, still read
+
+    def killed(*args, **kwargs):
+        raise SystemExit("worker killed")
+
+    monkeypatch.setattr(Storage, "save", killed)
+    with pytest.raises(SystemExit):
+        _normalise_person(second)
+    row = TryOnRequest.objects.get(pk=request.pk)
+    assert row.person_image.name == first.person_image.name
+    assert storage.exists(row.person_image.name)
+
+
+def test_a_run_that_finds_the_upload_gone_uses_the_other_runs_copy(fake, make_garment, sent):
+    from django_tryon.pipeline.inputs import _normalise_person
+
+    request, _ = create(make_garment())
+    raw = tryon_storage().save(
+        "tryon/persons/legacy.jpg", ContentFile(imagegen.make_jpeg(900, 1200))
+    )
+    TryOnRequest.objects.filter(pk=request.pk).update(person_image=raw, person_prepared=False)
+    first = TryOnRequest.objects.get(pk=request.pk)
+    second = TryOnRequest.objects.get(pk=request.pk)
+    _normalise_person(first)  # it deletes the upload the second one was about to read
+    _normalise_person(second)
+    assert second.person_prepared and second.person_image.name == first.person_image.name
+
+
 def test_content_refusal_fails_with_readable_message(
     fake, make_garment, sent, django_capture_on_commit_callbacks
 ):
