@@ -93,12 +93,14 @@ def run(env: BenchEnv, quick: bool) -> Result:
     rows = {
         str(r["pk"]): r
         for r in TryOnRequest.objects.filter(pk__in=ids).values(
-            "pk", "status", "provider_task_id", "completed_at"
+            "pk", "status", "provider_task_id", "completed_at", "error_code", "error_detail"
         )
     }
     delays, gets = [], []
     for pk, row in rows.items():
-        task = tasks[row["provider_task_id"]]
+        task = tasks.get(row["provider_task_id"])
+        if task is None:  # never reached the provider: counted below as not succeeded
+            continue
         delays.append(row["completed_at"].timestamp() - task["ended"])
         gets.append(
             sum(
@@ -112,7 +114,22 @@ def run(env: BenchEnv, quick: bool) -> Result:
     naive_delays = [n["seen"] - tasks[n["task_id"]]["ended"] for n in naive]
     naive_gets = [n["gets"] for n in naive]
     max_gets = max(gets)
+    failures = [
+        f"{r['status']}: {r['error_code']} {r['error_detail'][:200]}"
+        for r in rows.values()
+        if r["status"] != "succeeded"
+    ]
     result.rows += [
+        Row(
+            "try-ons succeeded",
+            succeeded,
+            count,
+            "",
+            "all",
+            not failures,
+            digits=0,
+            why="; ".join(failures),
+        ),
         Row("delay to notice, p50", percentile(delays, 50), percentile(naive_delays, 50), "s", "-"),
         Row(
             "delay to notice, p95",
