@@ -129,13 +129,13 @@ FINDINGS = """\
   is cut out before it is stored (SAFETY rule 13), without decoding it: about 4 ms of
   the create for a 12-megapixel JPEG. Re-encoding it in the request instead took the
   create from 22 ms to 219 ms (measured 2026-12-01, then replaced).
-- **Open (2026-12-01).** In two of that day's four full runs one of the 1,000 burst
-  try-ons failed before reaching the provider (999 tasks for 999 requests: unpaid); the
-  other two, this one included, and a rerun of benchmark 7 had 1,000 of 1,000. The likely cause is the slot
-  queue's probe: the reaper retries the oldest waiting request each time its backoff
-  passes, and with the slots busy over 90% of the time it can be refused more than
-  `MAX_RETRIES` times. Benchmark 7 now prints each failed request's code and reason, so
-  the next run that sees it says which.
+- **One try-on in 1,000 lost (2026-12-01).** In some full runs one burst try-on (7), and
+  once one of benchmark 2's and 4's, failed as `input_unavailable` before reaching the
+  provider (unpaid): its re-encoded photo was gone. Inputs are prepared before the
+  submit's claim and a woken request can be submitted twice at once; both runs named the
+  re-encoding alike, and the second deleted the first's, which the row already pointed
+  at, to make room for its own. Each run now saves under a name of its own; the next
+  full run had 1,000 of 1,000.
 - **Stored to shown (8), 2026-12-01.** The widget polled after 1 s, then 1.5x longer up
   to every 5 s, each poll a full read (session, row, results: 3 queries): a stored
   result reached the screen 1.3 s (p50) and 3.8 s (p95) later. Polls now carry the last
@@ -147,7 +147,7 @@ FINDINGS = """\
   session is saved before the create answers, so its tag is the one the poll sends.
 - **The breaker's bookkeeping (2026-12-01).** Routing's provider health was updated on
   every accepted create, in shops with no route too, where nothing reads it: one
-  UPDATE per try-on (bench 2: 21.4 queries per lifecycle, 20.2 without it). The other
+  UPDATE per try-on (bench 2: 21.4 queries per lifecycle, 20.1 without it). The other
   new query is the provider's "processing" callback moving its request to processing
   (issue 13: the widget says "Generating"), one UPDATE per try-on.
 - **Measuring pitfalls.** `runserver` leaves Nagle's algorithm on, which adds about 40 ms

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db.models import Q
 from django.http import HttpResponseNotModified
 from django.middleware.csrf import get_token
+from django.utils.cache import patch_vary_headers
 from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
@@ -142,6 +143,7 @@ class TryOnRequestViewSet(TryOnAPIMixin, viewsets.GenericViewSet):
             response = HttpResponseNotModified()
             response["ETag"] = self.not_modified
             response["Cache-Control"] = "private, no-cache"
+            patch_vary_headers(response, ["Cookie"])  # as the full answer varies
             return response
         tryon = self.get_object()
         return self._tagged(Response(self.get_serializer(tryon).data), tryon)

@@ -44,6 +44,7 @@ def test_an_unchanged_try_on_is_304_without_a_single_query(
     with django_assert_num_queries(0):  # not the session, not the user, not the row
         again = poll(caller, tryon, tag)
     assert again.status_code == 304 and again["ETag"] == tag and again.content == b""
+    assert "Cookie" in again["Vary"] and again["Cache-Control"] == "private, no-cache"
 
 
 def test_a_status_change_is_seen_at_the_next_poll(
