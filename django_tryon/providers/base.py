@@ -340,6 +340,34 @@ class Provider:
                 provider=self.name,
             ) from exc
 
+    def error_for_status(
+        self,
+        status: int,
+        message: str,
+        *,
+        fetching: bool,
+        retry_after: float | None = None,
+        content_refused: bool = False,
+        **common: Any,
+    ) -> ProviderError:
+        """What an HTTP status means for a refused call, once the adapter has handled
+        what its own provider says otherwise: busy, down (or not an error status at
+        all), bad input or content refused, bad key, the account, a task it does not
+        have (fetching only), else permanent."""
+        if status == 429:
+            return RateLimited(message, retry_after=retry_after, **common)
+        if status >= 500 or status < 400:
+            return ProviderUnavailable(message, retry_after=retry_after, **common)
+        if status == 400:
+            return (ContentRefused if content_refused else InvalidInput)(message, **common)
+        if status == 401:
+            return ProviderAuthError(message, **common)
+        if status in (402, 403):
+            return ProviderAccountError(message, **common)
+        if status == 404 and fetching:
+            return TaskNotFound(message, **common)
+        return PermanentProviderError(message, **common)
+
 
 def json_object(response: httpx.Response) -> dict[str, Any] | None:
     """The response's JSON body when it is an object, else None (never raises)."""

@@ -25,18 +25,13 @@ import httpx
 
 from .base import (
     CallbackHint,
-    ContentRefused,
     InputImage,
     InvalidInput,
-    PermanentProviderError,
     Provider,
     ProviderAccountError,
-    ProviderAuthError,
     ProviderError,
     ProviderTask,
     ProviderUnavailable,
-    RateLimited,
-    TaskNotFound,
     TaskState,
     TryOnInput,
     json_object,
@@ -187,24 +182,19 @@ class FashnProvider(Provider):
             "body": body,
         }
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        if status == 429:
-            if name in ACCOUNT_ERRORS:
-                return ProviderAccountError(message, **common)
-            return RateLimited(message, retry_after=retry_after, **common)
-        if body is None or status >= 500 or response.is_success:
-            # Not FASHN's JSON, a server error, or a 200 that carries an error: unknown.
+        if status == 429 and name in ACCOUNT_ERRORS:
+            return ProviderAccountError(message, **common)  # out of credits, under a 429
+        if status != 429 and (body is None or response.is_success):
+            # Not FASHN's JSON, or a 200 that carries an error: unknown.
             return ProviderUnavailable(message, retry_after=retry_after, **common)
-        if status == 400:
-            if name == "ContentModerationError":
-                return ContentRefused(message, **common)
-            return InvalidInput(message, **common)
-        if status == 401:
-            return ProviderAuthError(message, **common)
-        if status in (402, 403):
-            return ProviderAccountError(message, **common)
-        if status == 404 and fetching:
-            return TaskNotFound(message, **common)
-        return PermanentProviderError(message, **common)
+        return self.error_for_status(
+            status,
+            message,
+            fetching=fetching,
+            retry_after=retry_after,
+            content_refused=name == "ContentModerationError",
+            **common,
+        )
 
     # -- translation -----------------------------------------------------------------
 

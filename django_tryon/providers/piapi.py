@@ -22,7 +22,6 @@ from .. import webhooks
 from .base import (
     CallbackHint,
     CancelNotSupported,
-    ContentRefused,
     InvalidInput,
     PermanentProviderError,
     Provider,
@@ -31,7 +30,6 @@ from .base import (
     ProviderError,
     ProviderTask,
     ProviderUnavailable,
-    RateLimited,
     TaskNotFound,
     TaskState,
     TryOnInput,
@@ -203,25 +201,18 @@ class PiAPIProvider(Provider):
             "body": body,
         }
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        if effective == 429:
-            return RateLimited(message, retry_after=retry_after, **common)
         if body is None and response.is_success:
             return ProviderUnavailable(
                 "PiAPI answered without its JSON envelope", retry_after=retry_after, **common
             )
-        if effective >= 500 or effective < 400:
-            return ProviderUnavailable(message, retry_after=retry_after, **common)
-        if effective == 400:
-            if CONTENT_REFUSAL.search(message):
-                return ContentRefused(message, **common)
-            return InvalidInput(message, **common)
-        if effective == 401:
-            return ProviderAuthError(message, **common)
-        if effective in (402, 403):
-            return ProviderAccountError(message, **common)
-        if effective == 404 and fetching:
-            return TaskNotFound(message, **common)
-        return PermanentProviderError(message, **common)
+        return self.error_for_status(
+            effective,
+            message,
+            fetching=fetching,
+            retry_after=retry_after,
+            content_refused=bool(CONTENT_REFUSAL.search(message)),
+            **common,
+        )
 
     # -- translation -----------------------------------------------------------------
 
