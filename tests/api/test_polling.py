@@ -27,6 +27,13 @@ def start(caller, garment):
     return TryOnRequest.objects.get(pk=response.json()["id"])
 
 
+def break_the_cache(monkeypatch, method: str) -> None:
+    def broken(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(type(polling.status_cache()), method, broken)
+
+
 def poll(caller, tryon, tag=None):
     headers = {"If-None-Match": tag} if tag else {}
     return caller.get(f"requests/{tryon.pk}/", **headers)
@@ -120,12 +127,7 @@ def test_a_cache_that_cannot_be_written_leaves_no_stale_version(
 ):
     tryon = start(alice, garment)
     tag = poll(alice, tryon)["ETag"]
-    cache = polling.status_cache()
-
-    def broken(*args, **kwargs):
-        raise ConnectionError("cache down")
-
-    monkeypatch.setattr(type(cache), "set", broken)
+    break_the_cache(monkeypatch, "set")
     with django_capture_on_commit_callbacks(execute=True):
         assert transition(tryon, Status.SUBMITTING, expected=[Status.PENDING])
     assert poll(alice, tryon, tag).json()["status"] == "submitting"
@@ -134,12 +136,7 @@ def test_a_cache_that_cannot_be_written_leaves_no_stale_version(
 def test_a_cache_that_cannot_be_read_means_full_reads(alice, garment, sent, monkeypatch):
     tryon = start(alice, garment)
     tag = poll(alice, tryon)["ETag"]
-    cache = polling.status_cache()
-
-    def broken(*args, **kwargs):
-        raise ConnectionError("cache down")
-
-    monkeypatch.setattr(type(cache), "get", broken)
+    break_the_cache(monkeypatch, "get")
     answer = poll(alice, tryon, tag)
     assert answer.status_code == 200 and answer["ETag"] == tag
 
