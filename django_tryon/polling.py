@@ -55,7 +55,7 @@ def unchanged(pk, request) -> str | None:
     if not header or not caller:
         return None
     try:
-        pk = uuid.UUID(str(pk))  # an id in any other spelling is read in full (a 404)
+        pk = uuid.UUID(str(pk))  # one spelling for the key; not an id: the full read 404s
     except ValueError:
         return None
     version = _cached(pk)
