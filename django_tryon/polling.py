@@ -87,8 +87,8 @@ def tag_response(response, tryon, request) -> None:
             # One of the two is older, and only a writer knows which: drop it, so the
             # next full read puts back what the row says then.
             cache.delete(_key(tryon.pk))
-    except Exception:  # a cache outage makes polls full reads, never errors
-        log.warning("django-tryon: the status cache could not be read", exc_info=True)
+    except Exception as exc:  # a cache outage makes polls full reads, never errors
+        _outage("read", exc)
 
 
 def changed(tryon) -> None:
@@ -101,8 +101,8 @@ def changed(tryon) -> None:
     def write():
         try:
             cache.set(_key(pk), version, VERSION_SECONDS)
-        except Exception:
-            log.warning("django-tryon: the status cache could not be written", exc_info=True)
+        except Exception as exc:
+            _outage("written", exc)
             # Left stale, it is dropped by the next full read (the widget makes one every ten
             # seconds) or expires.
             with contextlib.suppress(Exception):
@@ -158,10 +158,15 @@ def _cached(pk) -> str | None:
         return None
     try:
         version = cache.get(_key(pk))
-    except Exception:
-        log.warning("django-tryon: the status cache could not be read", exc_info=True)
+    except Exception as exc:
+        _outage("read", exc)
         return None
     return version if isinstance(version, str) else None
+
+
+def _outage(what: str, exc: Exception) -> None:
+    # One line: an outage would log this at every poll and every move.
+    log.warning("django-tryon: the status cache could not be %s (%r)", what, exc)
 
 
 def _key(pk) -> str:
