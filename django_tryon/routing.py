@@ -150,7 +150,9 @@ def record_out_of_credit(provider: str, reason: str, *, now=None) -> None:
 
 def first_available(source: str) -> str:
     """The provider a try-on from ``source`` would go to now, without claiming a probe:
-    what the admin's bulk form offers first."""
+    what the admin's bulk form offers first, and what the quota endpoint prices."""
+    if not routed_shop():
+        return default_provider_name()
     for name in route(source):
         if unavailable_now(name) is None:
             return name

@@ -115,14 +115,16 @@ def available(request) -> bool:
     """
     if not get_setting("ENABLED"):
         return False
-    from . import quotas, services
+    from . import quotas, routing, services
     from .api.permissions import is_staff
+    from .models import Source
     from .pipeline.identity import owner_key_of
 
     allowance = quotas.remaining(
         owner_key_of(request),
         enforce_shopper=not is_staff(getattr(request, "user", None)),
-        next_charge=services.estimated_charge(),
+        # Priced at the provider the widget's route would use now.
+        next_charge=services.estimated_charge(routing.first_available(Source.WIDGET)),
     )
     return allowance.available
 

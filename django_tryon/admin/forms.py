@@ -15,7 +15,7 @@ from ..conf import get_setting
 from ..models import Garment, ModelPhoto
 from ..pipeline.charges import charge_for
 from ..pipeline.validation import check_outfit
-from ..providers import default_provider_name, get_provider, provider_names
+from ..providers import get_provider, provider_names
 from .display import charge_text, provider_label
 
 #: One web request creates every try-on of a batch, so a batch has a ceiling.
@@ -109,9 +109,7 @@ class ProviderChoice:
 def available_providers() -> list[ProviderChoice]:
     """Providers that are configured and usable now: first the one the admin's route
     (``TRYON["ROUTING"]``) would use now, else the default provider."""
-    default = (
-        routing.first_available("admin") if get_setting("ROUTING") else default_provider_name()
-    )
+    default = routing.first_available("admin")
     choices = []
     for name in provider_names():
         try:

@@ -180,7 +180,8 @@ CLIENT = OpenApiParameter(
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
     description="`widget` from the product-page widget: the request is then recorded as "
-    "the widget's (the cost page's sources); anything else, or none, as the API's.",
+    "the widget's (the cost page's sources) and follows the widget's route "
+    "(TRYON['ROUTING']); anything else, or none, is the API's.",
 )
 IF_NONE_MATCH = OpenApiParameter(
     "If-None-Match",
@@ -324,7 +325,7 @@ MODEL_PHOTOS_RETRIEVE = document(
 QUOTA = document(
     operation_id="quota_retrieve",
     summary="What the caller may still generate today (and the CSRF cookie)",
-    parameters=[RETRY_AFTER],
+    parameters=[CLIENT, RETRY_AFTER],
     responses={200: QuotaSerializer, **COMMON},
     tags=["quota"],
 )

@@ -19,7 +19,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import funnel, polling, quotas, services
+from .. import funnel, polling, quotas, routing, services
 from ..conf import get_setting
 from ..models import Garment, ModelPhoto, Source, TryOnRequest
 from ..pipeline.identity import NoSession, owner_key_of
@@ -303,7 +303,8 @@ class QuotaView(TryOnAPIMixin, APIView):
         allowance = quotas.remaining(
             owner_key(request, bind=False),
             enforce_shopper=not staff,
-            next_charge=services.estimated_charge(),
+            # Priced at the provider this caller's next try-on would go to (its route).
+            next_charge=services.estimated_charge(routing.first_available(_source(request))),
         )
         data = {
             "available": allowance.available,
@@ -373,8 +374,9 @@ def owner_key(request, *, bind: bool) -> str:
 
 
 def _source(request) -> str:
-    """Where a shopper's create came from: the product-page widget says so in a header;
-    any other client is the API. Only a label for the cost page, so it needs no proof."""
+    """Where a shopper's call came from: the product-page widget says so in a header;
+    any other client is the API. It labels try-ons on the cost page and picks the route
+    (TRYON["ROUTING"]), so it needs no proof: any caller may use either entry point."""
     return Source.WIDGET if request.headers.get("X-Tryon-Client") == "widget" else Source.API
 
 

@@ -389,6 +389,20 @@ def test_shop_budget_hides_the_button_for_everyone(anonymous, alice, garment, se
     assert "Please try again tomorrow" in quota["message"]
 
 
+def test_the_button_follows_the_provider_the_route_would_use(
+    anonymous, garment, sent, tryon_settings
+):
+    # The widget's route goes to FASHN (credits); the shop's credit budget is spent.
+    tryon_settings(
+        ROUTING={"widget": ["fashn"], "default": ["kling"]}, SHOP_DAILY_BUDGET={"credits": 1}
+    )
+    assert anonymous.create(garment, headers={"X-Tryon-Client": "widget"}).status_code == 202
+    widget = anonymous.get("quota/", **{"X-Tryon-Client": "widget"}).json()
+    assert widget["available"] is False and widget["reason"] == "shop_daily_budget"
+    # A headless client's try-ons go to Kling, which this budget does not bound.
+    assert anonymous.get("quota/").json()["available"] is True
+
+
 def test_kill_switch_is_503(anonymous, garment, sent, tryon_settings):
     tryon_settings(ENABLED=False)
     quota = anonymous.get("quota/").json()

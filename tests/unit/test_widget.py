@@ -160,6 +160,22 @@ def test_nothing_when_this_shoppers_quota_is_used_up(make_garment, settings):
     assert "<tryon-widget" in render("{% tryon_widget garment %}", garment=garment)
 
 
+@pytest.mark.parametrize(("route", "shown"), [(["fashn"], False), (["kling"], True)])
+def test_the_button_is_priced_at_the_provider_the_widgets_route_uses(
+    make_garment, settings, route, shown
+):
+    # The shop's credit budget (FASHN bills credits) is spent for today.
+    settings.TRYON = {
+        **settings.TRYON,
+        "ROUTING": {"widget": route, "default": ["kling"]},
+        "SHOP_DAILY_BUDGET": {"credits": 1},
+    }
+    day = _periods(timezone.now())[0]
+    UsageCounter.objects.create(scope="shop:credits", period=day, spend=1)
+    html = render("{% tryon_widget garment %}", garment=make_garment())
+    assert ("<tryon-widget" in html) is shown
+
+
 def test_staff_are_not_held_to_the_shopper_quota(make_garment, settings):
     settings.TRYON = {**settings.TRYON, "SHOPPER_DAILY_GENERATION_LIMIT": 0}
     staff = get_user_model().objects.create_user("staff", is_staff=True)

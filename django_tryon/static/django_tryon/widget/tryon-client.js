@@ -284,7 +284,12 @@
      * fetch's (a body, keepalive, more headers). */
     send(path, method, options) {
       const extra = Object.assign({}, options);
-      const headers = Object.assign({ Accept: "application/json" }, extra.headers);
+      // Every call says it is the widget's: the shop's route for the widget prices the
+      // quota answer, and the cost page counts its try-ons as the widget's.
+      const headers = Object.assign(
+        { Accept: "application/json", "X-Tryon-Client": "widget" },
+        extra.headers
+      );
       delete extra.headers;
       if (method !== "GET") {
         headers["X-CSRFToken"] = this.csrfToken();
