@@ -25,6 +25,7 @@ from django_tryon.providers.base import (
     ProviderUnavailable,
     TaskState,
 )
+from django_tryon.quotas import _periods
 from django_tryon.signals import tryon_failed
 from django_tryon.status import Status
 from tests import imagegen
@@ -50,6 +51,16 @@ def age(request, **fields):
     request.refresh_from_db()
 
 
+def move_counts_to(when) -> tuple[str, str]:
+    """Move today's usage counts to the day and month of ``when``, as if counted then
+    (a request is given back on the day it was counted: its ``created_at``)."""
+    day, month = _periods(timezone.now())[:2]
+    then_day, then_month = _periods(when)[:2]
+    UsageCounter.objects.filter(period=day).update(period=then_day)
+    UsageCounter.objects.filter(period=month).update(period=then_month)
+    return then_day, then_month
+
+
 # -- the deadline ---------------------------------------------------------------------------
 
 
@@ -71,13 +82,16 @@ def test_unsent_shopper_work_expires_sooner_than_catalogue_work(fake, make_garme
     )
     for request in (shopper, catalogue):
         age(request, created_at=twenty_minutes_ago)
+    # Counted when they were made: in the small hours that was yesterday's row.
+    counted_day, counted_month = move_counts_to(twenty_minutes_ago)
     assert services.reap(enqueue=False).expired == [str(shopper.pk)]
     shopper.refresh_from_db()
     catalogue.refresh_from_db()
     assert shopper.status == Status.FAILED and shopper.error_code == "deadline"
     assert catalogue.status == Status.PENDING
     # Never sent, so nothing was paid: the shopper's reservation is given back.
-    assert UsageCounter.objects.get(scope="shop", period__startswith="day:").generations == 1
+    assert UsageCounter.objects.get(scope="shop", period=counted_day).generations == 1
+    assert UsageCounter.objects.get(scope="shop", period=counted_month).generations == 1
 
 
 def test_a_request_in_flight_at_the_provider_is_not_failed_while_its_create_call_runs(
