@@ -31,6 +31,8 @@ from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.db import transaction
+from django.http import HttpResponseNotModified
+from django.utils.cache import patch_vary_headers
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.http import parse_etags
 
@@ -42,6 +44,8 @@ log = logging.getLogger("django_tryon")
 #: A cached version outlives any usual wait; a full read puts back one that expired.
 VERSION_SECONDS = 600
 _SALT = "django_tryon.polling.etag"
+#: Any cache may keep an answer for this caller only, and must ask again before reuse.
+CACHE_CONTROL = "private, no-cache"
 #: Backends whose entries one process alone sees.
 PER_PROCESS_CACHES = (LocMemCache, DummyCache)
 
@@ -67,11 +71,20 @@ def unchanged(pk, request) -> str | None:
     return None
 
 
+def not_modified(tag: str) -> HttpResponseNotModified:
+    """The 304 for a poll whose ``tag`` is still current, headed as the full answer is."""
+    response = HttpResponseNotModified()
+    response["ETag"] = tag
+    response["Cache-Control"] = CACHE_CONTROL
+    patch_vary_headers(response, ["Cookie"])  # the full answer varies on the session
+    return response
+
+
 def tag_response(response, tryon, request) -> None:
     """Give a full read of ``tryon`` its ETag, and keep its version in the cache."""
     caller = credentials(request, answering=True)
     version = version_of(tryon)
-    response["Cache-Control"] = "private, no-cache"
+    response["Cache-Control"] = CACHE_CONTROL
     if not caller:
         return
     response["ETag"] = etag(tryon.pk, version, caller)

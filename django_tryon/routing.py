@@ -97,8 +97,9 @@ def taking(*, garment_category: str, outfit: bool, batch_size: int):
 
 
 def routed_shop() -> bool:
-    """Only a shop with a route reads the providers' health: without one, keeping it
-    would cost every try-on a query for nothing."""
+    """Whether the shop has a route (TRYON["ROUTING"]). Without one nothing is routed and
+    the providers' health is neither read nor kept: keeping it would cost every try-on a
+    query for nothing."""
     return bool(get_setting("ROUTING"))
 
 

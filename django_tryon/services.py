@@ -9,7 +9,7 @@ package; import from here, which stays stable when they move.
 from __future__ import annotations
 
 from .pipeline.cancel import cancel, cancel_at_provider
-from .pipeline.charges import estimated_charge, reserved_charge
+from .pipeline.charges import estimated_charge, next_tryon_allowance, reserved_charge
 from .pipeline.create import SHOPPER_SOURCES, already_made, create_tryon
 from .pipeline.dispatch import enqueue_refresh
 from .pipeline.identity import OWNER_KEY_SALT, owner_key_for, owner_key_of
@@ -84,6 +84,7 @@ __all__ = [
     "hash_token",
     "is_recoverable",
     "mark_generating",
+    "next_tryon_allowance",
     "owner_key_for",
     "owner_key_of",
     "persist_results",

@@ -115,16 +115,15 @@ def available(request) -> bool:
     """
     if not get_setting("ENABLED"):
         return False
-    from . import quotas, routing, services
+    from . import services
     from .api.permissions import is_staff
     from .models import Source
     from .pipeline.identity import owner_key_of
 
-    allowance = quotas.remaining(
+    allowance = services.next_tryon_allowance(
         owner_key_of(request),
-        enforce_shopper=not is_staff(getattr(request, "user", None)),
-        # Priced at the provider the widget's route would use now.
-        next_charge=services.estimated_charge(routing.first_available(Source.WIDGET)),
+        source=Source.WIDGET,
+        staff=is_staff(getattr(request, "user", None)),
     )
     return allowance.available
 

@@ -8,9 +8,7 @@ settings; only the authentication classes are the shop's (DEFAULT_AUTHENTICATION
 from __future__ import annotations
 
 from django.db.models import Q
-from django.http import HttpResponseNotModified
 from django.middleware.csrf import get_token
-from django.utils.cache import patch_vary_headers
 from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
@@ -19,7 +17,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import funnel, polling, quotas, routing, services
+from .. import funnel, polling, quotas, services
 from ..conf import get_setting
 from ..models import Garment, ModelPhoto, Source, TryOnRequest
 from ..pipeline.identity import NoSession, owner_key_of
@@ -140,11 +138,7 @@ class TryOnRequestViewSet(TryOnAPIMixin, viewsets.GenericViewSet):
     @docs.REQUESTS_RETRIEVE
     def retrieve(self, request, pk=None):
         if self.not_modified:
-            response = HttpResponseNotModified()
-            response["ETag"] = self.not_modified
-            response["Cache-Control"] = "private, no-cache"
-            patch_vary_headers(response, ["Cookie"])  # as the full answer varies
-            return response
+            return polling.not_modified(self.not_modified)
         tryon = self.get_object()
         return self._tagged(Response(self.get_serializer(tryon).data), tryon)
 
@@ -300,11 +294,8 @@ class QuotaView(TryOnAPIMixin, APIView):
     def get(self, request):
         get_token(request)
         staff = is_staff(request.user)
-        allowance = quotas.remaining(
-            owner_key(request, bind=False),
-            enforce_shopper=not staff,
-            # Priced at the provider this caller's next try-on would go to (its route).
-            next_charge=services.estimated_charge(routing.first_available(_source(request))),
+        allowance = services.next_tryon_allowance(
+            owner_key(request, bind=False), source=_source(request), staff=staff
         )
         data = {
             "available": allowance.available,

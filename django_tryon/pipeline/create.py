@@ -193,7 +193,7 @@ def already_made(
 def _route(source, garment, lower_garment, batch_size) -> routing.Choice | None:
     """The provider the shop's route gives a try-on that names none (None: no route,
     or nothing on it can take this try-on, which validation then says)."""
-    if garment is None or not get_setting("ROUTING"):
+    if garment is None or not routing.routed_shop():
         return None
     fits = routing.taking(
         garment_category=garment.category, outfit=lower_garment is not None, batch_size=batch_size
