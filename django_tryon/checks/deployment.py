@@ -92,7 +92,7 @@ def check_status_cache(values) -> list:
             Warning(
                 f"TRYON['STATUS_CACHE'] is '{alias}', a cache that lives in one process: "
                 "the workers' status changes do not reach the web processes, so a poll can "
-                "be told 'not modified' for a few seconds after a try-on changed.",
+                "be told 'not modified' for up to ten seconds after a try-on changed.",
                 hint="Name a cache every web process and worker shares.",
                 id="django_tryon.W012",
             )

@@ -128,20 +128,12 @@ def _normalise_person(request: TryOnRequest) -> None:
         # Only a retry shares its original's upload; nothing else can still point at it.
         if not request.retry_of_id or not TryOnRequest.objects.filter(person_image=old).exists():
             storage.delete(old)
-    else:  # the other run normalised it first: its file is the one the row needs
+    else:  # the other run normalised it first; this run's copy is nobody's
+        storage.delete(new)
         request.refresh_from_db(fields=["person_image", "person_prepared"])
-        if request.person_image.name != new:
-            storage.delete(new)
 
 
 def _normalised_name(upload_name: str) -> str:
     """Named after the upload (as unguessable), with a part of this run's own."""
     stem = upload_name.rsplit(".", 1)[0]
     return f"{stem}-{secrets.token_hex(4)}-n.jpg"
-
-
-def fresh_name(storage, name: str) -> str:
-    """``name``, after removing what a killed worker left there (no row references it)."""
-    if storage.exists(name):
-        storage.delete(name)
-    return name

@@ -21,7 +21,6 @@ from ..signals import tryon_submitted, tryon_succeeded
 from ..status import AT_PROVIDER, Status
 from .charges import reserved_charge
 from .dispatch import enqueue_refresh, send_on_commit
-from .inputs import fresh_name
 from .signing import callback_url
 from .slots import waiting_for_slot, wake_waiting
 from .transitions import fail, transition
@@ -301,7 +300,7 @@ def _store_images(request: TryOnRequest, adapter: Provider, task: ProviderTask):
         data = download(url, allowed_hosts=adapter.result_hosts, **adapter.download_trust)
         info = images.verify_image(data, min_side=1, max_bytes=get_setting("DOWNLOAD_MAX_BYTES"))
         ext = {"PNG": "png", "WEBP": "webp"}.get(info.format, "jpg")
-        name = fresh_name(storage, _result_name(request, index, ext))
+        name = _fresh_name(storage, _result_name(request, index, ext))
         name = storage.save(name, ContentFile(data))
         try:
             with transaction.atomic():
@@ -320,6 +319,13 @@ def _result_name(request: TryOnRequest, index: int, ext: str) -> str:
     replaces, never an orphan. ``callback_salt`` is random and never leaves the server."""
     key = hashlib.sha256(f"{request.pk}:{request.callback_salt}:{index}".encode()).hexdigest()
     return result_name(request, key[:32], ext)
+
+
+def _fresh_name(storage, name: str) -> str:
+    """``name``, after removing what a killed worker left there (no row references it)."""
+    if storage.exists(name):
+        storage.delete(name)
+    return name
 
 
 def _fail_on_our_side(request, *, code, message, detail, recovering) -> None:

@@ -178,8 +178,8 @@
           handlers.timeout();
           return;
         }
-        // A full read every few seconds: a status version the cache lost or kept too
-        // long (two writers racing) costs the shopper seconds, never a stuck page.
+        // A full read at least every ten seconds: a status version the cache lost or kept
+        // too long (two writers racing) costs the shopper seconds, never a stuck page.
         const conditional = etag && Date.now() - lastFullRead < FULL_READ_MS;
         let next = null;
         throttledFor = 0;
@@ -283,14 +283,10 @@
     /** A JSON call to the API; unsafe methods carry the CSRF token. ``options`` adds to
      * fetch's (a body, keepalive, more headers). */
     send(path, method, options) {
-      const extra = Object.assign({}, options);
+      const { headers: more, ...extra } = options || {};
       // Every call says it is the widget's: the shop's route for the widget prices the
       // quota answer, and the cost page counts its try-ons as the widget's.
-      const headers = Object.assign(
-        { Accept: "application/json", "X-Tryon-Client": "widget" },
-        extra.headers
-      );
-      delete extra.headers;
+      const headers = Object.assign({ Accept: "application/json", "X-Tryon-Client": "widget" }, more);
       if (method !== "GET") {
         headers["X-CSRFToken"] = this.csrfToken();
       }
