@@ -24,20 +24,16 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import uuid
 from decimal import Decimal
 from pathlib import Path
+
+from tests.browser.chromium import CHROMIUM_ARGS, chromium_path
 
 from .harness import BenchEnv, Result, Row, make_garment, median, percentile
 
 NAME = "shown"
 TITLE = "8. Stored to shown (Chromium)"
-CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage",
-]  # fmt: skip
 LEGACY = Path(__file__).with_name("legacy_poll.js").read_text()
 # The frame after the result is drawn: the event fires once the image is loaded and set.
 WATCH = """
@@ -54,7 +50,7 @@ W = "tryon-widget"
 
 def run(env: BenchEnv, quick: bool) -> Result:
     result = Result(NAME, TITLE, baseline="the widget's previous polling (1 s, x1.5, up to 5 s)")
-    executable = os.environ.get("TRYON_CHROMIUM") or shutil.which("chromium")
+    executable = chromium_path()
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -86,13 +82,10 @@ def run(env: BenchEnv, quick: bool) -> Result:
             browser.close()
 
     ours, old = measured["ours"], measured["legacy"]
-
-    def figure(samples, key, fn):
-        return fn([s[key] for s in samples])
-
-    p50, b50 = figure(ours, "shown_ms", median), figure(old, "shown_ms", median)
-    p95 = figure(ours, "shown_ms", lambda v: percentile(v, 95))
-    b95 = figure(old, "shown_ms", lambda v: percentile(v, 95))
+    shown = [s["shown_ms"] for s in ours]
+    before = [s["shown_ms"] for s in old]
+    p50, b50 = median(shown), median(before)
+    p95, b95 = percentile(shown, 95), percentile(before, 95)
     result.rows += [
         Row("stored -> shown, p50", p50, b50, "ms", "-", None, digits=0),
         Row("stored -> shown, p95", p95, b95, "ms", "<= 500 ms", p95 <= 500, digits=0),

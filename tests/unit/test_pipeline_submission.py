@@ -66,13 +66,9 @@ def test_a_photo_stored_as_uploaded_by_an_older_version_is_normalised_before_sub
     assert not tryon_storage().exists(raw)
 
 
-def test_two_workers_normalising_one_photo_keep_the_file_the_row_points_at(
-    fake, make_garment, sent
-):
-    """Found by the chaos run: the second worker's UPDATE lost, and it deleted "its" copy,
-    which had the same name as the first worker's: the row pointed at nothing."""
-    from django_tryon.pipeline.inputs import _normalise_person
-
+def two_runs(make_garment):
+    """A request whose upload is not yet normalised, read by two submit runs at once:
+    ``(upload name, first run's row, second run's row)``."""
     request, _ = create(make_garment())
     raw = tryon_storage().save(
         "tryon/persons/legacy.jpg", ContentFile(imagegen.make_jpeg(900, 1200))
@@ -80,10 +76,21 @@ def test_two_workers_normalising_one_photo_keep_the_file_the_row_points_at(
     TryOnRequest.objects.filter(pk=request.pk).update(person_image=raw, person_prepared=False)
     first = TryOnRequest.objects.get(pk=request.pk)
     second = TryOnRequest.objects.get(pk=request.pk)  # read before the first one finished
+    return raw, first, second
+
+
+def test_two_workers_normalising_one_photo_keep_the_file_the_row_points_at(
+    fake, make_garment, sent
+):
+    """Found by the chaos run: the second worker's UPDATE lost, and it deleted "its" copy,
+    which had the same name as the first worker's: the row pointed at nothing."""
+    from django_tryon.pipeline.inputs import _normalise_person
+
+    raw, first, second = two_runs(make_garment)
     _normalise_person(first)
     tryon_storage().save(raw, ContentFile(imagegen.make_jpeg(900, 1200)))  # its copy, still read
     _normalise_person(second)
-    row = TryOnRequest.objects.get(pk=request.pk)
+    row = TryOnRequest.objects.get(pk=first.pk)
     assert row.person_prepared and row.person_image.name == first.person_image.name
     assert tryon_storage().exists(row.person_image.name)
 
@@ -99,12 +106,8 @@ def test_a_run_killed_while_normalising_never_takes_the_other_runs_file(
 
     from django_tryon.pipeline.inputs import _normalise_person
 
-    request, _ = create(make_garment())
     storage = tryon_storage()
-    raw = storage.save("tryon/persons/legacy.jpg", ContentFile(imagegen.make_jpeg(900, 1200)))
-    TryOnRequest.objects.filter(pk=request.pk).update(person_image=raw, person_prepared=False)
-    first = TryOnRequest.objects.get(pk=request.pk)
-    second = TryOnRequest.objects.get(pk=request.pk)  # read before the first one finished
+    raw, first, second = two_runs(make_garment)
     _normalise_person(first)
     storage.save(raw, ContentFile(imagegen.make_jpeg(900, 1200)))  # its copy, still read
 
@@ -114,7 +117,7 @@ def test_a_run_killed_while_normalising_never_takes_the_other_runs_file(
     monkeypatch.setattr(Storage, "save", killed)
     with pytest.raises(SystemExit):
         _normalise_person(second)
-    row = TryOnRequest.objects.get(pk=request.pk)
+    row = TryOnRequest.objects.get(pk=first.pk)
     assert row.person_image.name == first.person_image.name
     assert storage.exists(row.person_image.name)
 
@@ -122,13 +125,7 @@ def test_a_run_killed_while_normalising_never_takes_the_other_runs_file(
 def test_a_run_that_finds_the_upload_gone_uses_the_other_runs_copy(fake, make_garment, sent):
     from django_tryon.pipeline.inputs import _normalise_person
 
-    request, _ = create(make_garment())
-    raw = tryon_storage().save(
-        "tryon/persons/legacy.jpg", ContentFile(imagegen.make_jpeg(900, 1200))
-    )
-    TryOnRequest.objects.filter(pk=request.pk).update(person_image=raw, person_prepared=False)
-    first = TryOnRequest.objects.get(pk=request.pk)
-    second = TryOnRequest.objects.get(pk=request.pk)
+    _, first, second = two_runs(make_garment)
     _normalise_person(first)  # it deletes the upload the second one was about to read
     _normalise_person(second)
     assert second.person_prepared and second.person_image.name == first.person_image.name
