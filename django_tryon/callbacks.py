@@ -10,6 +10,7 @@ import logging
 
 from django.core.exceptions import SuspiciousOperation
 from django.db import DatabaseError
+from django.db.models import F
 from django.http import Http404, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
@@ -19,16 +20,22 @@ from django.views.decorators.csrf import csrf_exempt
 from . import services
 from .conf import get_setting
 from .models import CallbackReceipt
-from .providers import get_provider
+from .providers import get_provider, provider_names
 from .providers.base import CallbackHint, TaskState
 from .status import AT_PROVIDER, Status
 
 log = logging.getLogger("django_tryon")
 
+UNKNOWN_CALLBACK = "no try-on has this callback token"
 
-def _length(request) -> int:
+
+def _declared_length(request) -> int | None:
+    """The body's declared length, or None when it is not a sane one (not a number, or
+    over CALLBACK_MAX_BYTES: ``10**20`` is refused, never stored or read)."""
     length = request.META.get("CONTENT_LENGTH") or "0"
-    return int(length) if length.isdigit() else 0
+    if not (length.isascii() and length.isdigit()) or len(length) > 12:
+        return None
+    return int(length) if int(length) <= get_setting("CALLBACK_MAX_BYTES") else None
 
 
 class CallbackRejected(SuspiciousOperation):
@@ -45,14 +52,21 @@ class ProviderCallbackView(View):
     http_method_names = ["post", "head"]
 
     def dispatch(self, request, *args, **kwargs):
-        provider = str(kwargs.get("provider", ""))[:32]
+        # The path is the caller's text: only a provider name the app knows is kept.
+        named = str(kwargs.get("provider", ""))
+        provider = named if named in provider_names() else ""
+        length = _declared_length(request)
         self.receipt = CallbackReceipt(
-            provider=provider, body_bytes=_length(request), outcome=CallbackReceipt.Outcome.IGNORED
+            provider=provider, body_bytes=length or 0, outcome=CallbackReceipt.Outcome.IGNORED
         )
+        if request.method == "POST" and length is None:
+            # Refused before the token is even looked at: such a caller has proved nothing.
+            self._count_unproven(CallbackReceipt.Outcome.REFUSED, "callback body too large")
+            return self._refuse(provider, 400, "callback body too large")
         try:
             response = super().dispatch(request, *args, **kwargs)
         except Http404:
-            self._record(CallbackReceipt.Outcome.UNKNOWN, "no try-on has this callback token")
+            self._count_unproven(CallbackReceipt.Outcome.UNKNOWN, UNKNOWN_CALLBACK)
             return self._refuse(provider, 404, "unknown callback")
         except CallbackRejected as exc:
             self._record(CallbackReceipt.Outcome.REFUSED, str(exc))
@@ -62,13 +76,35 @@ class ProviderCallbackView(View):
         return response
 
     def _record(self, outcome: str, reason: str) -> None:
-        """Store this delivery's receipt; a failure to store it never fails the callback."""
+        """Store this delivery's receipt (its caller knew a live callback token); a failure
+        to store it never fails the callback."""
         self.receipt.outcome, self.receipt.reason = outcome, reason[:200]
         self.receipt.processed_at = timezone.now()
         try:
             self.receipt.save()
         except DatabaseError:
             log.exception("could not store a %s callback receipt", self.receipt.provider)
+
+    def _count_unproven(self, outcome: str, reason: str) -> None:
+        """A delivery that proved nothing (no live token, an absurd length) costs no row
+        of its own: it is counted on one receipt per provider, outcome and minute, so a
+        flood of made-up callbacks shows as a number, not as thousands of rows."""
+        now = timezone.now()
+        minute = now.replace(second=0, microsecond=0)
+        same = CallbackReceipt.objects.filter(
+            request=None, provider=self.receipt.provider, outcome=outcome, received_at=minute
+        )
+        try:
+            if not same.update(deliveries=F("deliveries") + 1, processed_at=now):
+                CallbackReceipt.objects.create(
+                    received_at=minute,
+                    provider=self.receipt.provider,
+                    outcome=outcome,
+                    reason=reason,
+                    processed_at=now,
+                )
+        except DatabaseError:
+            log.exception("could not count a refused %s callback", self.receipt.provider)
 
     def http_method_not_allowed(self, request, *args, **kwargs):
         response = super().http_method_not_allowed(request, *args, **kwargs)
@@ -141,10 +177,8 @@ class ProviderCallbackView(View):
         )
 
     def _read_body(self, request) -> bytes:
-        limit = get_setting("CALLBACK_MAX_BYTES")
-        length = request.META.get("CONTENT_LENGTH") or "0"
-        if not length.isdigit() or int(length) > limit:
-            raise CallbackRejected("callback body too large")
+        # The declared length was checked in dispatch; a body longer than it declared is
+        # cut there by the server (Django reads CONTENT_LENGTH bytes at most).
         return request.body
 
     def _worth_a_fetch(self, tryon, hint: CallbackHint, adapter) -> bool:

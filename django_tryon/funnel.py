@@ -32,6 +32,9 @@ ONCE_PER_TRYON = {
     "result_shown": "counted_result_shown",
     "added_to_cart": "counted_added_to_cart",
 }
+#: A step that counts only after another of the same try-on: an add to cart "after a
+#: try-on" is one whose result was shown first.
+AFTER = {"added_to_cart": "counted_result_shown"}
 
 
 def enabled() -> bool:
@@ -40,7 +43,7 @@ def enabled() -> bool:
 
 def count(step: str, garment: Garment, tryon: TryOnRequest | None = None, *, now=None) -> bool:
     """Count one ``step`` for ``garment`` on today's row; False when ``tryon`` already
-    had it counted. Two statements on the day's row (made if missing, then ``+ 1`` in the
+    had it counted (or, for an add to cart, never had its result shown). Two statements on the day's row (made if missing, then ``+ 1`` in the
     database), so concurrent reports never lose a count."""
     if step not in STEPS:
         raise ValueError(f"unknown funnel step {step!r}")
@@ -50,7 +53,10 @@ def count(step: str, garment: Garment, tryon: TryOnRequest | None = None, *, now
         if flag is not None:
             if tryon is None:
                 raise ValueError(f"{step} belongs to a try-on")
-            first = TryOnRequest.objects.filter(pk=tryon.pk, **{flag: False}).update(**{flag: True})
+            this = TryOnRequest.objects.filter(pk=tryon.pk, **{flag: False})
+            if step in AFTER:
+                this = this.filter(**{AFTER[step]: True})
+            first = this.update(**{flag: True})
             if not first:
                 return False
         FunnelDay.objects.bulk_create([FunnelDay(garment=garment, day=day)], ignore_conflicts=True)

@@ -227,6 +227,9 @@ class TryOnRequest(models.Model):
     callback_salt = models.CharField(max_length=32, blank=True, editable=False)
     callback_token_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     attempts = models.PositiveSmallIntegerField(default=0)
+    #: Result downloads that failed in a way that may pass (timeouts, 5xx); past
+    #: MAX_RETRIES the try-on fails as result_unavailable, recoverable for free.
+    download_failures = models.PositiveSmallIntegerField(default=0)
 
     # Outcome.
     error_code = models.CharField(max_length=40, blank=True)
@@ -369,7 +372,9 @@ class CallbackReceipt(models.Model):
 
     Kept so that a refused or ignored callback is visible to the shop in the admin, not
     only in a log. Never holds the URL token, the body or any header: only what a shop
-    needs to see that deliveries arrive. Deleted after ``CALLBACK_RECEIPT_RETENTION_DAYS``.
+    needs to see that deliveries arrive. Deliveries that proved nothing share one
+    receipt a minute (``deliveries`` counts them). Deleted after
+    ``CALLBACK_RECEIPT_RETENTION_DAYS``.
     """
 
     class Outcome(models.TextChoices):
@@ -394,6 +399,9 @@ class CallbackReceipt(models.Model):
     status_hint = models.CharField(_("status named"), max_length=32, blank=True)
     body_bytes = models.PositiveIntegerField(default=0)
     processed_at = models.DateTimeField(null=True, blank=True)
+    #: Deliveries this receipt stands for: 1, or for callers that proved nothing (an
+    #: unknown token, an absurd length) every such delivery of that minute.
+    deliveries = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["-received_at"]

@@ -37,12 +37,17 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.http import parse_etags
 
 from .conf import get_setting
+from .pipeline.identity import BROWSER_COOKIE, SECURE_BROWSER_COOKIE
 from .status import ACTIVE
 
 log = logging.getLogger("django_tryon")
 
 #: A cached version outlives any usual wait; a full read puts back one that expired.
 VERSION_SECONDS = 600
+#: How long credentials that passed a full read may be answered 304 without another
+#: (the widget reads in full every ten seconds): the most a revoked one that no signal
+#: reports (a token of another scheme) keeps getting "not modified".
+CALLER_SECONDS = 60
 _SALT = "django_tryon.polling.etag"
 #: Any cache may keep an answer for this caller only, and must ask again before reuse.
 CACHE_CONTROL = "private, no-cache"
@@ -62,8 +67,8 @@ def unchanged(pk, request) -> str | None:
         pk = uuid.UUID(str(pk))  # one spelling for the key; not an id: the full read 404s
     except ValueError:
         return None
-    version = _cached(pk)
-    if version is None or version.split(":", 1)[0] not in ACTIVE:
+    version, vouched = _cached(pk, caller)
+    if not vouched or version is None or version.split(":", 1)[0] not in ACTIVE:
         return None
     tag = etag(pk, version, caller)
     if any(constant_time_compare(tag, sent) for sent in _weak(parse_etags(header))):
@@ -92,6 +97,9 @@ def tag_response(response, tryon, request) -> None:
     if cache is None:
         return
     try:
+        # These credentials passed a full read just now: for CALLER_SECONDS their tags
+        # may be answered without one (a deleted token or a closed session stops sooner).
+        cache.set(_caller_key(caller), 1, CALLER_SECONDS)
         cached = cache.get(_key(tryon.pk))
         if cached is None:
             # add, never set: a writer that committed after this read set a newer one.
@@ -143,12 +151,15 @@ def credentials(request, *, answering: bool = False) -> str:
     a session this request created has its new key (its cookie's value) already.
     """
     cookie = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
+    browser = request.COOKIES.get(SECURE_BROWSER_COOKIE) or request.COOKIES.get(BROWSER_COOKIE, "")
     if answering:
         session = getattr(request, "session", None)
         cookie = getattr(session, "session_key", None) or cookie
-    sent = (cookie, request.META.get("HTTP_AUTHORIZATION", ""))
-    if not any(sent):
-        return ""
+    sent = (cookie, request.META.get("HTTP_AUTHORIZATION", ""), browser)
+    return _hashed(sent) if any(sent) else ""
+
+
+def _hashed(sent: tuple[str, str, str]) -> str:
     return hashlib.sha256("\n".join(sent).encode()).hexdigest()
 
 
@@ -165,16 +176,36 @@ def status_cache():
     return caches[alias]
 
 
-def _cached(pk) -> str | None:
+def forget_caller(*, cookie: str = "", authorization: str = "", browser: str = "") -> None:
+    """Credentials that no longer authenticate (a deleted token, a closed session): their
+    tags get full reads from now on, not 304s."""
+    sent = (cookie, authorization, browser)
+    if any(sent):
+        _forget(_hashed(sent))
+
+
+def _forget(caller: str) -> None:
+    cache = status_cache()
+    if cache is None or not caller:
+        return
+    try:
+        cache.delete(_caller_key(caller))
+    except Exception as exc:
+        _outage("written", exc)
+
+
+def _cached(pk, caller: str) -> tuple[str | None, bool]:
+    """The cached version of ``pk``, and whether ``caller`` passed a full read lately."""
     cache = status_cache()
     if cache is None:
-        return None
+        return None, False
     try:
-        version = cache.get(_key(pk))
+        found = cache.get_many([_key(pk), _caller_key(caller)])
     except Exception as exc:
         _outage("read", exc)
-        return None
-    return version if isinstance(version, str) else None
+        return None, False
+    version = found.get(_key(pk))
+    return (version if isinstance(version, str) else None), _caller_key(caller) in found
 
 
 def _outage(what: str, exc: Exception) -> None:
@@ -186,6 +217,35 @@ def _key(pk) -> str:
     return f"django_tryon:status:{pk}"
 
 
+def _caller_key(caller: str) -> str:
+    return f"django_tryon:caller:{caller}"
+
+
 def _weak(tags: list[str]) -> list[str]:
     # If-None-Match compares weakly: W/"x" and "x" are the same tag.
     return [t if t.startswith("W/") else f"W/{t}" for t in tags]
+
+
+def connect() -> None:
+    """Stop cheap polls for credentials as they are revoked: a DRF token deleted, a
+    session closed at sign-out."""
+    from django.apps import apps
+    from django.contrib.auth.signals import user_logged_out
+    from django.db.models.signals import post_delete
+
+    user_logged_out.connect(_signed_out, dispatch_uid="django_tryon.polling.signed_out")
+    if apps.is_installed("rest_framework.authtoken"):
+        from rest_framework.authtoken.models import Token
+
+        post_delete.connect(_token_deleted, sender=Token, dispatch_uid="django_tryon.polling.token")
+
+
+def _signed_out(sender, request, **kwargs) -> None:
+    if request is not None:
+        _forget(credentials(request))
+
+
+def _token_deleted(sender, instance, **kwargs) -> None:
+    # A headless client sends its token alone; both usual keywords are forgotten.
+    for keyword in ("Token", "Bearer"):
+        forget_caller(authorization=f"{keyword} {instance.key}")

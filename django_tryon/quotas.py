@@ -189,6 +189,19 @@ def settle(estimate: Charge, actual_amount, actual_currency: str, *, when=None) 
         )
 
 
+def check(
+    charge: Charge, *, owner_key: str = "", client_key: str = "", enforce_shopper=True, now=None
+) -> None:
+    """Raise the QuotaExceeded that ``reserve`` would raise now, counting nothing: a cheap,
+    lock-free look before costly work (decoding a photo) that ``reserve`` then enforces."""
+    if not get_setting("ENABLED"):
+        raise TryOnDisabled()
+    steps = _steps(charge, owner_key, enforce_shopper, now or timezone.now(), client_key)
+    blocked = _first_exceeded(steps)
+    if blocked is not None:
+        raise blocked
+
+
 def remaining(
     owner_key: str = "",
     *,
@@ -203,12 +216,7 @@ def remaining(
     shopper_limit = get_setting("SHOPPER_DAILY_GENERATION_LIMIT") if enforce_shopper else None
     day, _, day_end, _ = _periods(now)
     steps = _steps(charge, owner_key, enforce_shopper, now)
-    rows = {
-        (row.scope, row.period): row
-        for row in UsageCounter.objects.filter(
-            scope__in={s.scope for s in steps}, period__in={s.period for s in steps}
-        )
-    }
+    rows = _rows(steps)
     used = 0
     if owner_key:
         row = rows.get((owner_key[:100], day))
@@ -220,12 +228,7 @@ def remaining(
         shopper_remaining=max(shopper_limit - used, 0) if shopper_limit is not None else None,
         resets_at=day_end,
     )
-    if not get_setting("ENABLED"):
-        blocked: QuotaExceeded | None = TryOnDisabled()
-    else:
-        blocked = next(
-            (s.exceeded() for s in steps if not s.fits(rows.get((s.scope, s.period)))), None
-        )
+    blocked = TryOnDisabled() if not get_setting("ENABLED") else _first_exceeded(steps, rows)
     if blocked is not None:
         allowance.available = False
         allowance.reason = blocked.scope
@@ -235,6 +238,18 @@ def remaining(
 
 
 # -- the rows -----------------------------------------------------------------------------
+
+
+def _rows(steps) -> dict[tuple[str, str], UsageCounter]:
+    found = UsageCounter.objects.filter(
+        scope__in={s.scope for s in steps}, period__in={s.period for s in steps}
+    )
+    return {(row.scope, row.period): row for row in found}
+
+
+def _first_exceeded(steps, rows=None) -> QuotaExceeded | None:
+    rows = _rows(steps) if rows is None else rows
+    return next((s.exceeded() for s in steps if not s.fits(rows.get((s.scope, s.period)))), None)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ given back in the old provider's currency and counted in the new one's.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import F, Q
@@ -33,8 +33,10 @@ from django.utils import timezone
 from .conf import get_setting
 from .models import ProviderHealth
 from .providers import default_provider_name, get_provider
+from .untrusted import plain
 
 SOURCES = ("widget", "api", "admin", "cli")
+BEING_PROBED = "is being probed after failing"
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,9 @@ def route(source: str) -> list[str]:
 
 def choose(source: str, *, fits=None, leave=(), now=None) -> Choice | None:
     """The first provider on the route that ``fits`` (a predicate on the adapter) and is
-    available now, skipping those in ``leave``. Claims a half-open breaker's probe.
+    available now, skipping those in ``leave``. Claims nothing: a half-open breaker's
+    probe is claimed by the request about to be sent (``claim_to_send``), so a create
+    refused afterwards (bad photo, quota, a duplicate) never holds it.
 
     With none available the first that fits is chosen anyway (its own answer then tells
     the shopper), except when moving a request (``leave`` given): then None.
@@ -129,7 +133,9 @@ def record_unavailable(provider: str, reason: str, *, now=None) -> None:
     _row(provider)
     rows = ProviderHealth.objects.filter(provider=provider)
     rows.update(
-        consecutive_failures=F("consecutive_failures") + 1, last_error=reason[:300], updated_at=now
+        consecutive_failures=F("consecutive_failures") + 1,
+        last_error=plain(reason, 300),
+        updated_at=now,
     )
     rows.filter(consecutive_failures__gte=get_setting("BREAKER_FAILURES")).filter(
         Q(open_until__isnull=True) | Q(open_until__lte=now)
@@ -144,7 +150,7 @@ def record_out_of_credit(provider: str, reason: str, *, now=None) -> None:
     _row(provider)
     ProviderHealth.objects.filter(provider=provider).update(
         out_of_credit_until=now + timedelta(seconds=get_setting("OUT_OF_CREDIT_RETRY_SECONDS")),
-        last_error=reason[:300],
+        last_error=plain(reason, 300),
         updated_at=now,
     )
 
@@ -166,35 +172,77 @@ def unavailable_now(provider: str, *, now=None) -> str | None:
     adapter = _adapter(provider)
     if adapter is None:
         return "is not configured"
-    return _unavailable(provider, adapter, now, probe=False)
+    return _unavailable(provider, adapter, now)
+
+
+def claim_to_send(provider: str, *, now=None) -> tuple[str | None, datetime | None]:
+    """For a routed request about to be sent for the first time: why ``provider`` should
+    not get it, or None; and when the provider's breaker is half-open, the probe this
+    request claimed (None otherwise). A claimed probe that is not spent on a create is
+    handed back with ``give_back_probe``."""
+    now = now or timezone.now()
+    adapter = _adapter(provider)
+    if adapter is None:
+        return "is not configured", None
+    why, half_open = _health(provider, adapter, now)
+    if why is not None or not half_open:
+        return why, None
+    if not _claim_probe(provider, now):
+        return BEING_PROBED, None
+    return None, now
+
+
+def give_back_probe(provider: str, claimed_at: datetime | None) -> None:
+    """The probe claimed at ``claimed_at`` was not decided by a create (never sent, or
+    answered without proving the provider up or down): the next request may take it."""
+    if claimed_at is not None:
+        ProviderHealth.objects.filter(provider=provider, probe_at=claimed_at).update(probe_at=None)
 
 
 # -- the state -----------------------------------------------------------------------------
 
 
-def _unavailable(name: str, adapter, now, *, probe: bool = True) -> str | None:
+def _unavailable(name: str, adapter, now) -> str | None:
+    """Why ``name`` takes no new try-on now, or None; claims nothing."""
+    why, _half_open = _health(name, adapter, now)
+    return why
+
+
+def _health(name: str, adapter, now) -> tuple[str | None, bool]:
+    """Why ``name`` takes no new try-on now (or None), and whether its breaker is
+    half-open with the probe free to claim."""
     if adapter.config.get("ENABLED") is False:
-        return "is switched off"
+        return "is switched off", False
     health = ProviderHealth.objects.filter(provider=name).first()
     if health is None:
-        return None
+        return None, False
     if health.out_of_credit_until and health.out_of_credit_until > now:
-        return f"is out of credit ({health.last_error})"
+        return f"is out of credit ({health.last_error})", False
     if health.open_until is None:
-        return None
+        return None, False
     if health.open_until > now:
         failures = health.consecutive_failures
-        return f"is failing (circuit open after {failures} failures in a row: {health.last_error})"
-    if not probe:
-        return None
-    # Half-open: one try-on probes; the others keep away until it has answered.
-    stale = now - timedelta(seconds=get_setting("BREAKER_OPEN_SECONDS"))
-    claimed = (
+        why = f"is failing (circuit open after {failures} failures in a row: {health.last_error})"
+        return why, False
+    # Half-open: one try-on probes; the others keep away until it has answered (or until
+    # a claim older than BREAKER_OPEN_SECONDS is taken as lost).
+    if health.probe_at is None or health.probe_at <= _stale(now):
+        return None, True
+    return BEING_PROBED, False
+
+
+def _claim_probe(name: str, now) -> bool:
+    """Take the half-open breaker's one probe (a conditional UPDATE: one claimer wins)."""
+    stale = _stale(now)
+    return bool(
         ProviderHealth.objects.filter(provider=name, open_until__lte=now)
         .filter(Q(probe_at__isnull=True) | Q(probe_at__lte=stale))
         .update(probe_at=now)
     )
-    return None if claimed else "is being probed after failing"
+
+
+def _stale(now):
+    return now - timedelta(seconds=get_setting("BREAKER_OPEN_SECONDS"))
 
 
 def _row(provider: str) -> None:

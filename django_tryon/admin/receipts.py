@@ -14,7 +14,15 @@ from .common import ViewOnly
 
 @admin.register(CallbackReceipt)
 class CallbackReceiptAdmin(ViewOnly, admin.ModelAdmin):
-    list_display = ["received_at", "provider", "outcome", "request", "status_hint", "reason"]
+    list_display = [
+        "received_at",
+        "provider",
+        "outcome",
+        "deliveries",
+        "request",
+        "status_hint",
+        "reason",
+    ]
     list_filter = ["provider", "outcome"]
     list_select_related = ["request"]
     date_hierarchy = "received_at"
@@ -28,6 +36,7 @@ class CallbackReceiptAdmin(ViewOnly, admin.ModelAdmin):
         "task_id_hint",
         "status_hint",
         "body_bytes",
+        "deliveries",
         "processed_at",
     ]
     readonly_fields = fields

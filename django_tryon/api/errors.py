@@ -34,6 +34,17 @@ class Conflict(exceptions.APIException):
     default_detail = "The request conflicts with the try-on's current state."
 
 
+class SessionRequired(exceptions.APIException):
+    """An anonymous create from a browser that has no try-on session yet."""
+
+    status_code = status.HTTP_403_FORBIDDEN
+    default_code = "session_required"
+    default_detail = (
+        "Start a session first: read GET quota/ with this client's cookies, then send the "
+        "try-on with the same cookies."
+    )
+
+
 def exception_handler(exc, context):
     """DRF's handler, with Django's upload-limit errors as 400s and one error shape:
     ``{"detail", "code"}`` (plus ``retry_after_seconds`` on 429/503), or field -> messages."""

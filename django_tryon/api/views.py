@@ -20,11 +20,17 @@ from rest_framework.views import APIView
 from .. import funnel, polling, quotas, services
 from ..conf import get_setting
 from ..models import Garment, ModelPhoto, Source, TryOnRequest
-from ..pipeline.identity import NoSession, owner_key_of
+from ..pipeline.identity import NoSession, owner_key_of, remember_browser
 from ..status import Status
 from . import schema as docs
 from .authentication import enforce_csrf, needs_csrf
-from .errors import Conflict, LimitReached, exception_handler, refuse_oversized_body
+from .errors import (
+    Conflict,
+    LimitReached,
+    SessionRequired,
+    exception_handler,
+    refuse_oversized_body,
+)
 from .pagination import Pagination
 from .permissions import ShopperAccess, is_staff
 from .serializers import (
@@ -160,7 +166,7 @@ class TryOnRequestViewSet(TryOnAPIMixin, viewsets.GenericViewSet):
                 batch_size=values["batch_size"],
                 source=_source(request),
                 owner=user if user.is_authenticated else None,
-                owner_key=owner_key(request, bind=True),
+                owner_key=_creating_owner(request),
                 idempotency_key=idempotency_key,
                 consent_version=get_setting("CONSENT_VERSION") if person is not None else "",
                 enforce_shopper_quota=not is_staff(user),
@@ -177,11 +183,6 @@ class TryOnRequestViewSet(TryOnAPIMixin, viewsets.GenericViewSet):
             raise exceptions.ValidationError(exc.errors) from exc
         except quotas.QuotaExceeded as exc:
             raise LimitReached(exc) from exc
-        session = getattr(request, "session", None)
-        if session is not None and session.modified and session.session_key is None:
-            # A first try-on made the shopper's session: saved now, its key is known and
-            # the answer's ETag is the one the first poll sends (a cheap 304, not a read).
-            session.save()
         response = Response(
             self.get_serializer(tryon).data,
             status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK,
@@ -294,9 +295,10 @@ class QuotaView(TryOnAPIMixin, APIView):
     def get(self, request):
         get_token(request)
         staff = is_staff(request.user)
-        allowance = services.next_tryon_allowance(
-            owner_key(request, bind=False), source=_source(request), staff=staff
-        )
+        # An anonymous browser's first read starts its session and browser cookie, so its
+        # try-ons, however many it sends at once, share one shopper quota.
+        key = owner_key(request, bind=getattr(request, "session", None) is not None)
+        allowance = services.next_tryon_allowance(key, source=_source(request), staff=staff)
         data = {
             "available": allowance.available,
             "reason": allowance.reason,
@@ -309,7 +311,9 @@ class QuotaView(TryOnAPIMixin, APIView):
                 "resets_at": allowance.resets_at,
             },
         }
-        return Response(QuotaSerializer(data).data)
+        response = Response(QuotaSerializer(data).data)
+        _started(request, response)
+        return response
 
 
 class FunnelView(TryOnAPIMixin, APIView):
@@ -362,6 +366,27 @@ def owner_key(request, *, bind: bool) -> str:
         raise exceptions.PermissionDenied(
             "Anonymous try-ons need Django's session middleware; please sign in."
         ) from None
+
+
+def _creating_owner(request) -> str:
+    """The owner of a new try-on. An anonymous caller must already have a session from
+    ``GET quota/``: were one made here, simultaneous first creates would each make their
+    own session and each get the whole per-shopper quota."""
+    key = owner_key(request, bind=False)
+    if key:
+        return key
+    if getattr(request, "session", None) is None:
+        owner_key(request, bind=True)  # says why: no session middleware
+    raise SessionRequired()
+
+
+def _started(request, response) -> None:
+    """A read that started an anonymous shopper's session: saved now, so its key (the
+    cookie's value) and the browser cookie go out with this answer."""
+    session = getattr(request, "session", None)
+    if session is not None and session.modified and session.session_key is None:
+        session.save()
+    remember_browser(request, response)
 
 
 def _source(request) -> str:

@@ -18,6 +18,7 @@ and checked right after open, so a bomb is refused even if another thread's
 from __future__ import annotations
 
 from .formats import ALLOWED_UPLOAD_FORMATS
+from .isolated import prepare_isolated
 from .metadata import without_metadata
 from .opening import (
     ImageError,
@@ -40,6 +41,7 @@ __all__ = [
     "compose_outfit",
     "inspect_image",
     "prepare_for_provider",
+    "prepare_isolated",
     "strip_and_reencode",
     "thumbnail_bytes",
     "verify_image",

@@ -163,8 +163,8 @@ def _unsupported(fp: IO[bytes]) -> ImageError:
     fp.seek(0)
     head = fp.read(512)
     kind = formats.sniff_other_format(head)
-    if kind == "HEIC" and formats.heif_readable():
-        return _damaged()  # the extra reads HEIC: this one is broken
+    if {"HEIC": "HEIF"}.get(kind, kind) in formats.upload_formats():
+        return _damaged()  # a format read here (AVIF, HEIC with the extra): this one is broken
     if kind == "HEIC":
         return ImageError(
             "unsupported_format",

@@ -119,14 +119,25 @@ def create_tryon(
     )
     if not get_setting("ENABLED"):
         raise TryOnDisabled()
+    charge = charge_for(adapter, batch_size)
     saved_name = ""
     try:
         # The upload is stored before the transaction, so the usage-counter rows are
         # locked only for the few statements below, never across a (possibly remote) write.
         if upload is not None:
             # Made storable here, in the request that received it: the uploaded bytes
-            # (GPS, camera, comments) never reach storage, not even for a moment.
-            stored, request.person_prepared = storable_upload(upload)
+            # (GPS, camera, comments) never reach storage, not even for a moment. Decoding
+            # is the costly part, so it is only done for a caller who may spend now.
+            def may_spend():
+                if not reserved:
+                    quotas.check(
+                        charge,
+                        owner_key=owner_key,
+                        client_key=client_key,
+                        enforce_shopper=enforce_shopper_quota,
+                    )
+
+            stored, request.person_prepared = storable_upload(upload, before_decoding=may_spend)
             saved_name = tryon_storage().save(
                 request.person_image.field.generate_filename(request, "upload.jpg"),
                 ContentFile(stored),
@@ -135,7 +146,6 @@ def create_tryon(
         elif retry_of is not None and retry_of.person_image:
             request.person_image.name = retry_of.person_image.name
             request.person_prepared = retry_of.person_prepared
-        charge = charge_for(adapter, batch_size)
         record_charge(request, charge)
         request.client_key = client_key
         with transaction.atomic():

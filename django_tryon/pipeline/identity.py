@@ -8,6 +8,12 @@ import secrets
 OWNER_KEY_SALT = "django_tryon.owner-key"
 #: Session key of the random token that names an anonymous shopper.
 SESSION_OWNER = "django_tryon_owner"
+#: Session key of the hash of the browser cookie the token was issued with.
+SESSION_BROWSER = "django_tryon_browser"
+#: The app's own HttpOnly cookie: the browser that was given the session's token. Over
+#: HTTPS its name has the ``__Host-`` prefix, which a sibling subdomain cannot set.
+BROWSER_COOKIE = "tryon_browser"
+SECURE_BROWSER_COOKIE = "__Host-tryon_browser"
 
 
 class NoSession(Exception):
@@ -16,12 +22,16 @@ class NoSession(Exception):
 
 def owner_key_of(request, *, bind: bool = False) -> str:
     """The caller's owner key (a Django or DRF request): their user, or a random token
-    kept in their session.
+    kept in their session, valid only together with the browser cookie it was issued
+    with.
 
     A token in the session data (not the session key) survives the key change at login
-    and works with every session backend. ``bind`` creates it (and so the session) for a
-    first create, and raises ``NoSession`` without session middleware; reads never
-    create sessions.
+    and works with every session backend. The browser cookie is what a session cookie
+    planted from elsewhere (a sibling subdomain, a shared computer) does not carry: a
+    session whose token was issued to another browser names nobody here. ``bind``
+    issues a new token and cookie (and so the session) when there is none for this
+    browser, and raises ``NoSession`` without session middleware; reads never create
+    sessions. The cookie is set on the answer by ``remember_browser``.
     """
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
@@ -32,12 +42,52 @@ def owner_key_of(request, *, bind: bool = False) -> str:
             raise NoSession()
         return ""
     token = session.get(SESSION_OWNER)
-    if not isinstance(token, str) or not token:
-        if not bind:
-            return ""
-        token = secrets.token_urlsafe(24)
-        session[SESSION_OWNER] = token
+    if isinstance(token, str) and token and _this_browser(request, session):
+        return owner_key_for(None, token)
+    if not bind:
+        return ""
+    token, browser = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    session[SESSION_OWNER] = token
+    session[SESSION_BROWSER] = _digest(browser)
+    _django_request(request)._tryon_browser = browser
     return owner_key_for(None, token)
+
+
+def remember_browser(request, response) -> None:
+    """Set the browser cookie ``owner_key_of(bind=True)`` issued on this request, if any."""
+    from django.conf import settings
+
+    browser = getattr(_django_request(request), "_tryon_browser", None)
+    if not browser:
+        return
+    secure = request.is_secure()
+    response.set_cookie(
+        SECURE_BROWSER_COOKIE if secure else BROWSER_COOKIE,
+        browser,
+        max_age=settings.SESSION_COOKIE_AGE,
+        path="/",
+        secure=secure,
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def _this_browser(request, session) -> bool:
+    """Whether the session's token was issued to the browser making this request."""
+    import hmac
+
+    expected = session.get(SESSION_BROWSER)
+    name = SECURE_BROWSER_COOKIE if request.is_secure() else BROWSER_COOKIE
+    sent = request.COOKIES.get(name, "")
+    return isinstance(expected, str) and bool(sent) and hmac.compare_digest(expected, _digest(sent))
+
+
+def _digest(browser: str) -> str:
+    return hashlib.sha256(f"django_tryon.browser:{browser}".encode()).hexdigest()
+
+
+def _django_request(request):
+    return getattr(request, "_request", request)  # DRF's Request wraps Django's
 
 
 def owner_key_for(user=None, session_key: str | None = None) -> str:
@@ -57,8 +107,12 @@ def owner_key_for(user=None, session_key: str | None = None) -> str:
 
 
 def adopt_anonymous_tryons(sender, request, user, **kwargs) -> int:
-    """``user_logged_in``: the try-ons an anonymous shopper made in this session become
-    the user's, with today's count against the per-shopper quota. Returns how many."""
+    """``user_logged_in``: the try-ons an anonymous shopper made in this browser become
+    the user's, with today's count against the per-shopper quota. Returns how many.
+
+    Only when the session's token was issued to the browser signing in: a session cookie
+    planted in a victim's browser carries the attacker's token but not the attacker's
+    browser cookie, so nothing moves in either direction."""
     from django.db import transaction
     from django.db.models import F
 
@@ -67,6 +121,13 @@ def adopt_anonymous_tryons(sender, request, user, **kwargs) -> int:
     session = getattr(request, "session", None)
     token = session.get(SESSION_OWNER) if session is not None else None
     if not isinstance(token, str) or not token or not getattr(user, "is_authenticated", False):
+        return 0
+    mine = _this_browser(request, session)
+    # The anonymous token ends here either way; only the browser it was issued to brings
+    # its try-ons along (a planted session moves nothing into, or out of, an account).
+    session.pop(SESSION_OWNER, None)
+    session.pop(SESSION_BROWSER, None)
+    if not mine:
         return 0
     anonymous, own = owner_key_for(None, token), owner_key_for(user)
     with transaction.atomic():
@@ -77,5 +138,4 @@ def adopt_anonymous_tryons(sender, request, user, **kwargs) -> int:
                 generations=F("generations") + counter.generations
             )
             counter.delete()
-    del session[SESSION_OWNER]
     return moved

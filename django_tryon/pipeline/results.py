@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from .. import images, quotas
@@ -19,6 +19,7 @@ from ..providers import get_provider
 from ..providers.base import Provider, ProviderTask, TaskNotFound, TaskState
 from ..signals import tryon_submitted, tryon_succeeded
 from ..status import AT_PROVIDER, Status
+from ..untrusted import plain
 from .charges import reserved_charge
 from .dispatch import enqueue_refresh, send_on_commit
 from .signing import callback_url
@@ -208,7 +209,7 @@ def persist_results(
         stored, raced, finished = _store_images(request, adapter, task)
     except DownloadError as exc:
         ours.update(persist_claimed_at=None)
-        if exc.retryable:
+        if exc.retryable and (recovering or not _out_of_download_tries(request)):
             raise
         _fail_on_our_side(
             request,
@@ -328,12 +329,23 @@ def _fresh_name(storage, name: str) -> str:
     return name
 
 
+def _out_of_download_tries(request) -> bool:
+    """Count one more download that failed in a way that may pass (a timeout, a 5xx);
+    True once ``MAX_RETRIES`` of them have failed. A result host that drips or never
+    answers then ends the wait, as ``result_unavailable``: the shopper is told, and the
+    images can still be fetched again later without a new charge (``recover_results``)."""
+    rows = TryOnRequest.objects.filter(pk=request.pk)
+    rows.update(download_failures=F("download_failures") + 1)
+    failures = rows.values_list("download_failures", flat=True).first() or 0
+    return failures > get_setting("MAX_RETRIES")
+
+
 def _fail_on_our_side(request, *, code, message, detail, recovering) -> None:
     """The provider finished and was paid, but we could not store its images: fail with
     a code ``recover_results`` accepts (a recovery attempt only records the new reason)."""
     if recovering:
         TryOnRequest.objects.filter(pk=request.pk, status=Status.FAILED).update(
-            error_code=code, error_detail=detail, updated_at=timezone.now()
+            error_code=code, error_detail=plain(detail, 2000), updated_at=timezone.now()
         )
         return
     fail(request, code=code, message=message, detail=detail, expected=list(AT_PROVIDER))

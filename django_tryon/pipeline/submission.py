@@ -88,13 +88,23 @@ def submit(request_id) -> TryOnRequest:
         callback_token_hash=request.callback_token_hash,
     ):
         return request  # another worker claimed it
-    if request.attempts == 1:
+    probed, probe = request.provider, None
+    if request.attempts == 1 and request.routed:
         # Never sent yet: a provider that went down (or ran out of credit) since the
-        # route chose it is passed over now, while moving costs nothing.
-        why = routing.unavailable_now(request.provider) if request.routed else None
+        # route chose it is passed over now, while moving costs nothing. A half-open
+        # breaker's one probe is claimed here, by the request about to be sent.
+        why, probe = routing.claim_to_send(request.provider)
         if why and move_on(request, why):
             return request
+    try:
+        return _send(request, adapter, job, refused_before)
+    finally:
+        # Sent and answered, the breaker was closed or opened again (the claim is gone);
+        # anything else hands the probe on.
+        routing.give_back_probe(probed, probe)
 
+
+def _send(request, adapter, job, refused_before) -> TryOnRequest:
     try:
         task = None
         if adapter.supports_find and request.attempts > 1 and not refused_before:

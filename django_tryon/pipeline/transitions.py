@@ -12,6 +12,7 @@ from ..models import TryOnRequest, tryon_storage
 from ..providers.base import ProviderError
 from ..signals import tryon_failed
 from ..status import ACTIVE, TERMINAL, InvalidTransition, Status, can_move
+from ..untrusted import plain
 from .charges import release_reservation
 from .dispatch import send_on_commit
 
@@ -57,7 +58,7 @@ def fail(
         expected=expected or [s for s in ACTIVE],
         error_code=code[:40],
         error_message=message[:500],
-        error_detail=detail,
+        error_detail=plain(detail, 2000),
         persist_claimed_at=None,
         next_check_at=None,
         **fields,
@@ -86,7 +87,7 @@ def note_error(request: TryOnRequest, exc: ProviderError) -> None:
 
 
 def error_fields(exc: ProviderError) -> dict:
-    return {"error_code": exc.error_code, "error_detail": str(exc)[:2000]}
+    return {"error_code": exc.error_code, "error_detail": plain(exc, 2000)}
 
 
 def discard_unused_photo(request: TryOnRequest) -> None:

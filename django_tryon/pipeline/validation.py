@@ -126,20 +126,24 @@ def validated_person(person_image, model_photo, errors: FieldErrors) -> Upload |
     return Upload(data, info)
 
 
-def storable_upload(upload: Upload) -> tuple[bytes, bool]:
+def storable_upload(upload: Upload, *, before_decoding=None) -> tuple[bytes, bool]:
     """What may be stored of a validated upload, and whether it is already provider-ready.
 
     A JPEG or PNG loses every metadata segment without being decoded (a few ms for a
     12-megapixel photo), keeping only its orientation tag; a worker re-encodes it before
-    it is sent. Anything else is re-encoded from pixels here (upright RGB JPEG, no
-    metadata). Either way the uploaded bytes, GPS and all, never reach storage.
+    it is sent. Anything else is re-encoded from pixels (upright RGB JPEG, no metadata)
+    by a child process under a memory cap (``images.isolated``), after
+    ``before_decoding()`` (the quota look) has not raised. Either way the uploaded bytes,
+    GPS and all, never reach storage.
     """
     info = upload.info  # read by validated_person: the header is not parsed again
     try:
         stripped = images.without_metadata(upload.data, info.format, info.orientation)
         if stripped is not None:
             return stripped, False
-        return images.prepare_for_provider(upload.data).data, True
+        if before_decoding is not None:
+            before_decoding()
+        return images.prepare_isolated(upload.data, info).data, True
     except images.ImageError as exc:
         raise TryOnValidationError({"person_image": [exc.message]}) from None
 

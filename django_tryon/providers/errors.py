@@ -10,6 +10,8 @@ from typing import Any, ClassVar
 
 from django.core.exceptions import ImproperlyConfigured
 
+from ..untrusted import plain
+
 
 class ProviderConfigurationError(ImproperlyConfigured):
     """A provider setting is missing or wrong. Kept outside ProviderError so no retry swallows it."""
@@ -37,10 +39,11 @@ class ProviderError(Exception):
         retry_after: float | None = None,
         body: Any = None,
     ):
-        self.message = message or self.default_user_message
+        # The provider's words reach logs, the admin and terminals: plain text, capped.
+        self.message = plain(message, 1000) if message else self.default_user_message
         self.provider = provider
         self.http_status = http_status
-        self.code = "" if code is None else str(code)
+        self.code = "" if code is None else plain(code, 64)
         self.user_message = user_message or self.default_user_message
         self.retry_after = retry_after
         self.body = body

@@ -41,6 +41,22 @@ class Caller:
                 self.client.cookies["csrftoken"] = "k" * 32
         return self.client.cookies["csrftoken"].value
 
+    def sign_in(self, user):
+        """Sign in as a shop's login view does: ``login()`` on a request that carries this
+        browser's cookies (Django's ``Client.login`` sends none of them)."""
+        from django.conf import settings
+        from django.contrib.auth import login
+        from django.contrib.sessions.backends.db import SessionStore
+        from django.http import HttpRequest
+
+        request = HttpRequest()
+        request.COOKIES = {name: morsel.value for name, morsel in self.client.cookies.items()}
+        request.session = SessionStore(request.COOKIES.get(settings.SESSION_COOKIE_NAME))
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        request.session.save()
+        self.client.cookies[settings.SESSION_COOKIE_NAME] = request.session.session_key
+        self.user = user
+
     def get(self, path, data=None, **headers):
         return self.client.get(_url(path), data, headers=self._headers(headers))
 

@@ -63,6 +63,10 @@ def test_a_tryons_result_and_cart_count_once(anonymous, garment, sent, counting)
         assert step(anonymous, name, garment, request).json() == {"counted": False}
     assert counts(garment)["result_shown"] == 1 and counts(garment)["added_to_cart"] == 1
     second = finished(anonymous, garment)
+    # An add to cart "after a try-on" is one whose result was shown first.
+    assert step(anonymous, "added_to_cart", garment, second).json() == {"counted": False}
+    assert counts(garment)["added_to_cart"] == 1
+    assert step(anonymous, "result_shown", garment, second).json() == {"counted": True}
     assert step(anonymous, "added_to_cart", garment, second).json() == {"counted": True}
     assert counts(garment)["added_to_cart"] == 2
 
@@ -87,6 +91,7 @@ def test_only_the_callers_own_finished_tryon_of_that_garment(
         }
     assert not FunnelDay.objects.exists()
     assert not TryOnRequest.objects.filter(counted_added_to_cart=True).exists()
+    assert step(alice, "result_shown", garment, alices).json() == {"counted": True}
     assert step(alice, "added_to_cart", garment, alices).json() == {"counted": True}
 
 

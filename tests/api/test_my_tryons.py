@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.test import Client
 
 from django_tryon import quotas
 from django_tryon.models import TryOnRequest, TryOnResult, UsageCounter, tryon_storage
@@ -50,8 +49,7 @@ def test_an_anonymous_shopper_who_signs_in_keeps_their_tryons(anonymous, garment
     user = get_user_model().objects.create_user("carol", password="pw")
     before = made.owner_key
     # Signing in through the shop's own login view (Django's login() fires the signal).
-    client: Client = anonymous.client
-    assert client.login(username="carol", password="pw")
+    anonymous.sign_in(user)
     made.refresh_from_db()
     assert made.owner_key == f"user:{user.pk}" and made.owner == user
     listed = anonymous.get("requests/").json()["results"]

@@ -173,15 +173,14 @@ def test_a_poll_without_credentials_is_never_304(garment, sent):
     assert poll(Caller(), tryon, 'W/"anything"').status_code == 404
 
 
-def test_a_first_try_on_that_makes_the_session_tags_it_for_the_first_poll(
+def test_a_first_try_on_is_tagged_for_the_first_poll(
     garment, sent, django_capture_on_commit_callbacks, django_assert_num_queries
 ):
     shopper = Caller()
-    shopper.csrf_token()  # what the widget's quota call leaves: a CSRF cookie, no session
-    assert "sessionid" not in shopper.client.cookies
+    shopper.csrf_token()  # the widget's quota read: the session and browser cookie start here
+    assert {"sessionid", "tryon_browser"} <= set(shopper.client.cookies)
     with django_capture_on_commit_callbacks(execute=True):
         created = shopper.create(garment)
-    assert "sessionid" in shopper.client.cookies
     tryon = TryOnRequest.objects.get(pk=created.json()["id"])
     with django_assert_num_queries(0):
         assert poll(shopper, tryon, created["ETag"]).status_code == 304

@@ -66,7 +66,7 @@ def test_every_delivery_leaves_a_receipt(make_request, post, sent):
     piapi = make_request("piapi", task_id="task-2")
     post(piapi, piapi_body(piapi), secret=False, **{"x-webhook-secret": "wrong"})
 
-    receipts = list(CallbackReceipt.objects.order_by("received_at", "pk"))
+    receipts = list(CallbackReceipt.objects.order_by("pk"))
     assert [(r.provider, r.outcome) for r in receipts] == [
         ("kling", "fetch_queued"),
         ("kling", "progress"),  # a processing hint for a submitted try-on: now generating
@@ -77,7 +77,9 @@ def test_every_delivery_leaves_a_receipt(make_request, post, sent):
     assert receipts[0].task_id_hint == request.provider_task_id
     assert receipts[1].status_hint == "processing"
     assert "verification" in receipts[3].reason
-    assert all(r.processed_at is not None and r.body_bytes > 0 for r in receipts)
+    assert all(r.processed_at is not None for r in receipts)
+    # A delivery that proved nothing is counted, not described.
+    assert [r.body_bytes > 0 for r in receipts] == [True, True, False, True]
     # The token never lands in the receipt.
     token = services.callback_token(request)
     assert not any(token in f"{r.reason}{r.task_id_hint}" for r in receipts)
@@ -94,3 +96,40 @@ def test_receipts_are_purged_after_their_retention(make_request, post, sent, set
     post(request, body_for(request, "succeed"))
     assert services.purge().callback_receipts == 1
     assert CallbackReceipt.objects.count() == 1
+
+
+# -- callers that prove nothing (issue 22) ---------------------------------------------------
+
+
+def test_a_flood_of_made_up_callbacks_costs_one_row_a_minute(make_request, post, sent):
+    request = make_request("kling")
+    for n in range(200):
+        response = post(url_for(request, token=f"made-up-{n}"), body_for(request, "succeed"))
+        assert response.status_code == 404
+    receipt = CallbackReceipt.objects.get()
+    assert (receipt.provider, receipt.outcome, receipt.deliveries) == ("kling", "unknown", 200)
+    assert receipt.request_id is None and sent == []
+
+
+def test_a_made_up_provider_path_is_not_stored(client, sent):
+    response = client.post(
+        "/tryon/callbacks/evil-provider-name/made-up-token/", b"{}", content_type="application/json"
+    )
+    assert response.status_code == 404
+    receipt = CallbackReceipt.objects.get()
+    assert receipt.provider == "" and "evil" not in f"{receipt.reason}{receipt.task_id_hint}"
+
+
+@pytest.mark.parametrize("length", ["100000000000000000000", "12abc", "9" * 40])
+def test_an_absurd_content_length_is_a_400(make_request, client, sent, length):
+    request = make_request("kling")
+    response = client.generic(
+        "POST",
+        url_for(request),
+        b"{}",
+        content_type="application/json",
+        CONTENT_LENGTH=length,
+    )
+    assert response.status_code == 400 and sent == []
+    receipt = CallbackReceipt.objects.get()
+    assert (receipt.outcome, receipt.request_id, receipt.body_bytes) == ("refused", None, 0)

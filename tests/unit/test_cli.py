@@ -212,3 +212,22 @@ def test_person_and_garment_are_needed_without_recover():
         call_command("tryon", "--person", "p.jpg")
     assert info.value.returncode == 2
     assert str(info.value) == "--garment is needed (or --recover REQUEST_ID)"
+
+
+def test_a_providers_reason_reaches_the_terminal_without_its_escape_sequences(make_garment):
+    """A hostile reason could retitle or clear the operator's terminal (issue 22)."""
+    from django_tryon.management.commands.tryon import _reason
+
+    hostile = "bad\x1b]0;owned\x07 photo\x1b[2J\x1b[31m red\r\n\u202eevil"
+    request = TryOnRequest(error_code="provider_failed", error_detail=hostile)
+    line = _reason(request)
+    assert not any(ord(c) < 32 or 0x7F <= ord(c) <= 0x9F or c == "\u202e" for c in line)
+    assert "bad" in line and "photo" in line and "evil" in line
+
+
+def test_a_provider_error_holds_plain_capped_text():
+    from django_tryon.providers.base import ProviderError
+
+    error = ProviderError("x\x1b[2J" + "y" * 5000, provider="kling", code="\x1b[31m1201")
+    assert "\x1b" not in str(error) and len(error.message) == 1000
+    assert error.code == "[31m1201"

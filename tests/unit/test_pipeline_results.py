@@ -186,3 +186,31 @@ def test_a_webp_result_is_stored_and_served_as_webp(fake, make_garment, sent, mo
     assert result.image.name.endswith(".webp")
     response = client.get(services.result_url(result))
     assert response.status_code == 200 and response["Content-Type"] == "image/webp"
+
+
+def test_a_result_host_that_keeps_timing_out_ends_the_wait(fake, make_garment, sent, monkeypatch):
+    """Not retried without end (issue 22): after MAX_RETRIES timed-out downloads the try-on
+    fails as result_unavailable, which recover_results fetches again for free."""
+    from django_tryon.conf import get_setting
+    from django_tryon.fetch import DownloadError
+
+    most = get_setting("MAX_RETRIES")
+    tries = []
+
+    def dripping(url, **kwargs):
+        tries.append(url)
+        raise DownloadError("read timed out", retryable=True)
+
+    monkeypatch.setattr(results_module, "download", dripping)
+    request = submitted(fake, make_garment)
+    fake.finish(request.provider_task_id, ["https://fake.example/a.png"])
+    for _ in range(most):
+        with pytest.raises(DownloadError):
+            services.refresh(request.pk)
+    services.refresh(request.pk)  # one timeout more than MAX_RETRIES: no more waiting
+    request.refresh_from_db()
+    assert (request.status, request.error_code) == (Status.FAILED, "result_unavailable")
+    assert len(tries) == most + 1 == request.download_failures
+    assert {request.error_code} <= results_module.RECOVERABLE_CODES
+    services.refresh(request.pk)  # a late poll changes nothing and downloads nothing
+    assert len(tries) == most + 1

@@ -31,10 +31,10 @@ def routed(settings):
 
 
 def create(make_garment, *, lower=False, **kwargs):
+    kwargs.setdefault("person_image", imagegen.make_person())
     request, _ = services.create_tryon(
         garment=make_garment("upper"),
         lower_garment=make_garment("lower") if lower else None,
-        person_image=imagegen.make_person(),
         enqueue=False,
         **kwargs,
     )
@@ -97,8 +97,11 @@ def test_the_breaker_opens_after_failures_in_a_row_and_a_success_resets_them(rou
 def test_half_open_lets_exactly_one_probe_through(routed):
     trip()
     later = timezone.now() + timedelta(seconds=61)
-    probes = [routing.choose("widget", now=later).provider for _ in range(5)]
-    assert probes == ["kling", "fashn", "fashn", "fashn", "fashn"]
+    # Choosing claims nothing: while the probe is free, the route still leads to Kling.
+    assert [routing.choose("widget", now=later).provider for _ in range(3)] == ["kling"] * 3
+    # The first request about to be sent claims it; the others are turned away.
+    claims = [routing.claim_to_send("kling", now=later) for _ in range(3)]
+    assert claims == [(None, later)] + [("is being probed after failing", None)] * 2
     assert routing.choose("widget", now=later).note == "kling is being probed after failing"
     # The probe failed: open for another period, from now.
     routing.record_unavailable("kling", "HTTP 503", now=later)
@@ -106,10 +109,49 @@ def test_half_open_lets_exactly_one_probe_through(routed):
     # A probe that never answered is not waited for forever.
     much_later = later + timedelta(seconds=200)
     assert routing.choose("widget", now=much_later).provider == "kling"
+    assert routing.claim_to_send("kling", now=much_later) == (None, much_later)
     routing.record_success("kling")
     health = ProviderHealth.objects.get(provider="kling")
     assert (health.consecutive_failures, health.open_until, health.probe_at) == (0, None, None)
     assert routing.choose("widget", now=much_later).provider == "kling"
+
+
+def half_open(provider="kling"):
+    trip(provider)
+    ProviderHealth.objects.filter(provider=provider).update(
+        open_until=timezone.now() - timedelta(seconds=1)
+    )
+
+
+def test_a_create_refused_before_sending_never_holds_the_probe(
+    make_garment, routed, settings, sent
+):
+    half_open()
+    with pytest.raises(services.TryOnValidationError):
+        create(make_garment, person_image=b"not a photo")
+    settings.TRYON = {**settings.TRYON, "SHOPPER_DAILY_GENERATION_LIMIT": 1}
+    first = create(make_garment, owner_key="user:1", enforce_shopper_quota=True)
+    again, made = services.create_tryon(
+        garment=first.garment,
+        person_image=imagegen.make_person(),
+        owner_key="user:1",
+        enqueue=False,
+    )
+    assert (again.pk, made) == (first.pk, False)  # the same photo: a duplicate, not paid again
+    with pytest.raises(services.QuotaExceeded):
+        create(make_garment, owner_key="user:1", enforce_shopper_quota=True)
+    # None of them was about to be sent: the probe is still free for the one that is.
+    assert ProviderHealth.objects.get(provider="kling").probe_at is None
+    assert routing.claim_to_send("kling")[0] is None
+
+
+def test_a_claimed_probe_that_is_not_spent_goes_back(routed):
+    half_open()
+    why, probe = routing.claim_to_send("kling")
+    assert why is None and probe is not None
+    assert routing.claim_to_send("kling") == ("is being probed after failing", None)
+    routing.give_back_probe("kling", probe)
+    assert routing.claim_to_send("kling")[0] is None
 
 
 def test_what_a_provider_cannot_take_is_routed_past_it(make_garment, routed, sent):

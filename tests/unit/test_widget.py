@@ -18,7 +18,7 @@ from django.utils import timezone, translation
 
 from django_tryon import services
 from django_tryon.models import UsageCounter
-from django_tryon.pipeline.identity import SESSION_OWNER
+from django_tryon.pipeline.identity import BROWSER_COOKIE
 from django_tryon.quotas import _periods
 from django_tryon.widget import SCRIPTS
 
@@ -151,9 +151,9 @@ def test_nothing_when_this_shoppers_quota_is_used_up(make_garment, settings):
     request = RequestFactory().get("/")
     request.user = AnonymousUser()
     request.session = SessionStore()
-    request.session[SESSION_OWNER] = "token-of-this-shopper"
+    owner = services.owner_key_of(request, bind=True)  # what the quota read starts
+    request.COOKIES[BROWSER_COOKIE] = request._tryon_browser
     day = _periods(timezone.now())[0]
-    owner = services.owner_key_for(None, "token-of-this-shopper")
     UsageCounter.objects.create(scope=owner, period=day, generations=2)
     assert render("{% tryon_widget garment %}", request=request, garment=garment).strip() == ""
     # Another shopper still sees the button.

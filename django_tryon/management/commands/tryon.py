@@ -23,6 +23,7 @@ from django_tryon.pipeline.validation import check_outfit
 from django_tryon.providers import provider_names
 from django_tryon.providers.base import ProviderError
 from django_tryon.status import Status
+from django_tryon.untrusted import plain
 
 BAD_INPUT = 2
 
@@ -108,7 +109,7 @@ class Command(BaseCommand):
             # The shop's budget or kill switch (terminal runs skip the per-shopper quota).
             raise CommandError(f"{exc.message} ({exc.scope})", returncode=1) from exc
         verb = "created" if created else "reusing identical"
-        routed = f" ({request.routing_note})" if request.routing_note else ""
+        routed = f" ({plain(request.routing_note)})" if request.routing_note else ""
         self.stderr.write(f"{verb} try-on {request.pk} with {request.provider}{routed}")
         if opts["inline"]:
             request = self._run_inline(request, opts["timeout"])
@@ -123,8 +124,8 @@ class Command(BaseCommand):
             raise CommandError(f"--recover: no try-on {request_id}", returncode=BAD_INPUT) from None
         recovery = services.recover_results(request)
         if not recovery.recovered:
-            raise CommandError(f"try-on {request.pk}: {recovery.message}", returncode=1)
-        self.stderr.write(f"try-on {request.pk}: {recovery.message}")
+            raise CommandError(f"try-on {request.pk}: {plain(recovery.message)}", returncode=1)
+        self.stderr.write(f"try-on {request.pk}: {plain(recovery.message)}")
         request.refresh_from_db()
         return self._report(request)
 
@@ -182,7 +183,7 @@ class Command(BaseCommand):
                 if not exc.retryable:
                     raise
                 attempt += 1
-                self.stderr.write(f"  provider busy ({exc.user_message}); trying again")
+                self.stderr.write(f"  provider busy ({plain(exc.user_message)}); trying again")
                 time.sleep(min(interval * 2**attempt, 10))
                 continue
             request.refresh_from_db()
@@ -248,9 +249,11 @@ def _where(name: str) -> tuple[str, str]:
 def _reason(request: TryOnRequest) -> str:
     """The shopper's message, the stable code, then the provider's own words (one line)."""
     text = f"{shopper_message(request.error_code)} [{request.error_code or 'no code recorded'}]"
-    detail = " ".join((request.error_detail or "").split())
+    # Cleaned on arrival since; rows stored before are cleaned here, so no escape
+    # sequence reaches the operator's terminal.
+    detail = plain(request.error_detail or "")
     if detail:
-        text += f" Provider's reason: {detail[:500]}"
+        text += f" Provider's reason: {detail}"
     return text
 
 

@@ -40,9 +40,20 @@
     async quota() {
       try {
         const response = await this.send("quota/", "GET");
+        this._started = this._started || response.ok;
         return response.status === 404 ? null : await response.json();
       } catch (error) {
         return null; // an API without the endpoint, or offline: let the create call decide
+      }
+    }
+
+    /**
+     * Before a first create: the quota read is what starts an anonymous shopper's session
+     * (the shop refuses a create from a browser without one), read once if not yet.
+     */
+    async ready() {
+      if (!this._started) {
+        await this.quota();
       }
     }
 

@@ -36,6 +36,7 @@
     }
 
     async start(form) {
+      await this._api.ready();
       this._upload = this._api.create(form, (percent) => this._on.progress(percent));
       const answer = await this._upload.done;
       this._upload = null;
