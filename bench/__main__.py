@@ -29,6 +29,7 @@ MODULES = [
     "bench.scale",
     "bench.burst",
     "bench.shown",
+    "bench.upload_memory",
 ]
 
 

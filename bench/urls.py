@@ -8,6 +8,7 @@ from . import views
 
 urlpatterns = [
     path("bench/upload/", views.baseline_upload, name="bench-upload"),
+    path("bench/decode/", views.baseline_decode, name="bench-decode"),
     # The widget's scripts for the browser benchmark (bench/shown.py), with DEBUG off.
     re_path(r"^static/(?P<path>.*)$", serve, {"insecure": True}),
     *shop_urlpatterns,
