@@ -252,7 +252,9 @@ REQUESTS_CREATE = document(
     summary="Start a try-on",
     description="Answers 202 with the new request, or 200 with the existing one (same "
     "Idempotency-Key, or the same inputs still in progress or done). 429 when a quota or "
-    "budget is used up, 503 when the shop has switched try-on off.",
+    "budget is used up, 503 when the shop has switched try-on off. An anonymous caller "
+    "reads GET quota/ first (it starts the session the try-on belongs to); without one the "
+    "answer is 403 with code session_required.",
     request={"multipart/form-data": TryOnCreateSerializer},
     parameters=[IDEMPOTENCY_KEY, CLIENT, LOCATION, ETAG, RETRY_AFTER],
     responses={
@@ -325,6 +327,8 @@ MODEL_PHOTOS_RETRIEVE = document(
 QUOTA = document(
     operation_id="quota_retrieve",
     summary="What the caller may still generate today (and the CSRF cookie)",
+    description="For an anonymous browser, also starts its session and the app's HttpOnly "
+    "browser cookie, which its try-ons belong to: read this before the first create.",
     parameters=[CLIENT, RETRY_AFTER],
     responses={200: QuotaSerializer, **COMMON},
     tags=["quota"],
