@@ -150,6 +150,17 @@ FINDINGS = """\
   UPDATE per try-on (bench 2: 21.4 queries per lifecycle, 20.1 without it). The other
   new query is the provider's "processing" callback moving its request to processing
   (issue 13: the widget says "Generating"), one UPDATE per try-on.
+- **Web-process memory per create (9), 2026-12-06.** A WebP, AVIF or HEIC photo was
+  decoded and re-encoded in the web process before the quota was looked at: the same
+  create took 537 MB for a 1 KB flat 62-megapixel AVIF, and 441 MB when the shopper's
+  quota was used up and the answer was 429. Decoding now waits for the quota look and
+  runs in a child process capped by what the header declares: 0.0 MB in the web
+  process for both, 0.5-10 MB for 12-megapixel photos in every format, 61 MB for a
+  20.7 MB PNG (which is not decoded; its bytes are held a few times). Benchmark 7 missed
+  its goal in the same run (147.6 s against an ideal of 100 s); the code before this
+  change, run on this machine right after, took 147.2 s: this run's machine (AMD EPYC,
+  every figure about twice the 2026-12-01 Intel run's, the sandbox's own CPU per try-on
+  too) is what moved it.
 - **Measuring pitfalls.** `runserver` leaves Nagle's algorithm on, which adds about 40 ms
   to every request on a kept-alive connection (the benchmarks use Django's server with
   TCP_NODELAY; the sandbox sets it on its own connections); the example shop's

@@ -142,7 +142,13 @@ class RequestActions:
         side = PERSON_PHOTO_SIDES[size]
         try:
             with tryon_storage().open(obj.person_image.name, "rb") as fh:
-                data = images.thumbnail_bytes(fh.read(), (side, side))
+                stored = fh.read()
+            # A JPEG decodes scaled down; anything else (a shopper's PNG, stored as sent
+            # but for its metadata) is decoded in full, so in a capped child process.
+            if stored.startswith(b"\xff\xd8"):
+                data = images.thumbnail_bytes(stored, (side, side))
+            else:
+                data = images.thumbnail_isolated(stored, (side, side))
         except (OSError, images.ImageError):
             raise Http404("Photo unavailable.") from None
         response = HttpResponse(data, content_type="image/jpeg")

@@ -18,7 +18,7 @@ and checked right after open, so a bomb is refused even if another thread's
 from __future__ import annotations
 
 from .formats import ALLOWED_UPLOAD_FORMATS
-from .isolated import prepare_isolated
+from .isolated import prepare_isolated, thumbnail_isolated
 from .metadata import without_metadata
 from .opening import (
     ImageError,
@@ -44,6 +44,7 @@ __all__ = [
     "prepare_isolated",
     "strip_and_reencode",
     "thumbnail_bytes",
+    "thumbnail_isolated",
     "verify_image",
     "without_metadata",
 ]

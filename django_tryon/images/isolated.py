@@ -55,13 +55,33 @@ def prepare_isolated(
     """``prepare_for_provider(data)``, decoded in a child whose memory is capped by what
     ``info`` (the header, already checked) says the image holds. Raises ``ImageError``."""
     limits = {
+        "op": "prepare",
         "max_side": setting_or_default(max_side, "MAX_PROVIDER_SIDE"),
         "max_bytes": setting_or_default(max_bytes, "MAX_PROVIDER_BYTES"),
         "min_side": setting_or_default(min_side, "MIN_IMAGE_SIDE"),
         "max_pixels": setting_or_default(max_pixels, "MAX_IMAGE_PIXELS"),
         "max_input_bytes": len(data),
-        "memory": budget(info.width * info.height),
     }
+    return _in_child(data, info, limits)
+
+
+def thumbnail_isolated(data: bytes, size: tuple[int, int]) -> bytes:
+    """``thumbnail_bytes(data, size)`` for a file that may need a full decode (anything
+    but a JPEG, which decodes scaled down): in a child, capped like ``prepare_isolated``."""
+    from .opening import inspect_image
+
+    info = inspect_image(data, max_bytes=len(data), min_side=1)
+    limits = {
+        "op": "thumbnail",
+        "size": list(size),
+        "max_pixels": info.width * info.height,
+        "max_input_bytes": len(data),
+    }
+    return _in_child(data, info, limits).data
+
+
+def _in_child(data: bytes, info: ImageInfo, limits: dict) -> PreparedImage:
+    limits["memory"] = budget(info.width * info.height)
     with _slots:
         try:
             done = subprocess.run(  # noqa: S603 - our own interpreter and module, no shell
@@ -125,18 +145,27 @@ def _child(argv: list[str]) -> int:
     limits = json.loads(argv[1])
     resource.setrlimit(resource.RLIMIT_AS, (limits["memory"], limits["memory"]))
     resource.setrlimit(resource.RLIMIT_CPU, (TIMEOUT_SECONDS, TIMEOUT_SECONDS))
-    from .preparing import prepare_for_provider
+    from .preparing import prepare_for_provider, thumbnail_bytes
 
     data = sys.stdin.buffer.read()
     try:
-        prepared = prepare_for_provider(
-            data,
-            max_side=limits["max_side"],
-            max_bytes=limits["max_bytes"],
-            min_side=limits["min_side"],
-            max_pixels=limits["max_pixels"],
-            max_input_bytes=limits["max_input_bytes"],
-        )
+        if limits["op"] == "thumbnail":
+            jpeg = thumbnail_bytes(
+                data,
+                tuple(limits["size"]),
+                max_pixels=limits["max_pixels"],
+                max_input_bytes=limits["max_input_bytes"],
+            )
+            prepared = PreparedImage(jpeg, "image/jpeg", 0, 0)  # the caller keeps bytes only
+        else:
+            prepared = prepare_for_provider(
+                data,
+                max_side=limits["max_side"],
+                max_bytes=limits["max_bytes"],
+                min_side=limits["min_side"],
+                max_pixels=limits["max_pixels"],
+                max_input_bytes=limits["max_input_bytes"],
+            )
     except ImageError as exc:
         sys.stdout.write(json.dumps({"code": exc.code, "message": exc.message}))
         return _REFUSED

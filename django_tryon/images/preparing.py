@@ -242,13 +242,17 @@ def strip_and_reencode(
 
 
 def thumbnail_bytes(
-    data: Any, size: tuple[int, int] = (256, 256), *, max_pixels: int | None = None
+    data: Any,
+    size: tuple[int, int] = (256, 256),
+    *,
+    max_pixels: int | None = None,
+    max_input_bytes: int | None = None,
 ) -> bytes:
     """A small upright JPEG fitting ``size`` (for the admin). Cheap: JPEGs decode scaled."""
     im = load_rgb(
         data,
         box=size,
-        max_input_bytes=input_cap(None),
+        max_input_bytes=input_cap(max_input_bytes),
         min_side=1,
         max_pixels=setting_or_default(max_pixels, "MAX_IMAGE_PIXELS"),
     )

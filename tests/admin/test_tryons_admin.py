@@ -660,3 +660,25 @@ def test_the_cost_page_says_what_one_add_to_cart_cost(
     settings.TRYON = {**settings.TRYON, "FUNNEL": False}
     html = merch_client.get(f"{REQUESTS}cost/").content.decode()
     assert "Funnel counts are off" in html and "TRYON['FUNNEL'] = True" in html
+
+
+def test_a_shoppers_png_photo_is_shrunk_outside_the_web_process(
+    merch_client, shopper_request, settings, monkeypatch
+):
+    """A PNG decodes in full (no scaled decoding as for a JPEG): a flat 64-megapixel PNG of
+    a few hundred kilobytes would cost the admin's process 256 MB per thumbnail."""
+    from django.core.files.base import ContentFile
+
+    from django_tryon import images
+    from django_tryon.models import tryon_storage
+
+    settings.TRYON = {**settings.TRYON, "ADMIN_SHOW_SHOPPER_PHOTOS": True}
+    buf = io.BytesIO()
+    Image.new("RGB", (900, 1200), (30, 60, 90)).save(buf, "PNG")
+    name = tryon_storage().save("tryon/uploads/shopper.png", ContentFile(buf.getvalue()))
+    type(shopper_request).objects.filter(pk=shopper_request.pk).update(person_image=name)
+    inline = []
+    monkeypatch.setattr(images, "thumbnail_bytes", lambda *a, **k: inline.append(a))
+    response = merch_client.get(f"{REQUESTS}{shopper_request.pk}/person-photo/small/")
+    assert response.status_code == 200 and inline == []
+    assert Image.open(io.BytesIO(response.content)).size == (120, 160)
