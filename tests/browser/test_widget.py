@@ -361,6 +361,37 @@ def test_events_fire_in_order(page, shop, photos):
     assert by_type["added-to-cart"]["source"] == "widget"
 
 
+@pytest.mark.parametrize(
+    ("cart_url", "shown"),
+    [
+        # A form view that sends the browser back to the page (Oscar's basket without a
+        # quantity): a redirect, then HTML. Never "added".
+        ("/admin/", "This could not be added to your cart. Please try again."),
+        # A JSON error (here a 405 from a view that takes no POST): not added either; its
+        # "detail" is for developers, only a "message" is shown to the shopper.
+        ("/tryon/api/quota/", "This could not be added to your cart. Please try again."),
+    ],
+)
+def test_add_to_cart_says_added_only_when_the_shop_confirmed_it(
+    page, shop, photos, screenshot, cart_url, shown
+):
+    open_product(page, shop)
+    page.evaluate(
+        "url => document.querySelector('tryon-widget').setAttribute('add-to-cart-url', url)",
+        cart_url,
+    )
+    start_with_photo(page, photos["person"])
+    wait_for_result(page, shop)
+    page.click(f"{W} [data-tryon-part=add-to-cart]")
+    page.wait_for_function("window.__tryonEvents.some(e => e.type === 'tryon:error')")
+    status = page.locator(f"{W} [data-tryon-part=cart-status]")
+    expect(status).to_have_text(shown)
+    expect(status).to_have_attribute("data-outcome", "refused")  # the error colour
+    assert "added-to-cart" not in event_types(page)
+    assert not TryOnRequest.objects.filter(counted_added_to_cart=True).exists()
+    screenshot(page, "add-to-cart-refused")
+
+
 def test_consent_gate(page, shop, photos, screenshot):
     open_product(page, shop)
     page.click(OPEN)

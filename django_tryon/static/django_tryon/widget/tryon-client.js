@@ -264,17 +264,33 @@
       return null;
     }
 
-    /** POST the shop's add-to-cart URL; its JSON answer ({} when none), or throws. */
+    /**
+     * POST the shop's add-to-cart URL. Resolves to {added: true, data} only when the shop
+     * answered 2xx with JSON, without a redirect, and did not say {"added": false}; else
+     * {added: false, message} (the shop's words when its JSON has a "message"). A redirect
+     * (a form view sending the browser back to the page), HTML or an error is never
+     * taken for an item in the cart. Never throws.
+     */
     async addToCart(url) {
-      const response = await fetch(url, {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { Accept: "application/json", "X-CSRFToken": this.csrfToken() },
-      });
-      if (!response.ok) {
-        throw new Error(String(response.status));
+      let response;
+      try {
+        response = await fetch(url, {
+          method: "POST",
+          credentials: "same-origin",
+          redirect: "manual",
+          headers: { Accept: "application/json", "X-CSRFToken": this.csrfToken() },
+        });
+      } catch (error) {
+        return { added: false, message: "" };
       }
-      return response.json().catch(() => ({}));
+      const json = (response.headers.get("Content-Type") || "").includes("application/json");
+      const data = json ? await response.json().catch(() => null) : null;
+      const said = data && typeof data === "object" ? data : {};
+      const message = typeof said.message === "string" ? said.message : ""; // words for the shopper
+      if (response.type === "opaqueredirect" || response.redirected || !response.ok || !data) {
+        return { added: false, message: message };
+      }
+      return said.added === false ? { added: false, message: message } : { added: true, data: data };
     }
 
     /**

@@ -392,16 +392,19 @@
       }
       const button = this._el.addToCart;
       button.disabled = true;
-      try {
-        const data = await this._api.addToCart(detail.url);
+      const answer = await this._api.addToCart(detail.url);
+      button.disabled = false;
+      if (answer.added) {
+        // Only after the shop's JSON confirmed it (tryon-client.js: addToCart).
+        this._el.cartStatus.dataset.outcome = "added";
         this._el.cartStatus.textContent = gettext("Added to your cart.");
-        this._emit("added-to-cart", { requestId: this._requestId, response: data, source: "widget" });
-      } catch (error) {
-        this._el.cartStatus.textContent = gettext("This could not be added to your cart. Please try again.");
-        this._emit("error", { requestId: this._requestId, code: "add_to_cart", stage: "add-to-cart" });
-      } finally {
-        button.disabled = false;
+        this._emit("added-to-cart", { requestId: this._requestId, response: answer.data, source: "widget" });
+        return;
       }
+      const message = answer.message || gettext("This could not be added to your cart. Please try again.");
+      this._el.cartStatus.dataset.outcome = "refused";
+      this._el.cartStatus.textContent = message;
+      this._emit("error", { requestId: this._requestId, code: "add_to_cart", message: message, stage: "add-to-cart" });
     }
 
     _reset(options) {
