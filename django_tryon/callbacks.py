@@ -19,6 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from . import services
 from .conf import get_setting
+from .locking import StillLocked, when_unlocked
 from .models import CallbackReceipt
 from .providers import get_provider, provider_names
 from .providers.base import CallbackHint, TaskState
@@ -64,7 +65,16 @@ class ProviderCallbackView(View):
             self._count_unproven(CallbackReceipt.Outcome.REFUSED, "callback body too large")
             return self._refuse(provider, 400, "callback body too large")
         try:
-            response = super().dispatch(request, *args, **kwargs)
+            # Safe to run again: every write it makes is a compare-and-set or a refresh.
+            response = when_unlocked(super().dispatch, request, *args, **kwargs)
+        except StillLocked:
+            # Never a 500: the provider delivers again later, and the reaper follows the
+            # try-on meanwhile whatever happens to this delivery.
+            log.warning("%s callback deferred: the database stayed locked", provider or "unknown")
+            response = JsonResponse({"error": "busy, deliver again"}, status=503)
+            response["Retry-After"] = "5"
+            response._has_been_logged = True  # see _refuse
+            return response
         except Http404:
             self._count_unproven(CallbackReceipt.Outcome.UNKNOWN, UNKNOWN_CALLBACK)
             return self._refuse(provider, 404, "unknown callback")

@@ -16,6 +16,7 @@ from .deployment import (
     check_api_docs,
     check_insecure,
     check_public_url,
+    check_sqlite,
     check_status_cache,
     check_storage,
 )
@@ -67,6 +68,7 @@ def check_tryon_settings(app_configs=None, **kwargs):
     errors += check_storage(values)
     errors += check_status_cache(values)
     errors += check_api_docs(values)
+    errors += check_sqlite(values)
     errors += check_insecure(values)
     errors += check_limits(values)
     errors += check_api(values)

@@ -169,3 +169,33 @@ def check_insecure(values) -> list:
                 )
             )
     return warnings
+
+
+#: What a SQLite database needs for a worker, the web process and provider callbacks to
+#: write at once: wait for the lock instead of failing, and take it at the start of each
+#: transaction (Django 5.1+), so no transaction fails half-way on "database is locked".
+SQLITE_OPTIONS = '{"timeout": 20, "transaction_mode": "IMMEDIATE"}'
+
+
+def check_sqlite(values, databases=None) -> list:
+    """W013: a SQLite database without a busy timeout: "database is locked" under load."""
+    found = []
+    if databases is None:
+        databases = getattr(settings, "DATABASES", {}) or {}
+    for alias, database in databases.items():
+        if "sqlite3" not in str(database.get("ENGINE", "")):
+            continue
+        options = database.get("OPTIONS") or {}
+        timeout = options.get("timeout")
+        if isinstance(timeout, int | float) and timeout >= 5:
+            continue
+        found.append(
+            Warning(
+                f"DATABASES['{alias}'] is SQLite without a busy timeout: while a worker "
+                "writes, the web process and provider callbacks fail with 'database is "
+                "locked'.",
+                hint=f"Set DATABASES['{alias}']['OPTIONS'] = {SQLITE_OPTIONS} (or use PostgreSQL).",
+                id="django_tryon.W013",
+            )
+        )
+    return found

@@ -133,3 +133,28 @@ def test_an_absurd_content_length_is_a_400(make_request, client, sent, length):
     assert response.status_code == 400 and sent == []
     receipt = CallbackReceipt.objects.get()
     assert (receipt.outcome, receipt.request_id, receipt.body_bytes) == ("refused", None, 0)
+
+
+def test_a_callback_rides_out_a_locked_sqlite_database(make_request, post, sent, monkeypatch):
+    """"database is locked" (SQLite while a worker writes) is tried again, never a 500
+    (issue 23, item 7)."""
+    from django.db import OperationalError
+
+    from django_tryon import callbacks, locking
+
+    monkeypatch.setattr(locking, "PAUSES", (0, 0, 0))
+    request = make_request("kling")
+    real, locked = services.request_for_callback_token, [2]
+
+    def busy(token):
+        if locked[0]:
+            locked[0] -= 1
+            raise OperationalError("database is locked")
+        return real(token)
+
+    monkeypatch.setattr(callbacks.services, "request_for_callback_token", busy)
+    assert post(request, body_for(request, "succeed")).status_code == 200
+    assert sent == refreshes(request)
+    locked[0] = 99  # locked for good: the provider is asked to deliver again
+    response = post(request, body_for(request, "succeed"))
+    assert response.status_code == 503 and response["Retry-After"] == "5"

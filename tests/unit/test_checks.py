@@ -441,3 +441,16 @@ def test_w012_a_named_status_cache_that_lives_in_one_process(production, tryon, 
     assert ids() == ["django_tryon.W012"]
     settings.CACHES = {"default": LOCAL, "status": FILES}
     assert ids() == []
+
+
+def test_w013_sqlite_without_a_busy_timeout():
+    """Oscar's guide and startproject use SQLite with no timeout: "database is locked"
+    while a worker writes (issue 23, item 7). The check names the OPTIONS to set."""
+    from django_tryon.checks.deployment import check_sqlite
+
+    sqlite = {"ENGINE": "django.db.backends.sqlite3", "NAME": "shop.sqlite3"}
+    postgres = {"ENGINE": "django.db.backends.postgresql", "NAME": "shop"}
+    (warning,) = check_sqlite({}, {"default": postgres, "shop": sqlite})
+    assert warning.id == "django_tryon.W013" and "DATABASES['shop']" in warning.msg
+    assert '{"timeout": 20, "transaction_mode": "IMMEDIATE"}' in warning.hint
+    assert check_sqlite({}, {"shop": {**sqlite, "OPTIONS": {"timeout": 20}}}) == []
