@@ -136,7 +136,7 @@ def test_an_absurd_content_length_is_a_400(make_request, client, sent, length):
 
 
 def test_a_callback_rides_out_a_locked_sqlite_database(make_request, post, sent, monkeypatch):
-    """"database is locked" (SQLite while a worker writes) is tried again, never a 500
+    """ "database is locked" (SQLite while a worker writes) is tried again, never a 500
     (issue 23, item 7)."""
     from django.db import OperationalError
 
