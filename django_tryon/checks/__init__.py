@@ -22,6 +22,7 @@ from .deployment import (
 )
 from .limits import check_api, check_limits
 from .providers import check_prices, check_providers, check_routing
+from .worker import check_celery
 
 #: Numeric settings that may also be None ("no limit", "forever").
 OPTIONAL_NUMERIC_KEYS = frozenset(
@@ -69,6 +70,7 @@ def check_tryon_settings(app_configs=None, **kwargs):
     errors += check_status_cache(values)
     errors += check_api_docs(values)
     errors += check_sqlite(values)
+    errors += check_celery(values)
     errors += check_insecure(values)
     errors += check_limits(values)
     errors += check_api(values)

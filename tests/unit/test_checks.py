@@ -454,3 +454,34 @@ def test_w013_sqlite_without_a_busy_timeout():
     assert warning.id == "django_tryon.W013" and "DATABASES['shop']" in warning.msg
     assert '{"timeout": 20, "transaction_mode": "IMMEDIATE"}' in warning.hint
     assert check_sqlite({}, {"shop": {**sqlite, "OPTIONS": {"timeout": 20}}}) == []
+
+
+@pytest.fixture
+def celery_app():
+    """Make a Celery app of the test's the current one, then put the shop's back."""
+    from celery import Celery, current_app
+
+    shop = current_app._get_current_object()
+
+    def make(name, **conf):
+        app = Celery(name, set_as_current=False)
+        app.conf.update(conf)
+        app.set_current()
+        return app
+
+    yield make
+    shop.set_current()
+
+
+def test_w014_no_celery_app_and_w015_a_broker_that_does_not_answer(celery_app):
+    """A shop without a Celery app accepted try-ons that waited forever, and `check` was
+    silent (issue 23, item 5)."""
+    from django_tryon.checks.worker import check_celery
+
+    celery_app("default")  # what Celery falls back on when the shop loaded no app
+    assert [m.id for m in check_celery({})] == ["django_tryon.W014"]
+    celery_app("myshop", broker_url="redis://:secret@127.0.0.1:1/0")
+    (warning,) = check_celery({})
+    assert warning.id == "django_tryon.W015" and "secret" not in warning.msg
+    celery_app("myshop", broker_url="memory://")
+    assert check_celery({}) == []
