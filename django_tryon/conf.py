@@ -25,6 +25,9 @@ DEFAULTS: dict[str, Any] = {
     "ROUTING": None,
     # The circuit breaker: this many creates in a row that failed with no answer or a
     # 5xx open it for BREAKER_OPEN_SECONDS, then one try-on probes the provider.
+    # A try-on still waiting for a worker after this long, with no worker seen since
+    # it was made, says so: the API's waiting_for_worker, the widget, the admin banner.
+    "WORKER_SILENT_SECONDS": 120,
     "BREAKER_FAILURES": 5,
     "BREAKER_OPEN_SECONDS": 60,
     # After an out-of-credit answer, the provider is left out of routing this long.

@@ -452,3 +452,17 @@ class ProviderHealth(models.Model):
 
     def __str__(self):
         return self.provider
+
+
+class WorkerHeartbeat(models.Model):
+    """When one Celery worker process last took the app's tasks (``heartbeat``)."""
+
+    worker = models.CharField(max_length=200, primary_key=True)
+    seen_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("worker heartbeat")
+        verbose_name_plural = _("worker heartbeats")
+
+    def __str__(self) -> str:
+        return f"{self.worker} seen {self.seen_at:%Y-%m-%d %H:%M:%S}"

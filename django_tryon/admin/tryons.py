@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -11,6 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from .. import heartbeat
+from ..conf import get_setting
 from ..messages import shopper_message
 from ..models import TryOnRequest
 from ..pipeline.create import SHOPPER_SOURCES
@@ -114,6 +116,27 @@ class TryOnRequestAdmin(RequestActions, ReadOnlyAdmin):
             {"fields": ["asked_by", "consent_version", "consent_at", "person_purged_at"]},
         ),
     ]
+
+    def changelist_view(self, request, extra_context=None):
+        waiting = heartbeat.stalled()
+        if waiting:
+            # Nothing else would say it: the try-ons were accepted and simply wait.
+            minutes = get_setting("WORKER_SILENT_SECONDS") // 60 or 1
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d try-on has waited more than %(minutes)d minutes and no Celery "
+                    "worker has taken the app's tasks since: start one (celery -A yourproject "
+                    "worker --beat) and it goes on.",
+                    "%(count)d try-ons have waited more than %(minutes)d minutes and no Celery "
+                    "worker has taken the app's tasks since: start one (celery -A yourproject "
+                    "worker --beat) and they go on.",
+                    waiting,
+                )
+                % {"count": waiting, "minutes": minutes},
+                messages.WARNING,
+            )
+        return super().changelist_view(request, extra_context)
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("results")

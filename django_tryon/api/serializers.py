@@ -9,7 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .. import estimates, funnel, services
+from .. import estimates, funnel, heartbeat, services
 from ..conf import get_setting
 from ..messages import shopper_message
 from ..models import Category, Garment, ModelPhoto, TryOnRequest
@@ -59,11 +59,18 @@ class TryOnRequestSerializer(serializers.ModelSerializer):
         "shopper's estimate; null when finished or not known yet."
     )
 
+    waiting_for_worker = serializers.SerializerMethodField(
+        help_text="True when the try-on is still pending after WORKER_SILENT_SECONDS and no "
+        "worker of the shop has taken the app's tasks since it was made: the shop's "
+        "try-on service is not running, so waiting longer will not help."
+    )
+
     class Meta:
         model = TryOnRequest
         fields = [
             "id",
             "status",
+            "waiting_for_worker",
             "error",
             "results",
             "garment",
@@ -83,6 +90,9 @@ class TryOnRequestSerializer(serializers.ModelSerializer):
                 "route (TRYON['ROUTING']): empty when it is."
             }
         }
+
+    def get_waiting_for_worker(self, request: TryOnRequest) -> bool:
+        return heartbeat.waiting_for_worker(request)
 
     @extend_schema_field({"type": "integer", "nullable": True})
     def get_usual_seconds(self, request: TryOnRequest) -> int | None:

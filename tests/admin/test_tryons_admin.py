@@ -682,3 +682,21 @@ def test_a_shoppers_png_photo_is_shrunk_outside_the_web_process(
     response = merch_client.get(f"{REQUESTS}{shopper_request.pk}/person-photo/small/")
     assert response.status_code == 200 and inline == []
     assert Image.open(io.BytesIO(response.content)).size == (120, 160)
+
+
+def test_a_banner_when_tryons_wait_for_a_worker_that_never_came(
+    merch_client, make_request, catalogue
+):
+    """Without a worker, try-ons were accepted and waited without a word (issue 23)."""
+    waiting = make_request(catalogue.shirt, status=Status.PENDING, source=Source.WIDGET)
+    TryOnRequest.objects.filter(pk=waiting.pk).update(
+        created_at=timezone.now() - timedelta(minutes=10)
+    )
+    page = merch_client.get(REQUESTS)
+    said = [str(m) for m in get_messages(page.wsgi_request)]
+    assert any("1 try-on has waited more than 2 minutes" in m for m in said), said
+    from django_tryon.models import WorkerHeartbeat
+
+    WorkerHeartbeat.objects.create(worker="w:1", seen_at=timezone.now())
+    page = merch_client.get(REQUESTS)
+    assert not [m for m in get_messages(page.wsgi_request) if "worker" in str(m)]

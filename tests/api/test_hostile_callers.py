@@ -182,3 +182,39 @@ def test_the_quota_check_refuses_as_reserve_would_without_counting(settings):
     with pytest.raises(quotas.QuotaExceeded):
         quotas.check(quotas.Charge(1), owner_key="session:x")
     assert UsageCounter.objects.get(scope="session:x").generations == 1
+
+
+# -- nothing silent: a try-on no worker takes (issue 23, item 5) --------------------------------
+
+
+def test_a_tryon_no_worker_takes_says_so(anonymous, garment, sent, settings):
+    from datetime import timedelta
+
+    from django_tryon import heartbeat
+    from django_tryon.models import WorkerHeartbeat
+
+    settings.TRYON = {**settings.TRYON, "WORKER_SILENT_SECONDS": 60}
+    made = anonymous.create(garment).json()
+    assert made["waiting_for_worker"] is False  # just made: a worker may well come
+    tryon = TryOnRequest.objects.get(pk=made["id"])
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    TryOnRequest.objects.filter(pk=tryon.pk).update(created_at=an_hour_ago)
+    WorkerHeartbeat.objects.create(worker="old:1", seen_at=an_hour_ago - timedelta(minutes=5))
+    assert anonymous.get(f"requests/{tryon.pk}/").json()["waiting_for_worker"] is True
+    assert heartbeat.stalled() == 1
+    # A worker that took the app's tasks since: it is busy, not missing.
+    WorkerHeartbeat.objects.create(worker="new:2", seen_at=timezone.now())
+    assert anonymous.get(f"requests/{tryon.pk}/").json()["waiting_for_worker"] is False
+    assert heartbeat.stalled() == 0
+
+
+def test_a_worker_process_beats_at_most_once_a_minute(monkeypatch):
+    from django_tryon import heartbeat
+    from django_tryon.models import WorkerHeartbeat
+
+    monkeypatch.setattr(heartbeat, "_last_written", 0.0)
+    heartbeat._task_starting(sender=type("T", (), {"name": "django_tryon.submit"})())
+    first = WorkerHeartbeat.objects.get().seen_at
+    heartbeat._task_starting(sender=type("T", (), {"name": "django_tryon.refresh"})())
+    heartbeat._task_starting(sender=type("T", (), {"name": "shop.other_task"})())
+    assert WorkerHeartbeat.objects.get().seen_at == first  # no write a task

@@ -51,6 +51,7 @@ def test_create_answers_202_with_the_resource_and_location(caller, garment, sent
     assert body == {
         "id": body["id"],
         "status": "pending",
+        "waiting_for_worker": False,
         "error": None,
         "results": [],
         "garment": str(garment.pk),

@@ -508,6 +508,24 @@ def test_took_too_long_offers_to_keep_waiting_or_cancel(page, shop, photos, scre
     assert only_request().status == Status.CANCELLED
 
 
+def test_a_tryon_no_worker_takes_tells_the_shopper_plainly(
+    page, shop, photos, screenshot, settings
+):
+    """No worker is running (stopped here; the next test gets a new one): after
+    WORKER_SILENT_SECONDS the widget says so instead of spinning (issue 23, item 5)."""
+    settings.TRYON = {**settings.TRYON, "WORKER_SILENT_SECONDS": 2}
+    shop["worker"].stop()
+    open_product(page, shop)
+    start_with_photo(page, photos["person"])
+    error = page.locator(ERROR)
+    expect(error).to_contain_text("try-on service isn't running", timeout=RESULT_TIMEOUT_MS)
+    expect(page.locator(f"{W} [data-tryon-part=keep-waiting]")).to_be_visible()
+    expect(page.locator(CANCEL)).to_be_visible()
+    screenshot(page, "waiting-for-worker")
+    assert events(page)[-1]["detail"]["code"] == "waiting_for_worker"
+    assert only_request().status == Status.PENDING
+
+
 def test_keyboard_only(page, shop, photos, screenshot):
     # Listen for the file chooser from the start: expect_file_chooser() arms Chromium's
     # interception asynchronously, and a key press can beat it.

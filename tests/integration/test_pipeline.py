@@ -141,7 +141,12 @@ def test_worker_killed_between_create_and_save(pipeline, make_garment, worker_po
     worker.kill()
     request.refresh_from_db()
     assert request.status == Status.SUBMITTING and not request.provider_task_id
+    from django_tryon import heartbeat
+
+    killed_at = timezone.now()
     new_worker = worker_pool.ensure()
+    # The new worker says it is there as it starts (what waiting_for_worker reads).
+    assert heartbeat.last_seen() >= killed_at, new_worker.log()
     wait_for_status(request, Status.SUCCEEDED, timeout=60, worker=new_worker)
     assert len(provider_tasks(sandbox, "kling")) == 1
     assert request.provider_task_id == provider_tasks(sandbox, "kling")[0]["task_id"]

@@ -312,8 +312,8 @@
           this._fail(code, step, options);
         },
         unavailable: (reason, message) => this._markUnavailable(reason, message),
-        timedOut: () => {
-          this._fail("timeout", "generate", { stay: true });
+        timedOut: (code) => {
+          this._fail(code, "generate", { stay: true });
           this._el.keepWaiting.hidden = false;
           this._el.cancel.hidden = false;
           this._el.keepWaiting.focus();

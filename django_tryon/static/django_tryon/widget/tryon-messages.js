@@ -138,6 +138,10 @@
         return gettext(
           "This is taking longer than usual. You can keep waiting or cancel and try again later."
         );
+      case "waiting_for_worker":
+        return gettext(
+          "The shop's try-on service isn't running right now, so this hasn't started yet. You can keep waiting or cancel and try again later."
+        );
       case "deadline":
         return gettext("This try-on took too long and was stopped. Please try again.");
       case "cancelled":

@@ -23,7 +23,8 @@
     /**
      * handlers: progress(percent), started(data), stage(stage), estimate(seconds),
      * succeeded(data), failed(code, step, {serverMessage, values, stay}),
-     * unavailable(reason, message), timedOut(). timeoutMs bounds each spell of waiting.
+     * unavailable(reason, message), timedOut(code: "timeout" or "waiting_for_worker").
+     * timeoutMs bounds each spell of waiting.
      */
     constructor(api, timeoutMs, handlers) {
       this._api = api;
@@ -69,7 +70,7 @@
         update: (next) => this._apply(next),
         timeout: () => {
           this.stop();
-          this._on.timedOut();
+          this._on.timedOut("timeout");
         },
         error: (code) => this._on.failed(code, "generate", {}),
       };
@@ -115,6 +116,12 @@
         const code = status === "cancelled" ? "cancelled" : error.code || "provider_failed";
         // The server's words for its own failure codes (django_tryon/messages.py).
         this._on.failed(code, "generate", { serverMessage: error.message, preferServer: true });
+        return true;
+      }
+      if (data.waiting_for_worker) {
+        // The shop's try-on service is not running: say so plainly instead of spinning.
+        this.stop();
+        this._on.timedOut("waiting_for_worker");
         return true;
       }
       const stage = STAGE_OF_STATUS[status] || "queued";
