@@ -10,8 +10,9 @@ class TryOnConfig(AppConfig):
 
     def ready(self):
         from django.contrib.auth.signals import user_logged_in
+        from django.db.models.signals import post_save
 
-        from . import checks, files, heartbeat, polling  # noqa: F401  (checks: system checks)
+        from . import checks, files, heartbeat, polling, products  # noqa: F401  (checks)
         from .pipeline.identity import adopt_anonymous_tryons
 
         files.connect()
@@ -19,3 +20,5 @@ class TryOnConfig(AppConfig):
         user_logged_in.connect(adopt_anonymous_tryons, dispatch_uid="django_tryon.adopt")
         polling.connect()
         heartbeat.connect()
+        # A product whose picture, name or category changes updates its garment.
+        post_save.connect(products.product_saved, dispatch_uid="django_tryon.products")

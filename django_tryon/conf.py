@@ -25,6 +25,10 @@ DEFAULTS: dict[str, Any] = {
     "ROUTING": None,
     # The circuit breaker: this many creates in a row that failed with no answer or a
     # 5xx open it for BREAKER_OPEN_SECONDS, then one try-on probes the provider.
+    # The shop's product model as garments (django_tryon.products, docs/shops.md):
+    # PRODUCT_MODEL, IMAGE, NAME, SKU, CATEGORIES, CATEGORY_MAP. None: garments are made
+    # in the admin only.
+    "CATALOGUE": None,
     # A try-on still waiting for a worker after this long, with no worker seen since
     # it was made, says so: the API's waiting_for_worker, the widget, the admin banner.
     "WORKER_SILENT_SECONDS": 120,

@@ -1,6 +1,8 @@
 """Template tags for shop pages: ``{% load tryon %}``.
 
-``{% tryon_widget garment %}`` renders the "Try it on" button and its dialog.
+``{% tryon_widget garment %}`` renders the "Try it on" button and its dialog. Both tags
+take a garment, or a product of the shop's product model (``TRYON["CATALOGUE"]``): its
+active garment is used, and nothing is rendered for a product without one.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 from django import template
 from django.utils.translation import gettext
 
+from ..products import garment_of
 from ..widget import render_widget
 
 register = template.Library()
@@ -30,7 +33,7 @@ def tryon_widget(context, garment, **options):
     include_assets = True
     if request is not None:
         include_assets = not getattr(request, _ASSETS_FLAG, False)
-    html = render_widget(request, garment, include_assets=include_assets, **options)
+    html = render_widget(request, garment_of(garment), include_assets=include_assets, **options)
     if html and request is not None:
         setattr(request, _ASSETS_FLAG, True)
     return html
@@ -47,5 +50,6 @@ def tryon_gallery(garment, limit: int = 12, title: str = ""):
     """
     from ..catalogue import approved_results
 
+    garment = garment_of(garment)
     results = list(approved_results(garment)[:limit]) if garment is not None else []
     return {"garment": garment, "results": results, "title": title or gettext("Worn by our models")}

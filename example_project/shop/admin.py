@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 
+from django_tryon.admin.products import sync_garments
+
 from .models import Product
 
 
@@ -12,6 +14,8 @@ class ProductAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["tryon_garments"]
     fields = ["name", "slug", "price", "description", "image", "tryon_garments"]
+    # Garments from the selected products (TRYON["CATALOGUE"], docs/shops.md).
+    actions = [sync_garments]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("garments")
