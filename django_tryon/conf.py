@@ -202,6 +202,9 @@ def tryon_settings() -> dict[str, Any]:
         raise ImproperlyConfigured("settings.TRYON must be a dict")
     merged = dict(DEFAULTS)
     merged.update(user)
+    if "CURRENCY" not in user and getattr(settings, "OSCAR_DEFAULT_CURRENCY", None):
+        # A django-oscar shop prices in its own currency unless TRYON names another.
+        merged["CURRENCY"] = settings.OSCAR_DEFAULT_CURRENCY
     return merged
 
 

@@ -27,6 +27,8 @@ from .conf import get_setting
 from .models import FunnelDay, Garment, TryOnRequest
 
 STEPS = ("opened", "photo_given", "result_shown", "added_to_cart")
+#: Every count a funnel day keeps: the widget's steps, and orders a shop reports.
+COUNTS = (*STEPS, "ordered")
 #: Steps that belong to one finished try-on, and the request flag that counts each once.
 ONCE_PER_TRYON = {
     "result_shown": "counted_result_shown",
@@ -64,12 +66,21 @@ def count(step: str, garment: Garment, tryon: TryOnRequest | None = None, *, now
     return True
 
 
+def count_ordered(garment: Garment, *, now=None) -> None:
+    """One order line of ``garment`` by a shopper who had tried it on (a shop
+    integration reports it: django_tryon.contrib.oscar counts Oscar's orders)."""
+    day = timezone.localdate(now)
+    with transaction.atomic():
+        FunnelDay.objects.bulk_create([FunnelDay(garment=garment, day=day)], ignore_conflicts=True)
+        FunnelDay.objects.filter(garment=garment, day=day).update(ordered=F("ordered") + 1)
+
+
 def totals_since(first_day: date) -> dict:
     """Each garment's counts from ``first_day`` on: ``{garment_id: {step: n}}``."""
     rows = (
         FunnelDay.objects.filter(day__gte=first_day)
         .values("garment_id")
-        .annotate(**{step: Sum(step) for step in STEPS})
+        .annotate(**{step: Sum(step) for step in COUNTS})
         .order_by()
     )
     return {row.pop("garment_id"): row for row in rows}

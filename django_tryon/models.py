@@ -422,6 +422,7 @@ class FunnelDay(models.Model):
     photo_given = models.PositiveIntegerField(_("photo given"), default=0)
     result_shown = models.PositiveIntegerField(_("result shown"), default=0)
     added_to_cart = models.PositiveIntegerField(_("added to cart after a try-on"), default=0)
+    ordered = models.PositiveIntegerField(_("ordered after a try-on"), default=0)
 
     class Meta:
         verbose_name = _("funnel day")

@@ -73,8 +73,14 @@ def product_model():
 
 
 def catalogue_options() -> dict:
-    options = get_setting("CATALOGUE")
-    if not options or not options.get("PRODUCT_MODEL"):
+    """TRYON["CATALOGUE"], over django-oscar's defaults when ``django_tryon.contrib.oscar``
+    is installed (the shop still names its CATEGORY_MAP)."""
+    options = dict(get_setting("CATALOGUE") or {})
+    if apps.is_installed("django_tryon.contrib.oscar"):
+        from .contrib.oscar.apps import OSCAR_CATALOGUE
+
+        options = {**OSCAR_CATALOGUE, **options}
+    if not options.get("PRODUCT_MODEL"):
         raise ImproperlyConfigured(
             "Set TRYON['CATALOGUE'] (PRODUCT_MODEL, IMAGE, NAME, CATEGORIES, CATEGORY_MAP) "
             "to make garments from your products (docs/shops.md)."
@@ -188,10 +194,9 @@ def product_saved(sender, instance, created=False, raw=False, **kwargs) -> None:
     """``post_save`` of any model: a product of the shop's product model that already has
     a garment gets it updated (a new picture, name or category reaches try-on at once).
     A product without one is left to ``tryon_sync_garments`` or the admin action."""
-    options = get_setting("CATALOGUE")
-    if raw or not options or not options.get("PRODUCT_MODEL"):
+    if raw or not (get_setting("CATALOGUE") or apps.is_installed("django_tryon.contrib.oscar")):
         return
-    if sender._meta.label_lower != str(options["PRODUCT_MODEL"]).lower():
+    if sender._meta.label_lower != str(catalogue_options()["PRODUCT_MODEL"]).lower():
         return
     kind = ContentType.objects.get_for_model(sender)
     if Garment.objects.filter(product_type=kind, product_id=str(instance.pk)).exists():

@@ -1,5 +1,6 @@
 """Mount with ``path("tryon/", include("django_tryon.urls"))``."""
 
+from django.apps import apps
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
@@ -25,3 +26,7 @@ urlpatterns = [
         name="jsi18n",
     ),
 ]
+
+if apps.is_installed("django_tryon.contrib.oscar"):
+    # Oscar's basket, answering the widget in JSON (docs/shops.md).
+    urlpatterns.append(path("oscar/", include("django_tryon.contrib.oscar.urls")))

@@ -37,7 +37,7 @@ def funnel_summary(month: datetime, charged: QuerySet) -> dict:
     names = _names(set(counts) - set(rows))
     for garment_id, steps in counts.items():
         line = rows.setdefault(garment_id, _line(names.get(garment_id, "?"), Spend()))
-        line.update({step: steps[step] or 0 for step in funnel.STEPS})
+        line.update({step: steps[step] or 0 for step in funnel.COUNTS})
     for line in rows.values():
         line["per_add_to_cart"] = line["cost"].per(line["added_to_cart"])
     ordered = sorted(
@@ -47,7 +47,7 @@ def funnel_summary(month: datetime, charged: QuerySet) -> dict:
 
 
 def _line(name: str, cost) -> dict:
-    return {"name": name, "tryons": 0, "cost": cost, **dict.fromkeys(funnel.STEPS, 0)}
+    return {"name": name, "tryons": 0, "cost": cost, **dict.fromkeys(funnel.COUNTS, 0)}
 
 
 def _names(ids: set) -> dict:

@@ -138,3 +138,14 @@ def test_the_admin_action_makes_garments_and_says_what_it_skipped(catalogue, adm
     assert "Try-on garments: 1 created, 0 updated, 0 unchanged." in said
     assert any(m.startswith("Skipped Odd: no category in CATEGORY_MAP") for m in said)
     assert [g.product for g in Garment.objects.all()] == [tee]
+
+
+def test_money_is_in_oscars_currency_unless_tryon_names_one(settings):
+    """A django-oscar shop's cost page showed "$" while it priced in pounds (issue 23)."""
+    from django_tryon.conf import get_setting
+
+    settings.OSCAR_DEFAULT_CURRENCY = "GBP"
+    settings.TRYON = {k: v for k, v in settings.TRYON.items() if k != "CURRENCY"}
+    assert get_setting("CURRENCY") == "GBP"
+    settings.TRYON = {**settings.TRYON, "CURRENCY": "EUR"}
+    assert get_setting("CURRENCY") == "EUR"
