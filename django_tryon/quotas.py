@@ -190,14 +190,11 @@ def settle(estimate: Charge, actual_amount, actual_currency: str, *, when=None) 
 
 
 def check(
-    charge: Charge, *, owner_key: str = "", client_key: str = "", enforce_shopper=True, now=None
+    charge: Charge, *, owner_key: str = "", client_key: str = "", enforce_shopper=True
 ) -> None:
     """Raise the QuotaExceeded that ``reserve`` would raise now, counting nothing: a cheap,
     lock-free look before costly work (decoding a photo) that ``reserve`` then enforces."""
-    if not get_setting("ENABLED"):
-        raise TryOnDisabled()
-    steps = _steps(charge, owner_key, enforce_shopper, now or timezone.now(), client_key)
-    blocked = _first_exceeded(steps)
+    blocked = _blocked(_steps(charge, owner_key, enforce_shopper, timezone.now(), client_key))
     if blocked is not None:
         raise blocked
 
@@ -228,7 +225,7 @@ def remaining(
         shopper_remaining=max(shopper_limit - used, 0) if shopper_limit is not None else None,
         resets_at=day_end,
     )
-    blocked = TryOnDisabled() if not get_setting("ENABLED") else _first_exceeded(steps, rows)
+    blocked = _blocked(steps, rows)
     if blocked is not None:
         allowance.available = False
         allowance.reason = blocked.scope
@@ -247,7 +244,10 @@ def _rows(steps) -> dict[tuple[str, str], UsageCounter]:
     return {(row.scope, row.period): row for row in found}
 
 
-def _first_exceeded(steps, rows=None) -> QuotaExceeded | None:
+def _blocked(steps, rows=None) -> QuotaExceeded | None:
+    """What would refuse these steps now (the kill switch first), or None; reads only."""
+    if not get_setting("ENABLED"):
+        return TryOnDisabled()
     rows = _rows(steps) if rows is None else rows
     return next((s.exceeded() for s in steps if not s.fits(rows.get((s.scope, s.period)))), None)
 

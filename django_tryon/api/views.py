@@ -20,17 +20,11 @@ from rest_framework.views import APIView
 from .. import funnel, polling, quotas, services
 from ..conf import get_setting
 from ..models import Garment, ModelPhoto, Source, TryOnRequest
-from ..pipeline.identity import NoSession, owner_key_of, remember_browser
 from ..status import Status
 from . import schema as docs
 from .authentication import enforce_csrf, needs_csrf
-from .errors import (
-    Conflict,
-    LimitReached,
-    SessionRequired,
-    exception_handler,
-    refuse_oversized_body,
-)
+from .errors import Conflict, LimitReached, exception_handler, refuse_oversized_body
+from .owners import creating_owner, owner_key, started_session
 from .pagination import Pagination
 from .permissions import ShopperAccess, is_staff
 from .serializers import (
@@ -166,7 +160,7 @@ class TryOnRequestViewSet(TryOnAPIMixin, viewsets.GenericViewSet):
                 batch_size=values["batch_size"],
                 source=_source(request),
                 owner=user if user.is_authenticated else None,
-                owner_key=_creating_owner(request),
+                owner_key=creating_owner(request),
                 idempotency_key=idempotency_key,
                 consent_version=get_setting("CONSENT_VERSION") if person is not None else "",
                 enforce_shopper_quota=not is_staff(user),
@@ -312,7 +306,7 @@ class QuotaView(TryOnAPIMixin, APIView):
             },
         }
         response = Response(QuotaSerializer(data).data)
-        _started(request, response)
+        started_session(request, response)
         return response
 
 
@@ -356,37 +350,6 @@ class NotFoundView(APIView):
 
 
 # -- helpers -------------------------------------------------------------------------------
-
-
-def owner_key(request, *, bind: bool) -> str:
-    """The caller's owner key (``identity.owner_key_of``), as an API answer."""
-    try:
-        return owner_key_of(request, bind=bind)
-    except NoSession:
-        raise exceptions.PermissionDenied(
-            "Anonymous try-ons need Django's session middleware; please sign in."
-        ) from None
-
-
-def _creating_owner(request) -> str:
-    """The owner of a new try-on. An anonymous caller must already have a session from
-    ``GET quota/``: were one made here, simultaneous first creates would each make their
-    own session and each get the whole per-shopper quota."""
-    key = owner_key(request, bind=False)
-    if key:
-        return key
-    if getattr(request, "session", None) is None:
-        owner_key(request, bind=True)  # says why: no session middleware
-    raise SessionRequired()
-
-
-def _started(request, response) -> None:
-    """A read that started an anonymous shopper's session: saved now, so its key (the
-    cookie's value) and the browser cookie go out with this answer."""
-    session = getattr(request, "session", None)
-    if session is not None and session.modified and session.session_key is None:
-        session.save()
-    remember_browser(request, response)
 
 
 def _source(request) -> str:

@@ -53,7 +53,7 @@ def test_the_steps_before_a_tryon_count_per_report(anonymous, garment, counting)
     assert counts(garment) == {"opened": 2, "photo_given": 1, "result_shown": 0, "added_to_cart": 0}
     # One row per garment per day: a garment, a day, four numbers, nothing about who.
     row = FunnelDay.objects.get()
-    assert {f.name for f in row._meta.concrete_fields} == {"id", "garment", "day", *funnel.STEPS}
+    assert {f.name for f in row._meta.concrete_fields} == {"id", "garment", "day", *funnel.COUNTS}
 
 
 def test_a_tryons_result_and_cart_count_once(anonymous, garment, sent, counting):

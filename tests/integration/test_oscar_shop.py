@@ -12,13 +12,12 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
-from pathlib import Path
 
 import django
 import pytest
 
+from tests.integration.recipes import code_blocks, run
 from tests.pipeline import ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(300)]
@@ -105,26 +104,8 @@ urlpatterns = [
 """
 
 
-def recipe_blocks() -> dict[str, list[str]]:
-    """The fenced code blocks of docs/shops.md's django-oscar section, by language."""
-    text = (ROOT / "docs" / "shops.md").read_text()
-    section = text.split("## django-oscar", 1)[1]
-    blocks: dict[str, list[str]] = {}
-    for language, body in re.findall(r"```(\w+)\n(.*?)```", section, re.S):
-        blocks.setdefault(language, []).append(body)
-    return blocks
-
-
-def run(args, cwd: Path, env: dict, timeout: float = 240):
-    proc = subprocess.run(
-        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    assert proc.returncode == 0, f"{args}\n{proc.stdout}\n{proc.stderr}"
-    return proc
-
-
 def test_the_oscar_recipe_puts_tryon_on_oscars_pages_basket_and_orders(tmp_path):
-    blocks = recipe_blocks()
+    blocks = code_blocks("docs/shops.md", "## django-oscar")
     settings_part, urls_part = blocks["python"][0].split("# urls.py", 1)
     env = {
         k: v
@@ -145,7 +126,7 @@ def test_the_oscar_recipe_puts_tryon_on_oscars_pages_basket_and_orders(tmp_path)
     shutil.copy(ROOT / "tests" / "integration" / "oscar_flow.py", project / "oscar_flow.py")
 
     manage = [sys.executable, "manage.py"]
-    run([*manage, "migrate", "--noinput", "-v0"], project, env)
+    run([*manage, "migrate", "--noinput", "-v0"], project, env, timeout=240)  # Oscar's many
     check = run([*manage, "check"], project, env)
     ours = sorted(set(re.findall(r"django_tryon\.[EWI]\d+", check.stdout + check.stderr)))
     # No Celery app yet (the recipe links to one), the default cache in one process.

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests import imagegen
-from tests.pipeline import ROOT
+from tests.integration.recipes import code_blocks, run
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
@@ -30,26 +30,8 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def readme_install_blocks() -> dict[str, list[str]]:
-    """The fenced code blocks of the README's install section, by language."""
-    text = (ROOT / "README.md").read_text()
-    section = text.split("## Install into your shop", 1)[1].split("\nOn a product page", 1)[0]
-    blocks: dict[str, list[str]] = {}
-    for language, body in re.findall(r"```(\w+)\n(.*?)```", section, re.S):
-        blocks.setdefault(language, []).append(body)
-    return blocks
-
-
-def run(args: list[str], cwd: Path, env: dict[str, str], timeout: float = 120):
-    proc = subprocess.run(
-        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    assert proc.returncode == 0, f"{args}\n{proc.stdout}\n{proc.stderr}"
-    return proc
-
-
 def test_the_readme_install_section_ends_with_a_stored_result(tmp_path):
-    blocks = readme_install_blocks()
+    blocks = code_blocks("README.md", "## Install into your shop", "\nOn a product page")
     settings_and_urls, sandbox_settings = blocks["python"][:2]
     settings_part, urls_part = settings_and_urls.split("# urls.py", 1)
     shell = "\n".join(blocks["sh"])
