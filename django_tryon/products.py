@@ -50,14 +50,14 @@ def garment_of(obj) -> Garment | None:
     active garment (the oldest), or None."""
     if obj is None or isinstance(obj, Garment):
         return obj
-    return (
-        Garment.objects.filter(
-            product_type=ContentType.objects.get_for_model(obj),
-            product_id=str(obj.pk),
-            active=True,
-        )
-        .order_by("created_at", "pk")
-        .first()
+    return garments_of(type(obj), [obj.pk]).filter(active=True).order_by("created_at", "pk").first()
+
+
+def garments_of(model, product_ids):
+    """The garments linked to these products of ``model`` (active or not)."""
+    return Garment.objects.filter(
+        product_type=ContentType.objects.get_for_model(model),
+        product_id__in=[str(pk) for pk in product_ids],
     )
 
 
@@ -135,11 +135,7 @@ def sync(products=None, *, dry_run: bool = False) -> SyncReport:
             continue
         name = str(_read(product, options.get("NAME")) or product)[:200]
         sku = str(_read(product, options.get("SKU")) or "")[:100]
-        garment = (
-            Garment.objects.filter(product_type=kind, product_id=str(product.pk))
-            .order_by("created_at", "pk")
-            .first()
-        )
+        garment = garments_of(model, [product.pk]).order_by("created_at", "pk").first()
         wanted = {"name": name, "sku": sku, "category": category}
         if garment is None:
             report.created.append(product)
@@ -198,6 +194,5 @@ def product_saved(sender, instance, created=False, raw=False, **kwargs) -> None:
         return
     if sender._meta.label_lower != str(catalogue_options()["PRODUCT_MODEL"]).lower():
         return
-    kind = ContentType.objects.get_for_model(sender)
-    if Garment.objects.filter(product_type=kind, product_id=str(instance.pk)).exists():
+    if garments_of(sender, [instance.pk]).exists():
         transaction.on_commit(lambda: sync([instance]))

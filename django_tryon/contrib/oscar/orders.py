@@ -4,12 +4,12 @@ shopper tried on counts once as "ordered after a try-on" on its garment's funnel
 
 from __future__ import annotations
 
-from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 
 from ... import funnel
-from ...models import Garment, TryOnRequest
+from ...models import TryOnRequest
 from ...pipeline.identity import owner_key_for, owner_key_of
+from ...products import garments_of
 from ...status import Status
 
 
@@ -30,8 +30,7 @@ def count_order(order, owner_key: str) -> int:
         return 0
     from oscar.core.loading import get_model
 
-    kind = ContentType.objects.get_for_model(get_model("catalogue", "Product"))
-    garments = Garment.objects.filter(product_type=kind, product_id__in=[str(p) for p in products])
+    garments = garments_of(get_model("catalogue", "Product"), products)
     tried = TryOnRequest.objects.filter(owner_key=owner_key, status=Status.SUCCEEDED)
     counted = 0
     for garment in garments:
