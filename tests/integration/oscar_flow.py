@@ -1,7 +1,11 @@
 """Run inside a django-oscar shop built by test_oscar_shop.py: Oscar products with images
 and categories become garments, Oscar's product page shows the try-on, the widget's
 "Add to cart" lands in Oscar's basket, and an order of a tried-on product is counted.
-Prints one JSON object of what it saw."""
+Prints one JSON object of what it saw.
+
+``python oscar_flow.py`` runs the whole flow with Django's test client;
+``catalogue`` only makes the catalogue and a shopper for a browser to use, and
+``order USER`` places that shopper's order and says what was counted."""
 
 from __future__ import annotations
 
@@ -96,14 +100,22 @@ def place_order(user):
     )
 
 
-def main() -> dict:
+def catalogue() -> dict:
+    """Oscar products with pictures, categories and stock, as a merchant makes them."""
     shirts = ProductClass.objects.create(name="Shirts", requires_shipping=False)
     cards = ProductClass.objects.create(name="Cards", requires_shipping=False)
     tops = Category.add_root(name="Tops")
     tees = tops.add_child(name="Shirts")
-    red = product("Red shirt", shirts, tees, 5)
-    sold_out = product("Sold-out shirt", shirts, tees, 0)
-    product("Gift card", cards, None, 5)
+    return {
+        "red": product("Red shirt", shirts, tees, 5),
+        "sold_out": product("Sold-out shirt", shirts, tees, 0),
+        "card": product("Gift card", cards, None, 5),
+    }
+
+
+def main() -> dict:
+    made = catalogue()
+    red, sold_out = made["red"], made["sold_out"]
     seen = {"sync": sync(), "again": sync()}
     seen["garments"] = {g.name: g.category for g in Garment.objects.all()}
 
@@ -145,5 +157,35 @@ def main() -> dict:
     return seen
 
 
+def for_a_browser() -> dict:
+    """``catalogue``: the catalogue synced and a shopper who can sign in, for a browser."""
+    made = catalogue()
+    sync()
+    get_user_model().objects.create_user("carol", "carol@example.com", "carol-password-1")
+    return {"red": made["red"].get_absolute_url(), "red_pk": made["red"].pk}
+
+
+def order_for(username: str) -> dict:
+    """``order USER``: what is in the shopper's basket, then their order placed through
+    Oscar's order creator, and the funnel's counts after it."""
+    user = get_user_model().objects.get(username=username)
+    basket = Basket.objects.get(owner=user, status=Basket.OPEN)
+    lines = {line.product.title: line.quantity for line in basket.all_lines()}
+    number = place_order(user).number
+    funnel = {
+        d.garment.name: {"added_to_cart": d.added_to_cart, "ordered": d.ordered}
+        for d in FunnelDay.objects.all()
+    }
+    tryons = [[r.status, r.results.count()] for r in TryOnRequest.objects.all()]
+    return {"basket": lines, "order": number, "funnel": funnel, "tryons": tryons}
+
+
 if __name__ == "__main__":
-    sys.stdout.write(json.dumps(main()) + "\n")
+    command = sys.argv[1:] or ["flow"]
+    if command[0] == "catalogue":
+        seen = for_a_browser()
+    elif command[0] == "order":
+        seen = order_for(command[1])
+    else:
+        seen = main()
+    sys.stdout.write(json.dumps(seen) + "\n")

@@ -3,7 +3,8 @@
 Oscar's ``BasketAddView`` (loaded through ``get_class``, so a forked basket app's view is
 the one used) does the work: the strategy, availability and stock checks of its form,
 ``basket.add_product``, Oscar's message and ``basket_addition`` signal, and the basket
-cookie (its middleware). Only the answer changes: ``{"added": true, ...}``, or
+cookie (its middleware). Only the answer changes: ``{"added": true, ...}`` with the
+basket's new count and total (in Oscar's currency format, for the header), or
 ``{"added": false, "message": ...}`` with the form's own words, never a redirect.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from django.http import JsonResponse
 from oscar.core.loading import get_class
+from oscar.templatetags.currency_filters import currency
 
 BasketAddView = get_class("basket.views", "BasketAddView")
 
@@ -31,6 +33,12 @@ class AddToBasketView(BasketAddView):
     def form_valid(self, form):
         super().form_valid(form)  # Oscar's add, message and signal; its redirect is not sent
         basket = self.request.basket
+        total = basket.total_incl_tax if basket.is_tax_known else basket.total_excl_tax
         return JsonResponse(
-            {"added": True, "quantity": self.line.quantity, "basket_count": basket.num_items}
+            {
+                "added": True,
+                "quantity": self.line.quantity,
+                "basket_count": basket.num_items,
+                "basket_total": currency(total, basket.currency),
+            }
         )
