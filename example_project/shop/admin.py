@@ -9,11 +9,12 @@ from .models import Product
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "price", "has_tryon"]
+    list_display = ["name", "category", "price", "has_tryon"]
+    list_filter = ["category"]
     search_fields = ["name", "slug", "description"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["tryon_garments"]
-    fields = ["name", "slug", "price", "description", "image", "tryon_garments"]
+    fields = ["name", "slug", "price", "category", "description", "image", "tryon_garments"]
     # Garments from the selected products (TRYON["CATALOGUE"], docs/shops.md).
     actions = [sync_garments]
 
@@ -28,7 +29,9 @@ class ProductAdmin(admin.ModelAdmin):
     def tryon_garments(self, obj):
         garments = list(obj.garments.all()) if obj.pk else []
         if not garments:
-            return "None linked (link one from the garment's admin page)."
+            return (
+                "None yet: select the product in the list and run 'Make or update try-on garments'."
+            )
         rows = []
         for g in garments:
             label = f"{g.name} ({g.get_category_display()}{'' if g.active else ', inactive'})"

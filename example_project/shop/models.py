@@ -12,6 +12,12 @@ class Product(models.Model):
     slug = models.SlugField(max_length=200, unique=True)
     price = models.DecimalField(max_digits=10, decimal_places=2)
     description = models.TextField(blank=True)
+    category = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="The shop's own category, e.g. T-shirts or Jeans: "
+        "TRYON['CATALOGUE']['CATEGORY_MAP'] turns it into a garment category.",
+    )
     image = models.ImageField(upload_to="shop/products/", blank=True, max_length=255)
     # Garment.product is a GenericForeignKey whose object id is a CharField, hence the
     # explicit field names. Prefer prefetch_related("garments") over joins across this

@@ -179,6 +179,21 @@ TRYON = {
     "PRIVACY_URL": "shop:privacy",
     # The demo's house models may be chosen by shoppers instead of their own photo.
     "HOUSE_MODELS_FOR_SHOPPERS": True,
+    # The shop's products are the garments (docs/shops.md): manage.py tryon_sync_garments,
+    # the product admin's action, and a product's save keep one garment per product.
+    "CATALOGUE": {
+        "PRODUCT_MODEL": "shop.Product",
+        "IMAGE": "image",
+        "NAME": "name",
+        "CATEGORIES": "category",
+        "CATEGORY_MAP": {
+            "T-shirts": "upper",
+            "Shirts": "upper",
+            "Jeans": "lower",
+            "Shorts": "lower",
+            "Dresses": "dress",
+        },
+    },
 }
 
 LOGGING = {

@@ -7,19 +7,20 @@ Screenshots of the key states are saved under test-artifacts/.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.contrib.contenttypes.models import ContentType
 from django.core.files.base import ContentFile
+from django.core.management import call_command
 from playwright.sync_api import expect
 from shop.demo_images import garment_image
 from shop.models import Product
 
-from django_tryon.models import Garment, ModelPhoto, TryOnRequest
+from django_tryon.models import ModelPhoto, TryOnRequest
 from django_tryon.status import Status
 from tests import imagegen
 from tests.waiting import wait_until
@@ -70,16 +71,19 @@ AFTER = f"{W} [data-tryon-part=after]"
 def shop(pipeline, settings, tmp_path):
     """A product with an active garment, served by the live server with a worker behind it."""
     settings.TRYON = {**settings.TRYON, "API_CREATE_RATE": None}
-    product = Product.objects.create(
-        name="Red T-shirt", slug="red-t-shirt", price=Decimal("19.00"), description="Cotton."
-    )
-    garment = Garment(
+    # A product of the shop's own model with its picture and category; its garment is made
+    # the way docs/shops.md tells any shop (TRYON["CATALOGUE"] and the sync command).
+    product = Product(
         name="Red T-shirt",
-        category="upper",
-        product_type=ContentType.objects.get_for_model(Product),
-        product_id=str(product.pk),
+        slug="red-t-shirt",
+        price=Decimal("19.00"),
+        description="Cotton.",
+        category="T-shirts",
     )
-    garment.image.save("g.png", ContentFile(garment_image("upper", (200, 40, 60), 800)))
+    product.image.save("red.png", ContentFile(garment_image("upper", (200, 40, 60), 800)))
+    call_command("tryon_sync_garments", stdout=io.StringIO())
+    garment = product.tryon_garment
+    assert garment is not None and garment.category == "upper"
     live = pipeline["live_server"].url
     return {
         "url": live + product.get_absolute_url(),

@@ -176,12 +176,15 @@ def test_seed_demo_no_admin_option():
     assert not get_user_model().objects.filter(username="admin").exists()
 
 
-def test_seed_demo_relinks_a_demo_garment_that_lost_its_product(seeded):
-    garment = Garment.objects.get(name="Blue jeans")
-    Garment.objects.filter(pk=garment.pk).update(product_type=None, product_id="")
-    seed()
+def test_seed_demo_makes_garments_through_the_catalogue_sync(seeded):
+    """The demo's garments come from its products (TRYON["CATALOGUE"]), as a shop's do: a
+    product's category maps to the garment's, and a lost garment is made again."""
+    jeans = Product.objects.get(slug="blue-jeans")
+    assert jeans.category == "Jeans" and jeans.tryon_garment.category == "lower"
+    jeans.garments.all().delete()
+    assert "1 created" in seed().split("Garments:", 1)[1].splitlines()[0]
+    assert Product.objects.get(slug="blue-jeans").tryon_garment.category == "lower"
     assert Garment.objects.count() == 6
-    assert Product.objects.get(slug="blue-jeans").tryon_garment == garment
 
 
 # -- demo_images ------------------------------------------------------------------------------

@@ -13,12 +13,12 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.contenttypes.models import ContentType
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from django_tryon.models import Category, Garment, ModelPhoto
+from django_tryon import products
+from django_tryon.models import Garment, ModelPhoto
 from shop.demo_images import garment_image, person_image
 from shop.models import Product
 
@@ -28,39 +28,35 @@ class DemoGarment:
     name: str
     slug: str
     kind: str  # a shop.demo_images.GARMENT_KINDS key
-    category: str
+    category: str  # the shop's category (TRYON["CATALOGUE"]["CATEGORY_MAP"] maps it)
     color: tuple[int, int, int]
     price: str
     description: str
 
-    @property
-    def sku(self) -> str:
-        return f"DEMO-{self.slug.upper()}"
-
 
 DEMO_GARMENTS = [
     DemoGarment(
-        "Red T-shirt", "red-t-shirt", "tshirt", Category.UPPER, (200, 30, 40), "19.00",
+        "Red T-shirt", "red-t-shirt", "tshirt", "T-shirts", (200, 30, 40), "19.00",
         "A classic crew-neck T-shirt in soft organic cotton. Regular fit.",
     ),
     DemoGarment(
-        "Striped shirt", "striped-shirt", "shirt", Category.UPPER, (40, 70, 150), "39.00",
+        "Striped shirt", "striped-shirt", "shirt", "Shirts", (40, 70, 150), "39.00",
         "A navy and white Breton-striped button-down shirt with a chest pocket.",
     ),
     DemoGarment(
-        "Blue jeans", "blue-jeans", "jeans", Category.LOWER, (40, 70, 130), "59.00",
+        "Blue jeans", "blue-jeans", "jeans", "Jeans", (40, 70, 130), "59.00",
         "Straight-leg five-pocket jeans in mid-blue denim with contrast stitching.",
     ),
     DemoGarment(
-        "Khaki shorts", "khaki-shorts", "shorts", Category.LOWER, (190, 170, 120), "29.00",
+        "Khaki shorts", "khaki-shorts", "shorts", "Shorts", (190, 170, 120), "29.00",
         "Relaxed chino shorts in khaki cotton twill, for warm days.",
     ),
     DemoGarment(
-        "Summer dress", "summer-dress", "dress", Category.DRESS, (240, 180, 60), "49.00",
+        "Summer dress", "summer-dress", "dress", "Dresses", (240, 180, 60), "49.00",
         "A light sleeveless dress with polka dots and a flared skirt.",
     ),
     DemoGarment(
-        "Evening dress", "evening-dress", "evening-dress", Category.DRESS, (30, 30, 70), "129.00",
+        "Evening dress", "evening-dress", "evening-dress", "Dresses", (30, 30, 70), "129.00",
         "A floor-length satin gown with a V-neck and a tie sash at the waist.",
     ),
 ]  # fmt: skip
@@ -106,8 +102,9 @@ class Command(BaseCommand):
         self.stdout.write("  Shop: http://127.0.0.1:8000/   Admin: http://127.0.0.1:8000/admin/")
 
     def _seed_catalogue(self) -> tuple[int, int]:
-        product_type = ContentType.objects.get_for_model(Product)
-        new_products = new_garments = 0
+        """The products, then their garments the way any shop makes them: the sync of
+        TRYON["CATALOGUE"] (docs/shops.md), which makes each one from its product."""
+        new_products = 0
         for spec in DEMO_GARMENTS:
             product = Product.objects.filter(slug=spec.slug).first()
             if product is None:
@@ -118,39 +115,24 @@ class Command(BaseCommand):
                     description=spec.description,
                 )
                 new_products += 1
+            if not product.category:  # new, or made before products had categories
+                product.category = spec.category
             if not product.image:  # new, or an existing product without a picture
-                # The catalogue picture is the garment drawing (as a JPEG).
                 picture = garment_image(spec.kind, spec.color, size=800, fmt="JPEG")
                 product.image.save(f"{spec.slug}.jpg", ContentFile(picture), save=False)
-                product.save()
-
-            garment = Garment.objects.filter(sku=spec.sku).first()
-            if garment is None:
-                garment = Garment(
-                    name=spec.name,
-                    sku=spec.sku,
-                    category=spec.category,
-                    product_type=product_type,
-                    product_id=str(product.pk),
-                )
-                picture = garment_image(spec.kind, spec.color, size=800)
-                garment.image.save(f"{spec.slug}.png", ContentFile(picture), save=False)
-                garment.save()
-                new_garments += 1
-            elif not garment.product_id:  # a demo garment that lost its product link
-                garment.product_type = product_type
-                garment.product_id = str(product.pk)
-                garment.save(update_fields=["product_type", "product_id", "updated_at"])
-        return new_products, new_garments
+            product.save()
+        slugs = [spec.slug for spec in DEMO_GARMENTS]
+        report = products.sync(Product.objects.filter(slug__in=slugs))
+        return new_products, len(report.created)
 
     def _write_samples(self) -> Path:
         """Sample images for ``manage.py tryon``: a person photo and one garment a category."""
         folder = Path(getattr(settings, "VAR_DIR", Path.cwd() / "var")) / "demo"
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "person.jpg").write_bytes(person_image(7))
-        for spec in DEMO_GARMENTS[::2]:  # one upper, one lower, one dress
+        for spec, category in zip(DEMO_GARMENTS[::2], ("upper", "lower", "dress"), strict=True):
             image = garment_image(spec.kind, spec.color, size=800)
-            (folder / f"garment-{spec.category}.png").write_bytes(image)
+            (folder / f"garment-{category}.png").write_bytes(image)
         return folder
 
     def _seed_model_photos(self) -> int:
