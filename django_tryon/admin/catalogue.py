@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from .. import quotas, services
+from ..locking import StillLocked, when_unlocked
 from ..models import Garment, ModelPhoto, Source, TryOnBatch
 from ..quotas import QuotaExceeded
 from .common import say_count
@@ -37,7 +38,17 @@ def try_on_house_models(modeladmin, request, queryset):
     form = BulkTryOnForm(request.POST if submitted else None, garments=garments)
     if submitted and form.is_valid() and "confirm" in request.POST:
         try:
-            batch, created, reused = start_batch(request.user, garments, form.cleaned_data)
+            # All or nothing, so safe to run again while SQLite says "database is locked".
+            batch, created, reused = when_unlocked(
+                start_batch, request.user, garments, form.cleaned_data
+            )
+        except StillLocked:
+            form.add_error(
+                None,
+                "The database stayed busy (locked by another writer): nothing was started. "
+                "Try again in a moment; on SQLite, set a busy timeout (check "
+                "django_tryon.W013).",
+            )
         except services.TryOnValidationError as exc:
             for name, errors in exc.errors.items():
                 field = FIELD_NAMES.get(name, name)

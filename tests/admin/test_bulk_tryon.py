@@ -425,3 +425,51 @@ def test_the_form_offers_first_what_the_admin_route_would_use_now(settings):
     assert available_providers()[0].name == "fashn"
     routing.record_success("kling")
     assert available_providers()[0].name == "kling"
+
+
+def test_a_locked_database_halfway_is_waited_out_and_the_batch_made_once(
+    merch_client, catalogue, sent, monkeypatch, django_capture_on_commit_callbacks
+):
+    """SQLite's "database is locked" in the middle of a batch (another writer, no busy
+    timeout): the whole batch is rolled back and made again, never a 500, never twice."""
+    from django.db import OperationalError
+
+    real = services.create_tryon
+    calls = []
+
+    def locked_once(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 2:
+            raise OperationalError("database is locked")
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "create_tryon", locked_once)
+    monkeypatch.setattr("django_tryon.locking.PAUSES", (0.01,))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = confirm(
+            merch_client, [catalogue.shirt, catalogue.tee], [catalogue.alex, catalogue.sam]
+        )
+
+    assert response.status_code == 302
+    assert TryOnBatch.objects.count() == 1 and TryOnRequest.objects.count() == 4
+    assert len(sent) == 4
+    counted = set(UsageCounter.objects.filter(generations__gt=0).values_list("generations"))
+    assert counted == {(4,)}  # reserved once: the rolled-back attempt gave its own back
+
+
+def test_a_database_that_stays_locked_is_said_and_nothing_is_started(
+    merch_client, catalogue, sent, monkeypatch
+):
+    from django.db import OperationalError
+
+    def always_locked(**kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(services, "create_tryon", always_locked)
+    monkeypatch.setattr("django_tryon.locking.PAUSES", (0.01, 0.01))
+    response = confirm(merch_client, [catalogue.shirt], [catalogue.alex])
+
+    assert response.status_code == 200
+    assert "stayed busy" in form_errors(response) and "W013" in form_errors(response)
+    assert not TryOnBatch.objects.exists() and not TryOnRequest.objects.exists()
+    assert not UsageCounter.objects.filter(generations__gt=0).exists()
