@@ -83,6 +83,8 @@ from django_tryon.sandbox import provider_settings
 TRYON["PROVIDERS"] = provider_settings("http://127.0.0.1:{sandbox_port}", trust_downloads=True)
 TRYON["PUBLIC_BASE_URL"] = "{web}"
 ALLOWED_HOSTS += ["127.0.0.1"]
+OSCAR_ALLOW_ANON_CHECKOUT = True  # guests check out (their try-ons count too)
+EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"  # no mail server here
 CELERY_BROKER_URL = "filesystem://"
 CELERY_BROKER_TRANSPORT_OPTIONS = {{"data_folder_in": "{broker}", "data_folder_out": "{broker}"}}
 """
@@ -167,33 +169,24 @@ def test_a_shopper_tries_on_in_oscar_and_the_line_lands_in_oscars_basket(
     expect(page.get_by_text("Welcome back")).to_be_visible()
 
     page.goto(web + oscar_shop["red"])
-    expect(page.locator(OPEN)).to_be_visible()
     expect(page.locator(".basket-mini")).to_contain_text("£0.00")
-    screenshot(page, "1-oscar-product-page", full_page=True)
-
-    start_with_photo(page, person)
-    try:
-        expect(page.locator(RESULT_STEP)).to_be_visible(timeout=60_000)
-    except AssertionError:
-        raise AssertionError(f"no result shown\n{oscar_shop['logs']()}") from None
-    page.wait_for_function(
-        "el => el.complete && el.naturalWidth > 0", arg=page.locator(AFTER).element_handle()
-    )
-    screenshot(page, "2-result")
-
-    page.click(f"{W} [data-tryon-part=add-to-cart]")
-    expect(page.locator(f"{W} [data-tryon-part=cart-status]")).to_have_text("Added to your cart.")
-    # Oscar's header follows without a reload.
-    expect(page.locator(".basket-mini")).to_contain_text("£20.00")
-    screenshot(page, "3-added-to-cart")
+    try_on_and_add(page, oscar_shop, person, screenshot)
 
     page.goto(web + "/basket/")
     expect(page.locator("#basket_formset")).to_contain_text("Red shirt")
     screenshot(page, "4-oscars-basket", full_page=True)
     assert page.tryon_errors == []
 
-    # Counted, not waited for: the try-on is final, the sandbox idle; then one task, one
-    # result, the basket line, and the order counted after it.
+    # A guest: a try-on, Add to cart, then Oscar's checkout (post_checkout, the session's
+    # try-ons). Their order counts too; the two shoppers' try-ons are not mixed up.
+    guest = new_page()
+    guest.goto(web + oscar_shop["red"])
+    try_on_and_add(guest, oscar_shop, person)
+    guest_checkout(guest, web, screenshot)
+    assert guest.tryon_errors == []
+
+    # Counted, not waited for: every try-on is final, the sandbox idle; then one task and
+    # one result a try-on, the basket line, and both orders counted.
     oscar_shop["sandbox"].wait_idle(timeout=30)
     seen = json.loads(
         run(
@@ -202,9 +195,47 @@ def test_a_shopper_tries_on_in_oscar_and_the_line_lands_in_oscars_basket(
             oscar_shop["env"],
         ).stdout
     )
-    assert oscar_shop["sandbox"].task_count == 1
-    assert seen["tryons"] == [["succeeded", 1]], oscar_shop["logs"]()
+    assert oscar_shop["sandbox"].task_count == 2
+    assert seen["tryons"] == [["succeeded", 1], ["succeeded", 1]], oscar_shop["logs"]()
     assert seen["basket"] == {"Red shirt": 1}
-    assert seen["funnel"]["Red shirt"] == {"added_to_cart": 1, "ordered": 1}
+    assert seen["funnel"]["Red shirt"] == {"added_to_cart": 2, "ordered": 2}
     # SQLite with the recipe's busy timeout: the web process and the worker took turns.
     assert "database is locked" not in oscar_shop["logs"]()
+
+
+def try_on_and_add(page, oscar_shop, person, screenshot=None) -> None:
+    """On Oscar's product page: a try-on through the widget, then its Add to cart."""
+    expect(page.locator(OPEN)).to_be_visible()
+    if screenshot:
+        screenshot(page, "1-oscar-product-page", full_page=True)
+    start_with_photo(page, person)
+    try:
+        expect(page.locator(RESULT_STEP)).to_be_visible(timeout=60_000)
+    except AssertionError:
+        raise AssertionError(f"no result shown\n{oscar_shop['logs']()}") from None
+    page.wait_for_function(
+        "el => el.complete && el.naturalWidth > 0", arg=page.locator(AFTER).element_handle()
+    )
+    if screenshot:
+        screenshot(page, "2-result")
+    page.click(f"{W} [data-tryon-part=add-to-cart]")
+    expect(page.locator(f"{W} [data-tryon-part=cart-status]")).to_have_text("Added to your cart.")
+    # Oscar's header follows without a reload.
+    expect(page.locator(".basket-mini")).to_contain_text("£20.00")
+    if screenshot:
+        screenshot(page, "3-added-to-cart")
+
+
+def guest_checkout(page, web, screenshot) -> None:
+    """Oscar's own checkout, as a guest: email, then on to the preview, Place order."""
+    page.goto(web + "/checkout/")
+    page.fill("input[name=username]", "guest@example.com")
+    page.get_by_role("button", name="Continue").click()
+    page.locator("#view_preview").click()  # no payment step in Oscar's default checkout
+    page.locator("#place-order").click()
+    placed = page.get_by_text("Your order has been placed")
+    try:
+        expect(placed).to_be_visible()
+    except AssertionError:
+        raise AssertionError(f"{page.url}: {page.locator('.alert').all_inner_texts()}") from None
+    screenshot(page, "5-guest-order-placed", full_page=True)
