@@ -96,12 +96,16 @@ def status_badge(status: str) -> SafeString:
     return format_html('<span class="tryon-badge tryon-badge-{}">{}</span>', tone, label)
 
 
+#: Currencies written with their sign in front, as shops pricing in them write them.
+SIGNS = {"USD": "$", "GBP": "£", "EUR": "€"}
+
+
 def money(amount: Decimal | None, currency: str) -> str:
-    """``$0.14``, ``6 units``, ``12.50 EUR``; a dash when unknown."""
+    """``$0.14``, ``£2.80``, ``6 units``, ``12.50 CHF``; a dash when unknown."""
     if amount is None:
         return "—"
-    if currency == "USD":
-        return f"${amount:,.2f}"
+    if currency in SIGNS:
+        return f"{SIGNS[currency]}{amount:,.2f}"
     if currency == "units":
         number = format(Decimal(amount).normalize(), "f")
         return f"{number} unit{'' if Decimal(amount) == 1 else 's'}"

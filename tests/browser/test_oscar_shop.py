@@ -162,11 +162,7 @@ def test_a_shopper_tries_on_in_oscar_and_the_line_lands_in_oscars_basket(
     person.write_bytes(imagegen.make_person())
     page = new_page()
 
-    page.goto(web + "/accounts/login/")
-    page.fill("#id_login-username", "carol@example.com")
-    page.fill("#id_login-password", "carol-password-1")
-    page.click("button[name=login_submit]")
-    expect(page.get_by_text("Welcome back")).to_be_visible()
+    sign_in(page, web, "carol@example.com", "carol-password-1")
 
     page.goto(web + oscar_shop["red"])
     expect(page.locator(".basket-mini")).to_contain_text("£0.00")
@@ -199,8 +195,31 @@ def test_a_shopper_tries_on_in_oscar_and_the_line_lands_in_oscars_basket(
     assert seen["tryons"] == [["succeeded", 1], ["succeeded", 1]], oscar_shop["logs"]()
     assert seen["basket"] == {"Red shirt": 1}
     assert seen["funnel"]["Red shirt"] == {"added_to_cart": 2, "ordered": 2}
+    # The merchant: Oscar's dashboard menu leads to the cost page, in pounds, with both
+    # orders after a try-on on the funnel table.
+    merchant = new_page()
+    sign_in(merchant, web, "boss@example.com", "boss-password-1")
+    merchant.goto(web + "/dashboard/")
+    merchant.get_by_role("button", name="Virtual try-on").click()
+    screenshot(merchant, "6-dashboard-menu")
+    merchant.get_by_role("link", name="Cost").click()
+    funnel = merchant.locator("tr", has_text="Red shirt").last
+    expect(funnel).to_contain_text("2")
+    expect(merchant.locator("#content")).to_contain_text("£")
+    assert "$" not in merchant.locator("#content").inner_text()
+    screenshot(merchant, "7-cost-page-in-pounds", full_page=True)
+
     # SQLite with the recipe's busy timeout: the web process and the worker took turns.
     assert "database is locked" not in oscar_shop["logs"]()
+
+
+def sign_in(page, web, email, password) -> None:
+    """Oscar's own login page (its email backend)."""
+    page.goto(web + "/accounts/login/")
+    page.fill("#id_login-username", email)
+    page.fill("#id_login-password", password)
+    page.click("button[name=login_submit]")
+    expect(page.get_by_text("Welcome back")).to_be_visible()
 
 
 def try_on_and_add(page, oscar_shop, person, screenshot=None) -> None:

@@ -158,10 +158,11 @@ def main() -> dict:
 
 
 def for_a_browser() -> dict:
-    """``catalogue``: the catalogue synced and a shopper who can sign in, for a browser."""
+    """``catalogue``: the catalogue synced, a shopper and a merchant who can sign in."""
     made = catalogue()
     sync()
     get_user_model().objects.create_user("carol", "carol@example.com", "carol-password-1")
+    get_user_model().objects.create_superuser("boss", "boss@example.com", "boss-password-1")
     return {"red": made["red"].get_absolute_url(), "red_pk": made["red"].pk}
 
 

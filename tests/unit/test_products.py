@@ -149,3 +149,16 @@ def test_money_is_in_oscars_currency_unless_tryon_names_one(settings):
     assert get_setting("CURRENCY") == "GBP"
     settings.TRYON = {**settings.TRYON, "CURRENCY": "EUR"}
     assert get_setting("CURRENCY") == "EUR"
+
+
+def test_money_is_written_as_a_shop_in_that_currency_writes_it():
+    """The Oscar shop's cost page read "0.28 GBP" beside Oscar's own "£20.00"."""
+    from decimal import Decimal
+
+    from django_tryon.admin.display import money
+
+    assert money(Decimal("0.28"), "GBP") == "£0.28"
+    assert money(Decimal("1234.5"), "EUR") == "€1,234.50"
+    assert money(Decimal("0.14"), "USD") == "$0.14"
+    assert money(Decimal("12.5"), "CHF") == "12.50 CHF"
+    assert money(Decimal("2"), "units") == "2 units"
