@@ -98,7 +98,14 @@ def dists(tmp_path_factory):
         members = [m.name for m in tf.getmembers() if m.isfile()]
     prefix = members[0].split("/", 1)[0] + "/"
     sdist_names = {m[len(prefix) :] for m in members if m.startswith(prefix)}
-    return {"wheel": wheel_names, "sdist": sdist_names, "metadata": metadata}
+    output = proc.stdout + proc.stderr
+    return {"wheel": wheel_names, "sdist": sdist_names, "metadata": metadata, "output": output}
+
+
+def test_the_build_says_nothing_of_ignored_packages(dists):
+    """`make demo` printed about 380 lines of setuptools' "Package would be ignored" (the
+    templates, static files and translations were data folders, not packages)."""
+    assert "would be ignored" not in dists["output"]
 
 
 def test_wheel_has_every_module_and_the_migrations(dists):

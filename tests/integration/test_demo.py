@@ -53,6 +53,13 @@ def _demo_environment(var: Path) -> dict[str, str]:
     return env
 
 
+def _as_a_terminal_starts_it() -> None:
+    """A terminal's shell starts a command with Ctrl-C's signal at its default. A suite
+    started in the background or by a runner that ignores SIGINT would pass the ignoring on
+    (it survives exec), and then no Ctrl-C could reach the demo."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_stops_every_demo_process_within_ten_seconds(tmp_path):
     port, sandbox_port = _free_port(), _free_port()
     bin_dir = Path(sys.executable).parent
@@ -65,6 +72,7 @@ def test_ctrl_c_stops_every_demo_process_within_ten_seconds(tmp_path):
         stdout=out,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # as a terminal: the demo's own session and process group
+        preexec_fn=_as_a_terminal_starts_it,
     )
     logs = tmp_path / "var" / "log"
     try:
