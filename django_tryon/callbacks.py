@@ -1,7 +1,8 @@
-"""Provider callback views: check, hint, enqueue a refresh, answer 2xx fast.
+"""Provider callback views: check, parse, record, answer 2xx fast.
 
-A callback is only ever a hint. The body's status and URLs are never acted on: the
-worker fetches the task from the provider with the shop's own key.
+A callback is only ever a hint; what it is worth (a fetch, "generating", nothing) is
+decided by the pipeline (``services.act_on_hint``). The body's status and URLs are never
+acted on: the worker fetches the task from the provider with the shop's own key.
 """
 
 from __future__ import annotations
@@ -22,8 +23,6 @@ from .conf import get_setting
 from .locking import StillLocked, when_unlocked
 from .models import CallbackReceipt
 from .providers import get_provider, provider_names
-from .providers.base import CallbackHint, TaskState
-from .status import AT_PROVIDER, Status
 
 log = logging.getLogger("django_tryon")
 
@@ -155,61 +154,10 @@ class ProviderCallbackView(View):
         self.receipt.task_id_hint = (hint.task_id or "")[:128]
         self.receipt.status_hint = (hint.raw_status or "")[:32]
         self.receipt.reason = f"the try-on is {tryon.status}"
-        if self._worth_a_fetch(tryon, hint, adapter):
-            self.receipt.outcome = CallbackReceipt.Outcome.FETCH_QUEUED
-            # Only a request whose create answer we never saw needs the callback's task id.
-            lost = tryon.status == Status.SUBMITTING and not tryon.provider_task_id
-            # "Still running" before the create call's answer was saved: worth a fetch only
-            # if that answer is still missing when the refresh runs.
-            state = self._hint_state(hint, adapter)
-            running = state is not None and not state.is_terminal
-            services.enqueue_refresh(
-                tryon.pk,
-                callback_task_id=hint.task_id if lost and hint.task_id else "",
-                early=tryon.status == Status.SUBMITTING and running,
-            )
-        elif self._generating(tryon, hint, adapter) and services.mark_generating(tryon):
-            self.receipt.outcome = CallbackReceipt.Outcome.PROGRESS
+        self.receipt.outcome = services.act_on_hint(tryon, hint, adapter)
         return JsonResponse({"received": True})
-
-    def _generating(self, tryon, hint: CallbackHint, adapter) -> bool:
-        """An authenticated callback says this request's own task is being generated.
-
-        Trusted for this one move (submitted -> processing) without asking the provider:
-        it changes no money state and no result, only what the shopper is told, and a
-        wrong hint is corrected by the next poll. So "Generating" lights up at no extra
-        provider call."""
-        return (
-            tryon.status == Status.SUBMITTED
-            and bool(tryon.provider_task_id)
-            and hint.task_id in ("", tryon.provider_task_id)
-            and self._hint_state(hint, adapter) is TaskState.RUNNING
-        )
 
     def _read_body(self, request) -> bytes:
         # The declared length was checked in dispatch; a body longer than it declared is
         # cut there by the server (Django reads CONTENT_LENGTH bytes at most).
         return request.body
-
-    def _worth_a_fetch(self, tryon, hint: CallbackHint, adapter) -> bool:
-        """Fetch only when the hint may mean the task ended (a wrong hint costs one GET)."""
-        if tryon.status not in AT_PROVIDER and tryon.status != Status.SUBMITTING:
-            return False
-        if (
-            tryon.provider_task_id
-            and hint.task_id
-            and hint.task_id != tryon.provider_task_id
-            and hint.external_id != str(tryon.pk)
-        ):
-            return False  # about some other task
-        state = self._hint_state(hint, adapter)
-        return state is None or state.is_terminal or tryon.status == Status.SUBMITTING
-
-    def _hint_state(self, hint: CallbackHint, adapter) -> TaskState | None:
-        """The hint's status, or None when the word is unknown or missing.
-
-        normalise_status() reads an unknown word as RUNNING (right for a fetched task); in a
-        hint an unknown or missing word may mean the task ended, so it is worth the GET.
-        """
-        raw = (hint.raw_status or "").strip().lower()
-        return adapter.normalise_status(raw) if raw in adapter.status_map else None

@@ -12,6 +12,7 @@ from .pipeline.cancel import cancel, cancel_at_provider
 from .pipeline.charges import estimated_charge, next_tryon_allowance, reserved_charge
 from .pipeline.create import SHOPPER_SOURCES, already_made, create_tryon
 from .pipeline.dispatch import enqueue_refresh
+from .pipeline.hints import act_on_hint
 from .pipeline.identity import OWNER_KEY_SALT, owner_key_for, owner_key_of
 from .pipeline.maintenance import (
     PurgeReport,
@@ -67,6 +68,7 @@ __all__ = [
     "Recovery",
     "TryOnDisabled",
     "TryOnValidationError",
+    "act_on_hint",
     "already_made",
     "callback_secret",
     "callback_secrets",

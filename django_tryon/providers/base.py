@@ -281,6 +281,13 @@ class Provider:
         """Map a provider's status word to a TaskState, case-insensitively."""
         return self.status_map.get((raw or "").strip().lower(), TaskState.RUNNING)
 
+    def hint_state(self, hint: CallbackHint) -> TaskState | None:
+        """What a callback's status word says of its task, or None when the word is missing
+        or not one this provider documents. Unlike ``normalise_status`` (a fetched task's
+        unknown word is still running), an unknown word in a hint may mean the task ended."""
+        raw = (hint.raw_status or "").strip().lower()
+        return self.status_map.get(raw)
+
     def estimate_cost(self, batch_size: int) -> tuple[Decimal, str]:
         """What one request is expected to cost, as (amount, currency)."""
         return Decimal("0"), ""

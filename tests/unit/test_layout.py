@@ -19,6 +19,7 @@ PIPELINE_ORDER = [
     "inputs",
     "slots",
     "results",
+    "hints",
     "recovery",
     "fallback",
     "submission",
@@ -109,3 +110,12 @@ def test_the_package_has_no_import_circles():
 
     for name in sorted(graph):
         visit(name, [])
+
+
+def test_the_callback_view_leaves_what_a_hint_means_to_the_pipeline():
+    """The view checks, parses, records and answers; pipeline/hints.py decides, through the
+    adapter's ``hint_state`` rather than its status table."""
+    view = (PACKAGE / "callbacks.py").read_text()
+    for decided_elsewhere in ("status_map", "enqueue_refresh", "mark_generating", "TaskState"):
+        assert decided_elsewhere not in view, decided_elsewhere
+    assert "status_map" not in (PACKAGE / "pipeline" / "hints.py").read_text()
