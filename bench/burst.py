@@ -4,7 +4,7 @@ Ours: 1,000 try-ons created as fast as the runner can (``services.create_tryon``
 worker (``--pool prefork --concurrency 8``), the sandbox with Kling's concurrency limit
 at 20 slots and a 2-second generation: every create beyond 20 running tasks is refused
 with 429 / code 1303, and the app's policy for busy providers decides what happens next
-(requests wait for a free slot: ``services.wake_waiting``). Callbacks work.
+(requests wait for a free slot: ``pipeline.slots.wake_waiting``). Callbacks work.
 
 Why 2 s and not 1 s: at 1 s the slots turn over 20 times a second, and 20 try-ons a
 second need more CPU than this 2-core machine has once the simulated provider (which

@@ -105,7 +105,7 @@ FINDINGS = """\
   refused request waits with no timer, new requests queue behind it, and each of our
   tasks that ends hands its slot to the oldest waiting request at once (the reaper
   probes for slots freed by others): 107.5 s (1.08x), 56 refused creates, 33 ms of worker
-  CPU per try-on (`services.wake_waiting`, docs/architecture.md "Retries").
+  CPU per try-on (`pipeline.slots.wake_waiting`, docs/architecture.md "Retries").
 - **Downloads loaded the CA bundle every time.** `fetch.download` built a new TLS context
   per result download: about 20 ms of CPU each, a third of the worker's CPU per try-on.
   One context per process now.

@@ -118,13 +118,13 @@ def _fill(garment, owner, size: int) -> None:
     """Top the table up to ``size`` succeeded requests of one shopper, one result each."""
     from django.utils import timezone
 
-    from django_tryon import services
+    from django_tryon import callers
     from django_tryon.models import Source, TryOnRequest, TryOnResult
     from django_tryon.status import Status
 
     have = TryOnRequest.objects.count()
     now = timezone.now()
-    key = services.owner_key_for(owner)
+    key = callers.owner_key_for(owner)
     for start in range(have, size, 2000):
         batch = [
             TryOnRequest(

@@ -39,7 +39,7 @@ def run(env: BenchEnv, quick: bool = False) -> Result:
     from rest_framework.authtoken.models import Token
 
     from django_tryon import quotas
-    from django_tryon.pipeline.identity import owner_key_for
+    from django_tryon.callers import owner_key_for
 
     result = Result(NAME, TITLE, baseline="the same upload decoded in the web process (as before)")
     if not Path("/proc/self/clear_refs").exists():

@@ -13,7 +13,7 @@ class TryOnConfig(AppConfig):
         from django.db.models.signals import post_save
 
         from . import checks, files, heartbeat, polling, products  # noqa: F401  (checks)
-        from .pipeline.identity import adopt_anonymous_tryons
+        from .callers import adopt_anonymous_tryons
 
         files.connect()
         # An anonymous shopper who signs in keeps their try-ons (and their quota count).

@@ -36,8 +36,8 @@ from django.utils.cache import patch_vary_headers
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.http import parse_etags
 
+from .callers import BROWSER_COOKIE, SECURE_BROWSER_COOKIE
 from .conf import get_setting
-from .pipeline.identity import BROWSER_COOKIE, SECURE_BROWSER_COOKIE
 from .status import ACTIVE
 
 log = logging.getLogger("django_tryon")

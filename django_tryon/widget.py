@@ -117,8 +117,8 @@ def available(request) -> bool:
         return False
     from . import services
     from .api.permissions import is_staff
+    from .callers import owner_key_of
     from .models import Source
-    from .pipeline.identity import owner_key_of
 
     allowance = services.next_tryon_allowance(
         owner_key_of(request),

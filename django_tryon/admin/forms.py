@@ -13,8 +13,6 @@ from django.utils.translation import gettext_lazy as _
 from .. import files, images, quotas, routing, services
 from ..conf import get_setting
 from ..models import Garment, ModelPhoto
-from ..pipeline.charges import charge_for
-from ..pipeline.validation import check_outfit
 from ..providers import get_provider, provider_names
 from .display import charge_text, provider_label
 
@@ -118,7 +116,7 @@ def available_providers() -> list[ProviderChoice]:
             continue
         if adapter.needs_input_urls and not get_setting("PUBLIC_BASE_URL"):
             continue
-        costs = {n: charge_for(adapter, n) for n in range(1, adapter.max_batch_size + 1)}
+        costs = {n: services.charge_for(adapter, n) for n in range(1, adapter.max_batch_size + 1)}
         choices.append(ProviderChoice(name, provider_label(name), adapter.max_batch_size, costs))
     return sorted(choices, key=lambda c: (c.name != default, c.name))
 
@@ -217,7 +215,7 @@ class BulkTryOnForm(forms.Form):
         refused: dict[str, list[str]] = {}
         for garment in self.garments:
             try:
-                check_outfit(garment.category, lower.category)
+                services.check_outfit(garment.category, lower.category)
             except images.ImageError as exc:
                 refused.setdefault(exc.message, []).append(garment.name)
         for message, names in refused.items():

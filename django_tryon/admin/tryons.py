@@ -11,11 +11,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from .. import heartbeat
+from .. import heartbeat, services
 from ..conf import get_setting
 from ..messages import shopper_message
 from ..models import TryOnRequest
-from ..pipeline.create import SHOPPER_SOURCES
 from .common import ProviderFilter, ReadOnlyAdmin
 from .display import (
     admin_link,
@@ -241,7 +240,7 @@ class TryOnRequestAdmin(RequestActions, ReadOnlyAdmin):
         if not obj.error_code and not obj.error_message:
             return "—"
         told = ""
-        if obj.source in SHOPPER_SOURCES and obj.is_terminal:
+        if obj.source in services.SHOPPER_SOURCES and obj.is_terminal:
             # What the API answered and the widget showed: the one table of messages.
             told = _("The shopper saw: “%(message)s”") % {
                 "message": shopper_message(obj.error_code)

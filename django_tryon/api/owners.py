@@ -1,11 +1,11 @@
 """Who owns what an API caller makes: a signed-in user, or an anonymous browser's
-session with the app's browser cookie (``pipeline.identity``), as API answers."""
+session with the app's browser cookie (``callers``), as API answers."""
 
 from __future__ import annotations
 
 from rest_framework import exceptions
 
-from ..pipeline.identity import NoSession, owner_key_of, remember_browser
+from ..callers import NoSession, owner_key_of, remember_browser
 from .errors import SessionRequired
 
 

@@ -17,6 +17,7 @@ from PIL import Image
 
 from django_tryon import catalogue as publishing
 from django_tryon.models import Source, TryOnRequest, TryOnResult
+from django_tryon.pipeline import recovery
 from django_tryon.providers import get_provider
 from django_tryon.status import Status
 from tests.admin.pages import assert_app_page
@@ -232,7 +233,7 @@ def test_fetch_results_again_action(merch_client, make_request, catalogue, sent,
 
     def recover(request):
         asked.append(request.pk)
-        return services.Recovery(True, "Stored 1 image.")
+        return recovery.Recovery(True, "Stored 1 image.")
 
     monkeypatch.setattr(services, "recover_results", recover)
     response = merch_client.post(

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django_tryon import quotas, services
 from django_tryon.models import Source, TryOnRequest, UsageCounter
 from django_tryon.pipeline import results as results_module
+from django_tryon.pipeline import transitions
 from django_tryon.providers import PROVIDER_CLASSES, get_provider
 from django_tryon.providers.base import InvalidInput, RateLimited
 from django_tryon.quotas import Charge, QuotaExceeded, TryOnDisabled
@@ -234,7 +235,7 @@ def test_admin_and_cli_skip_the_shopper_quota_not_the_shop_budget(
 def test_retry_counts_against_the_shop_budget(fake, make_garment, sent, tryon_settings):
     tryon_settings(SHOP_DAILY_GENERATION_LIMIT=1)
     first, _ = create(make_garment())
-    services.fail(first, code="x", message="no")
+    transitions.fail(first, code="x", message="no")
     with pytest.raises(QuotaExceeded):
         services.retry(first)
     assert TryOnRequest.objects.count() == 1

@@ -9,8 +9,9 @@ import pytest
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from django_tryon import services
+from django_tryon import callers, services
 from django_tryon.models import Source, TryOnRequest, TryOnResult, tryon_storage
+from django_tryon.pipeline import transitions
 from django_tryon.status import Status
 from tests import imagegen
 from tests.api.conftest import API, Caller, photo
@@ -200,7 +201,7 @@ def test_succeeded_request_lists_its_results_with_working_urls(alice, garment, s
 
 def test_failed_request_carries_a_readable_error(alice, garment, sent):
     tryon = TryOnRequest.objects.get(pk=alice.create(garment).json()["id"])
-    services.fail(
+    transitions.fail(
         tryon,
         code="content_refused",
         message="The try-on service refused this photo under its content policy.",
@@ -436,12 +437,12 @@ def test_photo_helper_makes_an_upload():
 
 
 def test_owner_keys_never_contain_a_session_key(users):
-    key = services.owner_key_for(None, "abc123sessionkey")
+    key = callers.owner_key_for(None, "abc123sessionkey")
     assert key.startswith("session:") and "abc123sessionkey" not in key
-    assert key == services.owner_key_for(None, "abc123sessionkey")  # stable
-    assert key != services.owner_key_for(None, "another")
-    assert services.owner_key_for(users["alice"]) == f"user:{users['alice'].pk}"
-    assert services.owner_key_for() == ""
+    assert key == callers.owner_key_for(None, "abc123sessionkey")  # stable
+    assert key != callers.owner_key_for(None, "another")
+    assert callers.owner_key_for(users["alice"]) == f"user:{users['alice'].pk}"
+    assert callers.owner_key_for() == ""
 
 
 def test_the_widget_says_it_is_the_widget(anonymous, garment, sent):

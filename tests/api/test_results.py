@@ -15,6 +15,7 @@ from django.test import override_settings
 
 from django_tryon import services
 from django_tryon.models import TryOnRequest, TryOnResult, tryon_storage
+from django_tryon.pipeline import signing as pipeline_signing
 from django_tryon.status import Status
 from tests import imagegen
 from tests.integration.s3 import LocalS3, apply_safe_aws_env, reset_tryon_storage
@@ -65,10 +66,10 @@ def test_tampered_or_foreign_signatures_are_404(client, result):
     url = services.result_url(result)
     assert fetch(client, url[:-3] + "xx/")[0].status_code == 404
     # Input-image signatures are not result signatures.
-    other = signing.dumps(str(result.pk), salt=services.INPUT_URL_SALT)
+    other = signing.dumps(str(result.pk), salt=pipeline_signing.INPUT_URL_SALT)
     assert fetch(client, f"/tryon/results/{other}/")[0].status_code == 404
     # A signed value that is no result id.
-    junk = signing.dumps("tryon/results/2025/01/r.png", salt=services.RESULT_URL_SALT)
+    junk = signing.dumps("tryon/results/2025/01/r.png", salt=pipeline_signing.RESULT_URL_SALT)
     assert fetch(client, f"/tryon/results/{junk}/")[0].status_code == 404
     # A result outside the results folder is never served.
     TryOnResult.objects.filter(pk=result.pk).update(image="tryon/persons/someone.jpg")

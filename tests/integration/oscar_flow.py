@@ -29,8 +29,8 @@ from django.utils import timezone  # noqa: E402
 from oscar.core.loading import get_class, get_model  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from django_tryon.callers import owner_key_for  # noqa: E402
 from django_tryon.models import FunnelDay, Garment, TryOnRequest  # noqa: E402
-from django_tryon.pipeline.identity import owner_key_for  # noqa: E402
 from django_tryon.status import Status  # noqa: E402
 
 Product = get_model("catalogue", "Product")

@@ -10,7 +10,6 @@ PACKAGE = Path(__file__).resolve().parents[2] / "django_tryon"
 
 #: docs/architecture.md's order: a module may import only the ones before it.
 PIPELINE_ORDER = [
-    "identity",
     "signing",
     "charges",
     "dispatch",
@@ -119,3 +118,30 @@ def test_the_callback_view_leaves_what_a_hint_means_to_the_pipeline():
     for decided_elsewhere in ("status_map", "enqueue_refresh", "mark_generating", "TaskState"):
         assert decided_elsewhere not in view, decided_elsewhere
     assert "status_map" not in (PACKAGE / "pipeline" / "hints.py").read_text()
+
+
+def test_only_services_reaches_into_the_pipeline():
+    """The pipeline has one public face, ``services``: no other module of the package, no
+    benchmark and no example shop code imports a pipeline module. (Tests may: a test of a
+    pipeline module, or one that listens at its dispatch, reaches its insides.)"""
+    pattern = re.compile(r"^\s*(from|import)\s+[\w.]*\bpipeline\b", re.M)
+    roots = [PACKAGE, PACKAGE.parent / "bench", PACKAGE.parent / "example_project"]
+    for path in (p for root in roots for p in root.rglob("*.py")):
+        relative = path.relative_to(PACKAGE.parent).as_posix()
+        if relative.startswith("django_tryon/pipeline/") or relative == "django_tryon/services.py":
+            continue
+        assert not pattern.search(path.read_text()), f"{relative} imports the pipeline"
+
+
+def test_the_public_face_is_what_callers_use():
+    """Every name ``services`` exports is used by some caller outside the pipeline."""
+    from django_tryon import services
+
+    sources = "".join(
+        p.read_text()
+        for p in PACKAGE.rglob("*.py")
+        if "pipeline" not in p.parts and p.name != "services.py"
+    )
+    unused = [name for name in services.__all__ if f"services.{name}" not in sources]
+    assert unused == []
+    assert len(services.__all__) <= 30

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django_tryon import services
 from django_tryon.fetch import DownloadError
 from django_tryon.models import Source, TryOnRequest, UsageCounter
-from django_tryon.pipeline import dispatch
+from django_tryon.pipeline import dispatch, maintenance
 from django_tryon.pipeline import results as results_module
 from django_tryon.providers import get_provider
 from django_tryon.providers.base import (
@@ -180,11 +180,11 @@ def test_a_long_running_task_is_polled_less_and_less_often(fake, make_garment, s
     request = submitted(fake, make_garment)
     now = timezone.now()
     request.submitted_at = now - timedelta(seconds=5)
-    assert services.poll_delay(request, now) == 3
+    assert results_module.poll_delay(request, now) == 3
     request.submitted_at = now - timedelta(minutes=10)
-    assert services.poll_delay(request, now) == 60
+    assert results_module.poll_delay(request, now) == 60
     request.submitted_at = now - timedelta(days=3)
-    assert services.poll_delay(request, now) == 300
+    assert results_module.poll_delay(request, now) == 300
 
 
 # -- the reaper isolates failures --------------------------------------------------------
@@ -577,7 +577,7 @@ def test_a_create_that_died_after_a_busy_refusal_is_looked_up_before_the_deadlin
     # The reaper finds the submission stuck; the provider has not registered the create
     # yet, so the request goes back to pending...
     age(request, updated_at=timezone.now() - timedelta(hours=1))
-    services.resolve_stuck_submission(request, enqueue=False)
+    maintenance.resolve_stuck_submission(request, enqueue=False)
     request.refresh_from_db()
     assert request.status == Status.PENDING
     # ...and then the create the dead worker sent does land at the provider.

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from django_tryon import services
 from django_tryon.models import TryOnRequest
+from django_tryon.pipeline import slots
 from django_tryon.providers import get_provider
 from django_tryon.providers.base import RateLimited
 from django_tryon.status import Status
@@ -35,8 +36,8 @@ def test_busy_provider_makes_the_request_wait_for_a_slot(
 
     # A freed slot wakes it, exactly once.
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.wake_waiting("fake") == str(request.pk)
-        assert services.wake_waiting("fake") is None
+        assert slots.wake_waiting("fake") == str(request.pk)
+        assert slots.wake_waiting("fake") is None
     assert sent == [("django_tryon.submit", str(request.pk))]
     services.submit(request.pk)
     request.refresh_from_db()
@@ -59,8 +60,8 @@ def test_new_requests_queue_behind_waiting_ones_without_calling(fake, make_garme
     assert len(fake.calls_of("submit")) == 1  # only the first one asked the provider
     # First come, first served; a woken request goes to the provider even with others
     # still waiting.
-    assert services.wake_waiting("fake") == str(first.pk)
-    assert services.wake_waiting("fake") == str(second.pk)
+    assert slots.wake_waiting("fake") == str(first.pk)
+    assert slots.wake_waiting("fake") == str(second.pk)
     services.submit(second.pk)
     second.refresh_from_db()
     assert second.status == Status.SUBMITTED
@@ -74,7 +75,7 @@ def test_refused_more_than_max_retries_fails_and_gives_the_quota_back(
     request, _ = create(make_garment())
     fake.submit_effects = [busy(), busy()]
     services.submit(request.pk)
-    services.wake_waiting("fake")
+    slots.wake_waiting("fake")
     services.submit(request.pk)
     request.refresh_from_db()
     assert request.status == Status.FAILED and request.error_code == "rate_limited"

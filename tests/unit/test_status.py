@@ -69,7 +69,7 @@ def test_active_and_terminal_partition_statuses():
 @pytest.mark.django_db
 def test_transition_is_compare_and_set(make_garment):
     from django_tryon.models import TryOnRequest
-    from django_tryon.services import transition
+    from django_tryon.pipeline.transitions import transition
 
     garment = make_garment()
     req = TryOnRequest.objects.create(
@@ -86,7 +86,7 @@ def test_transition_is_compare_and_set(make_garment):
 @pytest.mark.django_db
 def test_transition_refuses_moves_outside_the_table(make_garment):
     from django_tryon.models import TryOnRequest
-    from django_tryon.services import transition
+    from django_tryon.pipeline.transitions import transition
 
     req = TryOnRequest.objects.create(
         provider="kling",

@@ -16,9 +16,9 @@ from django.template import Context, Template
 from django.test import RequestFactory
 from django.utils import timezone, translation
 
-from django_tryon import services
+from django_tryon import callers
+from django_tryon.callers import BROWSER_COOKIE
 from django_tryon.models import UsageCounter
-from django_tryon.pipeline.identity import BROWSER_COOKIE
 from django_tryon.quotas import _periods
 from django_tryon.widget import SCRIPTS
 
@@ -151,7 +151,7 @@ def test_nothing_when_this_shoppers_quota_is_used_up(make_garment, settings):
     request = RequestFactory().get("/")
     request.user = AnonymousUser()
     request.session = SessionStore()
-    owner = services.owner_key_of(request, bind=True)  # what the quota read starts
+    owner = callers.owner_key_of(request, bind=True)  # what the quota read starts
     request.COOKIES[BROWSER_COOKIE] = request._tryon_browser
     day = _periods(timezone.now())[0]
     UsageCounter.objects.create(scope=owner, period=day, generations=2)

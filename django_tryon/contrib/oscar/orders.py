@@ -7,8 +7,8 @@ from __future__ import annotations
 from django.db.models import Q
 
 from ... import funnel
+from ...callers import owner_key_for, owner_key_of
 from ...models import TryOnRequest
-from ...pipeline.identity import owner_key_for, owner_key_of
 from ...products import garments_of
 from ...status import Status
 

@@ -19,7 +19,6 @@ from django_tryon import files, images, services
 from django_tryon.conf import get_setting
 from django_tryon.messages import shopper_message
 from django_tryon.models import Category, Garment, Source, TryOnRequest, tryon_storage
-from django_tryon.pipeline.validation import check_outfit
 from django_tryon.providers import provider_names
 from django_tryon.providers.base import ProviderError
 from django_tryon.status import Status
@@ -86,7 +85,7 @@ class Command(BaseCommand):
             )
         # Check what needs no database first, so bad input leaves nothing behind.
         try:
-            check_outfit(opts["category"], "lower" if opts["lower"] else None)
+            services.check_outfit(opts["category"], "lower" if opts["lower"] else None)
         except images.ImageError as exc:
             raise CommandError(f"--lower: {exc.message}", returncode=BAD_INPUT) from exc
         person = self._read_image(opts["person"], "--person")

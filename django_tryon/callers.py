@@ -1,4 +1,5 @@
-"""Who owns a try-on: the owner key of a signed-in user or an anonymous session."""
+"""Who is calling: the owner key of a signed-in user or of an anonymous session (bound
+to the app's browser cookie), and the move of a session's try-ons at sign-in."""
 
 from __future__ import annotations
 
@@ -116,7 +117,7 @@ def adopt_anonymous_tryons(sender, request, user, **kwargs) -> int:
     from django.db import transaction
     from django.db.models import F
 
-    from ..models import TryOnRequest, UsageCounter
+    from .models import TryOnRequest, UsageCounter
 
     session = getattr(request, "session", None)
     token = session.get(SESSION_OWNER) if session is not None else None
