@@ -233,7 +233,6 @@ class TryOnRequest(models.Model):
 
     # Outcome.
     error_code = models.CharField(max_length=40, blank=True)
-    error_message = models.CharField(max_length=500, blank=True)
     error_detail = models.TextField(blank=True)
     cost = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
     cost_currency = models.CharField(max_length=8, blank=True)
@@ -309,6 +308,14 @@ class TryOnRequest(models.Model):
     @property
     def outfit(self) -> bool:
         return self.lower_garment_id is not None
+
+    @property
+    def error_message(self) -> str:
+        """What a shopper is told about this failure, in the active language: only the
+        code is stored, the words are ``messages.shopper_message``'s (one table)."""
+        from .messages import shopper_message
+
+        return shopper_message(self.error_code) if self.error_code else ""
 
 
 class TryOnResult(models.Model):

@@ -62,11 +62,9 @@ class TryOnDisabled(QuotaExceeded):
     """The kill switch (``TRYON['ENABLED'] = False``) is off: no try-on may start."""
 
     def __init__(self):
-        super().__init__(
-            "Virtual try-on is switched off at the moment. Please try again later.",
-            None,
-            "disabled",
-        )
+        from .messages import shopper_message
+
+        super().__init__(shopper_message("disabled"), None, "disabled")
 
 
 @dataclass(frozen=True)

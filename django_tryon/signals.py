@@ -6,7 +6,8 @@ Each is sent once per request, after the status change has been committed, with
 - ``tryon_submitted``: the provider accepted the task (``provider_task_id`` is set).
 - ``tryon_succeeded``: the result images are in storage (``results`` is the list of
   ``TryOnResult``).
-- ``tryon_failed``: the request failed (``error_code`` and ``error_message`` are set).
+- ``tryon_failed``: the request failed (``error_code`` is set; ``error_message`` reads
+  what a shopper is told for it from ``messages.py``).
 """
 
 from django.dispatch import Signal

@@ -50,9 +50,7 @@ def submit_tryon(self, request_id: str) -> None:
             if request.status == Status.PENDING:
                 # Retries used up. An earlier attempt may still have created the task:
                 # give_up_pending asks the provider before failing it unpaid.
-                services.give_up_pending(
-                    request, code=exc.error_code, message=exc.user_message, detail=str(exc)
-                )
+                services.give_up_pending(request, code=exc.error_code, detail=str(exc))
     except SoftTimeLimitExceeded:
         log.warning("submit of %s hit its time limit; the reaper will resolve it", request_id)
 

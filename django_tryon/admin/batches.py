@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from .. import catalogue, services
+from ..messages import explain_error
 from ..models import TryOnBatch, TryOnRequest, TryOnResult
 from ..status import TERMINAL, Status
 from . import operations
@@ -32,7 +33,7 @@ from .common import (
     report_withdrawn,
     say_count,
 )
-from .display import ERROR_EXPLANATIONS, batch_label, explain_error, garments_label, provider_label
+from .display import batch_label, garments_label, provider_label
 
 #: How the batch page groups statuses (in this order), with the statuses of each group.
 GROUPS = [
@@ -282,9 +283,7 @@ def _failure(request: TryOnRequest, current_app) -> dict:
         "garment": garments_label(request),
         "model": request.model_photo.name if request.model_photo_id else "",
         "status": request.status,
-        "reason": explain_error(request.error_code)
-        if request.error_code in ERROR_EXPLANATIONS
-        else (request.error_message or explain_error(request.error_code or "provider_failed")),
+        "reason": explain_error(request.error_code or "provider_failed"),
         "url": reverse(
             "admin:django_tryon_tryonrequest_change", args=[request.pk], current_app=current_app
         ),

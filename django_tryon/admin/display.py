@@ -34,33 +34,6 @@ STATUS_TONES = {
 }
 
 #: What an error code means to a merchandiser (the shopper's message is kept separately).
-ERROR_EXPLANATIONS = {
-    "content_refused": "The provider refused the images under its content policy.",
-    "invalid_input": "The provider could not use these images (format, size or content).",
-    "provider_auth": "The provider did not accept the shop's API keys. Check TRYON['PROVIDERS'].",
-    "provider_account": (
-        "The provider account needs attention: billing, an exhausted resource pack, or no "
-        "access to this model."
-    ),
-    "task_not_found": "The provider no longer knows this task.",
-    "rate_limited": "The provider stayed too busy to accept it, even after several tries.",
-    "provider_unavailable": "The provider was unavailable, even after several tries.",
-    "provider_error": "The provider answered with an error.",
-    "provider_failed": "The provider could not make the image.",
-    "deadline": "It took longer than the deadline (DEADLINE_SECONDS) and was stopped.",
-    "submit_unknown": (
-        "The provider never confirmed it received the task. It was not sent again, so it is "
-        "never paid twice."
-    ),
-    "result_unavailable": "The finished image could not be downloaded from the provider.",
-    "result_invalid": "The provider returned an image that could not be read.",
-    "input_unavailable": "An input image could not be read from storage.",
-    "cancelled": "Someone cancelled it.",
-    "too_small": "An input image is too small for the provider.",
-    "not_an_image": "An input file is not an image.",
-    "unsupported_format": "An input image is in a format the provider does not take.",
-    "invalid_outfit": "The garments cannot be tried on together.",
-}
 
 
 def thumbnail(file, alt: str, *, size: str = "small", link: bool = False) -> SafeString:
@@ -130,13 +103,6 @@ def priced(amount, currency: str, price, shop_currency: str) -> str:
         return billed
     in_money = money((Decimal(amount) * price).quantize(Decimal("0.01")), shop_currency)
     return f"{in_money} ({billed})"
-
-
-def explain_error(code: str) -> str:
-    """What went wrong, for a merchandiser, from a request's error code."""
-    if not code:
-        return ""
-    return ERROR_EXPLANATIONS.get(code, "The try-on could not be finished.")
 
 
 def shopper_photos_visible() -> bool:

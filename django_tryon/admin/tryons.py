@@ -13,13 +13,12 @@ from django.views.decorators.http import require_POST
 
 from .. import heartbeat, services
 from ..conf import get_setting
-from ..messages import shopper_message
+from ..messages import explain_error, shopper_message
 from ..models import TryOnRequest
 from .common import ProviderFilter, ReadOnlyAdmin
 from .display import (
     admin_link,
     batch_label,
-    explain_error,
     garments_label,
     placeholder,
     request_cost,
@@ -237,7 +236,7 @@ class TryOnRequestAdmin(RequestActions, ReadOnlyAdmin):
 
     @admin.display(description=_("what went wrong"))
     def what_went_wrong(self, obj):
-        if not obj.error_code and not obj.error_message:
+        if not obj.error_code:
             return "—"
         told = ""
         if obj.source in services.SHOPPER_SOURCES and obj.is_terminal:

@@ -27,7 +27,6 @@ def cancel(request: TryOnRequest) -> bool:
             Status.CANCELLED,
             expected=[Status.PENDING],
             error_code="cancelled",
-            error_message="This try-on was cancelled.",
         ):
             if not (request.attempts and not refused_last_time(request)):
                 release_reservation(request)
@@ -39,7 +38,6 @@ def cancel(request: TryOnRequest) -> bool:
         Status.CANCELLED,
         expected=[Status.PENDING, Status.SUBMITTED, Status.PROCESSING],
         error_code="cancelled",
-        error_message="This try-on was cancelled.",
         next_check_at=None,
     )
     if moved and request.provider_task_id and _can_cancel(request.provider):

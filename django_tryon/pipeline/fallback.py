@@ -51,7 +51,6 @@ def move_on(request: TryOnRequest, reason: str) -> bool:
                 routing_note=note[:500],
                 attempts=0,
                 error_code="",
-                error_message="",
                 error_detail="",
                 reserved_amount=new.amount,
                 reserved_currency=new.currency,

@@ -36,16 +36,10 @@ class ReapReport:
     errors: list[str] = field(default_factory=list)
 
 
-EXPIRED_UNSENT = {
-    "code": "deadline",
-    "message": "This try-on took too long to start and was stopped. Please try again.",
-}
+EXPIRED_UNSENT = {"code": "deadline"}
 
 
-EXPIRED_AT_PROVIDER = {
-    "code": "provider_expired",
-    "message": "The try-on service did not finish this try-on in time. Please try again.",
-}
+EXPIRED_AT_PROVIDER = {"code": "provider_expired"}
 
 
 def reap(*, now=None, enqueue=True) -> ReapReport:
@@ -192,7 +186,6 @@ def resolve_stuck_submission(request: TryOnRequest, *, enqueue=True, now=None) -
     return fail(
         request,
         code="submit_unknown",
-        message="We could not confirm this try-on with the provider. Please try again.",
         detail="no answer to the create call and no webhook naming the task; not resubmitted "
         "so that it is never paid twice",
         expected=[Status.SUBMITTING],

@@ -68,7 +68,6 @@ def refresh(request_id, *, callback_task_id: str = "", early: bool = False) -> T
         fail(
             request,
             code="task_not_found",
-            message=exc.user_message,
             detail=str(exc),
             expected=list(AT_PROVIDER),
         )
@@ -102,7 +101,6 @@ def accept_task(request: TryOnRequest, adapter: Provider, task: ProviderTask) ->
         cost=task.cost if task.cost is not None else estimate,
         cost_currency=task.cost_currency or currency,
         error_code="",
-        error_message="",
         next_check_at=timezone.now() + timedelta(seconds=_first_poll_delay(request)),
     )
     if not moved:
@@ -152,19 +150,12 @@ def apply_task(request: TryOnRequest, adapter: Provider, task: ProviderTask) -> 
         persist_results(request, adapter, task)
     elif task.state == TaskState.FAILED:
         code = task.error_code or "provider_failed"
-        message = (
-            "The try-on service refused this photo under its content policy. "
-            "Please try another photo."
-            if code == "content_refused"
-            else "The try-on service could not create this image. Please try another photo."
-        )
         # The provider's own figure of what the failed task cost (Kling reports
         # final_unit_deduction "0"), in place of our estimate.
         reported = {"cost": task.cost} if task.cost is not None else {}
         if fail(
             request,
             code=code,
-            message=message,
             detail=task.message,
             expected=list(AT_PROVIDER),
             **reported,
@@ -214,7 +205,6 @@ def persist_results(
         _fail_on_our_side(
             request,
             code="result_unavailable",
-            message="The finished image could not be retrieved from the try-on service.",
             detail=exc.reason,
             recovering=recovering,
         )
@@ -224,7 +214,6 @@ def persist_results(
         _fail_on_our_side(
             request,
             code="result_invalid",
-            message="The try-on service returned an image that could not be read.",
             detail=exc.message,
             recovering=recovering,
         )
@@ -244,7 +233,6 @@ def persist_results(
         "cost": task.cost if task.cost is not None else request.cost,
         "cost_currency": task.cost_currency or request.cost_currency,
         "error_code": "",
-        "error_message": "",
         "error_detail": "",
         "next_check_at": None,
     }
@@ -340,7 +328,7 @@ def _out_of_download_tries(request) -> bool:
     return failures > get_setting("MAX_RETRIES")
 
 
-def _fail_on_our_side(request, *, code, message, detail, recovering) -> None:
+def _fail_on_our_side(request, *, code, detail, recovering) -> None:
     """The provider finished and was paid, but we could not store its images: fail with
     a code ``recover_results`` accepts (a recovery attempt only records the new reason)."""
     if recovering:
@@ -348,4 +336,4 @@ def _fail_on_our_side(request, *, code, message, detail, recovering) -> None:
             error_code=code, error_detail=plain(detail, 2000), updated_at=timezone.now()
         )
         return
-    fail(request, code=code, message=message, detail=detail, expected=list(AT_PROVIDER))
+    fail(request, code=code, detail=detail, expected=list(AT_PROVIDER))

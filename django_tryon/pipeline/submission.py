@@ -19,7 +19,6 @@ from ..providers.base import (
     RateLimited,
     RetryableProviderError,
 )
-from ..quotas import TryOnDisabled
 from ..status import Status
 from .fallback import move_on
 from .inputs import prepare_inputs
@@ -49,7 +48,6 @@ def submit(request_id) -> TryOnRequest:
         give_up_pending(
             request,
             code="disabled",
-            message=TryOnDisabled().message,
             detail="TRYON['ENABLED'] is False: not sent to the provider",
         )
         return request
@@ -57,13 +55,12 @@ def submit(request_id) -> TryOnRequest:
     try:
         job = prepare_inputs(request, adapter)
     except images.ImageError as exc:
-        give_up_pending(request, code=exc.code, message=exc.message)
+        give_up_pending(request, code=exc.code, detail=exc.message)
         return request
     except (OSError, ValueError) as exc:
         give_up_pending(
             request,
             code="input_unavailable",
-            message="The photo for this try-on could not be read. Please upload it again.",
             detail=str(exc),
         )
         return request
@@ -152,7 +149,7 @@ def _send(request, adapter, job, refused_before) -> TryOnRequest:
     return request
 
 
-def give_up_pending(request: TryOnRequest, *, code: str, message: str, detail: str = "") -> bool:
+def give_up_pending(request: TryOnRequest, *, code: str, detail: str = "") -> bool:
     """Fail a pending request for good (its deadline passed, its retries are used up),
     unless an earlier attempt reached the provider after all.
 
@@ -163,9 +160,7 @@ def give_up_pending(request: TryOnRequest, *, code: str, message: str, detail: s
     """
     adapter = get_provider(request.provider)
     if not (request.attempts and not refused_last_time(request) and adapter.supports_find):
-        return fail_unsent(
-            request, code=code, message=message, detail=detail, expected=[Status.PENDING]
-        )
+        return fail_unsent(request, code=code, detail=detail, expected=[Status.PENDING])
     # The claim, as for a submission: committed before the HTTP call, no lock held. Should
     # the lookup raise, the request stays "submitting" and the reaper resolves it.
     if not transition(request, Status.SUBMITTING, expected=[Status.PENDING]):
@@ -174,9 +169,7 @@ def give_up_pending(request: TryOnRequest, *, code: str, message: str, detail: s
     if task is not None:
         accept_task(request, adapter, task)
         return False
-    return fail_unsent(
-        request, code=code, message=message, detail=detail, expected=[Status.SUBMITTING]
-    )
+    return fail_unsent(request, code=code, detail=detail, expected=[Status.SUBMITTING])
 
 
 def _refused(request: TryOnRequest, exc: ProviderError) -> None:
@@ -184,7 +177,6 @@ def _refused(request: TryOnRequest, exc: ProviderError) -> None:
     fail_unsent(
         request,
         code=exc.error_code,
-        message=exc.user_message,
         detail=str(exc),
         expected=[Status.SUBMITTING],
     )

@@ -46,18 +46,17 @@ def fail(
     request: TryOnRequest,
     *,
     code: str,
-    message: str,
     detail: str = "",
     expected: Iterable[str] | None = None,
     **fields,
 ) -> bool:
-    """Fail an active request with a message a shopper can read; send ``tryon_failed``."""
+    """Fail an active request with its error code (the words a shopper reads are
+    ``messages.shopper_message(code)``'s); send ``tryon_failed``."""
     moved = transition(
         request,
         Status.FAILED,
         expected=expected or [s for s in ACTIVE],
         error_code=code[:40],
-        error_message=message[:500],
         error_detail=plain(detail, 2000),
         persist_claimed_at=None,
         next_check_at=None,
@@ -70,10 +69,10 @@ def fail(
 
 
 def fail_unsent(
-    request: TryOnRequest, *, code: str, message: str, detail: str = "", expected: Iterable[str]
+    request: TryOnRequest, *, code: str, detail: str = "", expected: Iterable[str]
 ) -> bool:
     """Fail a request the provider never accepted, and give its quota back."""
-    moved = fail(request, code=code, message=message, detail=detail, expected=expected)
+    moved = fail(request, code=code, detail=detail, expected=expected)
     if moved:
         release_reservation(request)
         discard_unused_photo(request)

@@ -46,9 +46,6 @@ def running_batch(make_batch, make_request, catalogue):
             batch=batch,
             results=1 if status == Status.SUCCEEDED else 0,
             error_code="content_refused" if status == Status.FAILED else "",
-            error_message="The try-on service refused this photo."
-            if status == Status.FAILED
-            else "",
         )
     batch.rows = rows
     return batch

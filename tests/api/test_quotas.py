@@ -235,7 +235,7 @@ def test_admin_and_cli_skip_the_shopper_quota_not_the_shop_budget(
 def test_retry_counts_against_the_shop_budget(fake, make_garment, sent, tryon_settings):
     tryon_settings(SHOP_DAILY_GENERATION_LIMIT=1)
     first, _ = create(make_garment())
-    transitions.fail(first, code="x", message="no")
+    transitions.fail(first, code="x")
     with pytest.raises(QuotaExceeded):
         services.retry(first)
     assert TryOnRequest.objects.count() == 1

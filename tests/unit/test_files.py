@@ -140,7 +140,7 @@ def test_an_old_prepared_copy_is_kept_while_a_try_on_sent_before_the_change_may_
     replace_image(Garment.objects.get(pk=garment.pk), imagegen.make_garment("dress"))
     files.sweep(now=timezone.now())
     assert tryon_storage().exists(old)  # PiAPI may not have fetched it yet
-    transitions.fail(TryOnRequest.objects.get(pk=request.pk), code="x", message="done")
+    transitions.fail(TryOnRequest.objects.get(pk=request.pk), code="x")
     files.sweep(now=timezone.now())
     assert not tryon_storage().exists(old)
 

@@ -154,7 +154,7 @@ def test_identical_inputs_from_same_owner_return_the_same_request(fake, make_gar
 def test_failed_request_is_not_a_dedupe_target(fake, make_garment, sent):
     garment, person = make_garment(), imagegen.make_person()
     first, _ = create(garment, person)
-    transitions.fail(first, code="x", message="no")
+    transitions.fail(first, code="x")
     second, created = create(garment, person)
     assert created and second.pk != first.pk
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from django_tryon import services
+from django_tryon.messages import shopper_message
 from django_tryon.models import TryOnRequest, TryOnResult, tryon_storage
 from django_tryon.pipeline import results as results_module
 from django_tryon.providers import get_provider
@@ -58,7 +59,7 @@ def test_running_then_failed(fake, make_garment, sent):
     services.refresh(request.pk)
     request.refresh_from_db()
     assert request.status == Status.FAILED and request.error_detail == "Image pixel is invalid"
-    assert "could not create" in request.error_message
+    assert request.error_message == shopper_message("provider_failed")
 
 
 def test_late_events_never_move_backwards(fake, make_garment, sent, downloads):

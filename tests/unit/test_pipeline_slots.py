@@ -79,7 +79,7 @@ def test_refused_more_than_max_retries_fails_and_gives_the_quota_back(
     services.submit(request.pk)
     request.refresh_from_db()
     assert request.status == Status.FAILED and request.error_code == "rate_limited"
-    assert "busy" in request.error_message
+    assert "busy" in request.error_message  # messages.py, for rate_limited
 
 
 @pytest.mark.parametrize("outcome", ["succeeded", "failed"])

@@ -9,6 +9,7 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from django_tryon import services
+from django_tryon.messages import shopper_message
 from django_tryon.models import TryOnRequest, tryon_storage
 from django_tryon.providers import get_provider
 from django_tryon.providers.base import ContentRefused, TaskState
@@ -152,7 +153,7 @@ def test_content_refusal_fails_with_readable_message(
     request.refresh_from_db()
     assert request.status == Status.FAILED
     assert request.error_code == "content_refused"
-    assert "content policy" in request.error_message
+    assert request.error_message == shopper_message("content_refused")
     assert failed == ["content_refused"]
 
 

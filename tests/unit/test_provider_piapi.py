@@ -8,6 +8,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from django_tryon.messages import shopper_message
 from django_tryon.providers.base import (
     CallbackHint,
     CancelNotSupported,
@@ -325,7 +326,7 @@ def test_moderation_refusal_on_create_is_content_refused():
     piapi = PiAPI(reply(None, code=400, message="image failed content risk control", status=400))
     with pytest.raises(ContentRefused) as caught:
         make(piapi).submit(job())
-    assert "content policy" in caught.value.user_message
+    assert caught.value.user_message == shopper_message("content_refused")
 
 
 def test_rate_limit_honours_retry_after():
