@@ -93,3 +93,11 @@ def test_the_kill_switch_says_what_the_table_says():
     from django_tryon.quotas import TryOnDisabled
 
     assert TryOnDisabled().message == messages.shopper_message("disabled")
+
+
+def test_every_shopper_sentence_is_in_french():
+    with translation.override("en"):
+        english = {code: messages.shopper_message(code) for code in messages.SHOPPER_MESSAGES}
+    with translation.override("fr"):
+        untranslated = [c for c, words in english.items() if messages.shopper_message(c) == words]
+    assert untranslated == []
