@@ -45,6 +45,7 @@ import httpx
 
 from .addresses import host_allowed, is_ip_literal, is_public_address, valid_hostname
 from .conf import get_setting
+from .errors import TryOnError
 
 __all__ = [
     "DownloadError",
@@ -67,12 +68,14 @@ _DEFAULT_PORTS = {"https": 443, "http": 80}
 _RETRYABLE_4XX = {408, 425, 429}
 
 
-class DownloadError(Exception):
+class DownloadError(TryOnError):
     """A download that failed or was refused.
 
     ``retryable`` says whether trying again later may succeed (timeouts, connection
     errors, 5xx, 429); ``reason`` is a short text; ``url`` is the redacted URL.
     """
+
+    error_code = "download_failed"
 
     def __init__(self, reason: str, *, retryable: bool, url: str = "") -> None:
         self.reason = reason

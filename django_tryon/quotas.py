@@ -34,6 +34,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from .conf import get_setting
+from .errors import TryOnError
 from .models import UsageCounter
 
 SHOP = "shop"
@@ -43,7 +44,7 @@ _MONEY = models.DecimalField(max_digits=12, decimal_places=4)
 _HALF_LAST_PLACE = Decimal("0.00005")
 
 
-class QuotaExceeded(Exception):
+class QuotaExceeded(TryOnError):
     """A limit would be passed: nothing was created or counted.
 
     ``message`` is for the shopper; ``retry_after_seconds`` says when the limit resets
@@ -56,6 +57,7 @@ class QuotaExceeded(Exception):
         self.message = message
         self.retry_after_seconds = retry_after_seconds
         self.scope = scope
+        self.error_code = scope
 
 
 class TryOnDisabled(QuotaExceeded):

@@ -10,6 +10,8 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from .. import quotas
 from ..conf import get_setting
+from ..errors import TryOnError
+from ..services import IdempotencyConflict, TryOnValidationError
 
 #: Room for the form fields around the photo in a multipart body.
 MULTIPART_SLACK_BYTES = 256 * 1024
@@ -45,9 +47,27 @@ class SessionRequired(exceptions.APIException):
     )
 
 
+def as_api_error(exc: TryOnError) -> exceptions.APIException | TryOnError:
+    """The one map from what the app raises to what the API answers: bad input 400 (field
+    by field), a reused Idempotency-Key 409, a used-up limit 429, the kill switch 503.
+    Anything else is not the caller's to see (DRF answers 500)."""
+    if isinstance(exc, IdempotencyConflict):
+        return Conflict(
+            "This Idempotency-Key was already used for a different try-on.", code=exc.error_code
+        )
+    if isinstance(exc, TryOnValidationError):
+        return exceptions.ValidationError(exc.errors)
+    if isinstance(exc, quotas.QuotaExceeded):
+        return LimitReached(exc)
+    return exc
+
+
 def exception_handler(exc, context):
-    """DRF's handler, with Django's upload-limit errors as 400s and one error shape:
-    ``{"detail", "code"}`` (plus ``retry_after_seconds`` on 429/503), or field -> messages."""
+    """DRF's handler, with the app's own errors mapped once (``as_api_error``), Django's
+    upload-limit errors as 400s, and one error shape: ``{"detail", "code"}`` (plus
+    ``retry_after_seconds`` on 429/503), or field -> messages."""
+    if isinstance(exc, TryOnError):
+        exc = as_api_error(exc)
     if isinstance(exc, RequestDataTooBig):
         exc = exceptions.ValidationError({"person_image": [too_large(None)]})
     elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):

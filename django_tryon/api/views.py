@@ -23,7 +23,7 @@ from ..models import Garment, ModelPhoto, Source, TryOnRequest
 from ..status import Status
 from . import schema as docs
 from .authentication import enforce_csrf, needs_csrf
-from .errors import Conflict, LimitReached, exception_handler, refuse_oversized_body
+from .errors import Conflict, exception_handler, refuse_oversized_body
 from .owners import creating_owner, owner_key, started_session
 from .pagination import Pagination
 from .permissions import ShopperAccess, is_staff
@@ -150,33 +150,21 @@ class TryOnRequestViewSet(TryOnAPIMixin, viewsets.GenericViewSet):
         idempotency_key = _idempotency_key(request)
         user = request.user
         person = values.get("person_image")
-        try:
-            tryon, created = services.create_tryon(
-                garment=values["garment"],
-                person_image=person,
-                model_photo=values.get("model_photo"),
-                lower_garment=values.get("lower_garment"),
-                provider=values.get("provider"),
-                batch_size=values["batch_size"],
-                source=_source(request),
-                owner=user if user.is_authenticated else None,
-                owner_key=creating_owner(request),
-                idempotency_key=idempotency_key,
-                consent_version=get_setting("CONSENT_VERSION") if person is not None else "",
-                enforce_shopper_quota=not is_staff(user),
-                client_key=""
-                if user.is_authenticated
-                else quotas.client_key(client_address(request)),
-            )
-        except services.IdempotencyConflict as exc:
-            raise Conflict(
-                "This Idempotency-Key was already used for a different try-on.",
-                code="idempotency_key_reused",
-            ) from exc
-        except services.TryOnValidationError as exc:
-            raise exceptions.ValidationError(exc.errors) from exc
-        except quotas.QuotaExceeded as exc:
-            raise LimitReached(exc) from exc
+        tryon, created = services.create_tryon(
+            garment=values["garment"],
+            person_image=person,
+            model_photo=values.get("model_photo"),
+            lower_garment=values.get("lower_garment"),
+            provider=values.get("provider"),
+            batch_size=values["batch_size"],
+            source=_source(request),
+            owner=user if user.is_authenticated else None,
+            owner_key=creating_owner(request),
+            idempotency_key=idempotency_key,
+            consent_version=get_setting("CONSENT_VERSION") if person is not None else "",
+            enforce_shopper_quota=not is_staff(user),
+            client_key="" if user.is_authenticated else quotas.client_key(client_address(request)),
+        )
         response = Response(
             self.get_serializer(tryon).data,
             status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK,

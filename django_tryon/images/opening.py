@@ -14,6 +14,7 @@ from typing import IO, Any
 from PIL import Image, UnidentifiedImageError
 
 from ..conf import get_setting
+from ..errors import TryOnError
 from . import formats
 
 _ACCEPTED_HINT = "Please upload a JPEG, PNG or WebP photo."
@@ -34,12 +35,13 @@ TRANSPOSE = {
 }
 
 
-class ImageError(ValueError):
+class ImageError(TryOnError, ValueError):
     """An image the app refuses. ``code`` is stable; ``message`` is for the shopper."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
+        self.error_code = code
         self.message = message
 
     def __str__(self) -> str:

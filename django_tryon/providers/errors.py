@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from django.core.exceptions import ImproperlyConfigured
 
+from ..errors import TryOnError
 from ..messages import shopper_message
 from ..untrusted import plain
 
@@ -19,7 +20,7 @@ class ProviderConfigurationError(ImproperlyConfigured):
     """A provider setting is missing or wrong. Kept outside ProviderError so no retry swallows it."""
 
 
-class ProviderError(Exception):
+class ProviderError(TryOnError):
     """A provider refused or failed a call.
 
     ``message`` is the provider's own words (for logs and staff); ``user_message`` is what

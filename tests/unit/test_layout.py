@@ -142,6 +142,47 @@ def test_the_public_face_is_what_callers_use():
         for p in PACKAGE.rglob("*.py")
         if "pipeline" not in p.parts and p.name != "services.py"
     )
-    unused = [name for name in services.__all__ if f"services.{name}" not in sources]
+    imported = " ".join(re.findall(r"from \.+services import ([^\n]+)", sources))
+    unused = [
+        name
+        for name in services.__all__
+        if f"services.{name}" not in sources and not re.search(rf"\b{name}\b", imported)
+    ]
     assert unused == []
     assert len(services.__all__) <= 30
+
+
+def test_everything_the_app_raises_to_its_callers_has_one_root_and_a_code():
+    from django_tryon.errors import TryOnError
+    from django_tryon.fetch import DownloadError
+    from django_tryon.images import ImageError
+    from django_tryon.providers.errors import ContentRefused
+    from django_tryon.quotas import QuotaExceeded, TryOnDisabled
+    from django_tryon.services import IdempotencyConflict, TryOnValidationError
+
+    raised = [
+        TryOnValidationError({"garment": ["Choose a garment."]}),
+        IdempotencyConflict(),
+        QuotaExceeded("Daily limit reached.", 60, "shopper_daily"),
+        TryOnDisabled(),
+        ImageError("too_small", "This photo is too small."),
+        ContentRefused("risk control", provider="kling"),
+        DownloadError("timed out", retryable=True),
+    ]
+    codes = [exc.error_code for exc in raised]
+    assert all(isinstance(exc, TryOnError) for exc in raised)
+    assert codes == [
+        "invalid",
+        "idempotency_key_reused",
+        "shopper_daily",
+        "disabled",
+        "too_small",
+        "content_refused",
+        "download_failed",
+    ]
+
+
+def test_the_api_maps_the_apps_errors_to_statuses_in_one_place():
+    views = (PACKAGE / "api" / "views.py").read_text()
+    for mapped_elsewhere in ("TryOnValidationError", "QuotaExceeded", "IdempotencyConflict"):
+        assert mapped_elsewhere not in views, mapped_elsewhere
