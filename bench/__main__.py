@@ -17,7 +17,8 @@ import time
 import traceback
 from pathlib import Path
 
-from .harness import ROOT, BenchEnv, Result, machine_info
+from .fixtures import machine_info
+from .harness import ROOT, BenchEnv, Result
 
 #: Benchmark modules in the issue's order; ``--only`` takes their NAME.
 MODULES = [

@@ -28,7 +28,11 @@ import os
 import time
 from collections import Counter
 
-from .harness import BenchEnv, Result, Row, machine_busy, machine_cpu, make_garment, wait_until
+from kit.processes import wait_until
+from kit.stats import machine_busy, machine_cpu
+
+from .fixtures import make_garment
+from .harness import BenchEnv, Result, Row
 
 NAME = "burst"
 TITLE = "7. Many at once"
@@ -175,7 +179,7 @@ def run(env: BenchEnv, quick: bool) -> Result:
 
 def _slot_gaps(tasks: list[dict]) -> dict:
     """How long slots stayed empty: for each task end, the wait until the next task start."""
-    from .harness import percentile
+    from kit.stats import percentile
 
     starts = sorted(t["created"] for t in tasks)
     gaps = []

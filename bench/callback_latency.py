@@ -26,7 +26,11 @@ import time
 
 import httpx
 
-from .harness import BenchEnv, Result, Row, make_garment, percentile, wait_until
+from kit.processes import wait_until
+from kit.stats import percentile
+
+from .fixtures import make_garment
+from .harness import BenchEnv, Result, Row
 
 NAME = "callback"
 TITLE = "3. Callback to stored result"

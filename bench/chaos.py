@@ -32,7 +32,8 @@ import threading
 import time
 from pathlib import Path
 
-from .harness import BenchEnv, machine_info
+from .fixtures import machine_info
+from .harness import BenchEnv
 
 #: The pipeline's clocks for the run: tight, so faults are met and recovered many times.
 CHAOS_TRYON = {
@@ -156,7 +157,7 @@ class ChaosRun:
         from django_tryon.models import Source
 
         from . import imagegen
-        from .harness import make_garment
+        from .fixtures import make_garment
 
         garments = [make_garment(f"Chaos tee {i}") for i in range(3)]
         spacing = 0.35  # about three a second: a busy shop's evening

@@ -24,7 +24,10 @@ import time
 
 import httpx
 
-from .harness import BenchEnv, Result, Row, make_garment, percentile
+from kit.stats import percentile
+
+from .fixtures import make_garment
+from .harness import BenchEnv, Result, Row
 
 NAME = "create"
 TITLE = "1. Create endpoint"

@@ -29,7 +29,9 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
-from .harness import ROOT, BenchEnv, Result, Row, median
+from kit.stats import median
+
+from .harness import ROOT, BenchEnv, Result, Row
 
 NAME = "images"
 TITLE = "5. Image preparation (24 MP JPEG)"

@@ -1,6 +1,6 @@
 """Benchmark images, drawn on the fly with Pillow (deterministic, nothing downloaded).
 
-The pixels come from the tests' own image helpers (tests/imagegen.py); these are the
+The pixels come from the tests' own image helpers (kit/imagegen.py); these are the
 shapes the benchmarks need on top: a phone photo with camera metadata, a person, a garment.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PIL import ImageDraw
 
-from tests.imagegen import encode, make_garment, make_jpeg, textured_image
+from kit.imagegen import encode, make_garment, make_jpeg, textured_image
 
 
 def phone_photo(width: int, height: int, *, seed: int = 1, quality: int = 90) -> bytes:

@@ -41,7 +41,10 @@ from collections import Counter
 import httpx
 import jwt
 
-from .harness import BenchEnv, QueryCounter, Result, Row, make_garment, wait_until
+from kit.processes import wait_until
+
+from .fixtures import QueryCounter, make_garment
+from .harness import BenchEnv, Result, Row
 
 NAME = "pipeline"
 TITLE = "2. Pipeline overhead"

@@ -18,7 +18,10 @@ from datetime import timedelta
 
 import httpx
 
-from .harness import BenchEnv, Result, Row, make_garment, percentile
+from kit.stats import percentile
+
+from .fixtures import make_garment
+from .harness import BenchEnv, Result, Row
 
 NAME = "scale"
 TITLE = "6. Scale"

@@ -28,9 +28,11 @@ import uuid
 from decimal import Decimal
 from pathlib import Path
 
-from tests.browser.chromium import CHROMIUM_ARGS, chromium_path
+from kit.chromium import CHROMIUM_ARGS, chromium_path
+from kit.stats import median, percentile
 
-from .harness import BenchEnv, Result, Row, make_garment, median, percentile
+from .fixtures import make_garment
+from .harness import BenchEnv, Result, Row
 
 NAME = "shown"
 TITLE = "8. Stored to shown (Chromium)"

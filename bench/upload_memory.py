@@ -22,7 +22,10 @@ from pathlib import Path
 import httpx
 from PIL import Image
 
-from .harness import BenchEnv, Result, Row, WebServer, free_port, make_garment
+from kit.processes import free_port
+
+from .fixtures import make_garment
+from .harness import BenchEnv, Result, Row, WebServer
 from .imagegen import phone_photo
 
 NAME = "upload_memory"

@@ -7,7 +7,7 @@ import os
 import pytest
 from django.core.files.base import ContentFile
 
-from tests import imagegen
+from kit import imagegen
 
 # The pipeline fixtures (sandbox, worker, pipeline) for every directory, registered once.
 pytest_plugins = ["tests.pipeline"]

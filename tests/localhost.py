@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from tests.waiting import wait_until
+from kit.waiting import wait_until
 
 
 class _Server(ThreadingHTTPServer):

@@ -7,30 +7,24 @@ the same database, broker folder and media through environment variables set her
 """
 
 import os
-import socket
 import tempfile
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
+from kit.processes import free_port
 
 # One scratch folder and one pair of ports per test run, chosen here (the first time these
 # settings load) and inherited through the environment by the worker subprocesses.
 os.environ.setdefault("SHOP_VAR_DIR", tempfile.mkdtemp(prefix="tryon-tests-"))
-os.environ.setdefault("TRYON_SANDBOX_URL", f"http://127.0.0.1:{_free_port()}")
+os.environ.setdefault("TRYON_SANDBOX_URL", f"http://127.0.0.1:{free_port()}")
 if "DJANGO_LIVE_TEST_SERVER_ADDRESS" not in os.environ:
-    os.environ["DJANGO_LIVE_TEST_SERVER_ADDRESS"] = f"127.0.0.1:{_free_port()}"
+    os.environ["DJANGO_LIVE_TEST_SERVER_ADDRESS"] = f"127.0.0.1:{free_port()}"
 os.environ.setdefault(
     "TRYON_PUBLIC_BASE_URL", f"http://{os.environ['DJANGO_LIVE_TEST_SERVER_ADDRESS']}"
 )
 
-from shop_project.settings import *  # noqa: E402,F403
-from shop_project.settings import DATABASES, TRYON  # noqa: E402
+from shop_project.settings import *  # noqa: F403
+from shop_project.settings import DATABASES, TRYON
 
-from django_tryon.sandbox import provider_settings  # noqa: E402
+from django_tryon.sandbox import provider_settings
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

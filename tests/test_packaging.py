@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "django_tryon"
 # Folders of package data whose every file must reach the wheel (and the sdist).
 DATA_DIRS = ["templates/django_tryon", "static/django_tryon", "locale"]
-NOT_SHIPPED = ("tests/", "example_project/", "bench/")
+NOT_SHIPPED = ("tests/", "example_project/", "bench/", "kit/")
 REQUIRED = {"django", "djangorestframework", "celery", "httpx", "pyjwt", "pillow"}
 # Never copied into the build tree: local state, caches and earlier build output.
 SCRATCH = shutil.ignore_patterns(

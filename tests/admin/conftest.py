@@ -22,7 +22,7 @@ from django_tryon.models import (
     tryon_storage,
 )
 from django_tryon.status import Status
-from tests import imagegen
+from kit import imagegen
 
 #: What a merchandiser gets: seeing and switching garments and house models, following
 #: try-ons, and the app's two own permissions.

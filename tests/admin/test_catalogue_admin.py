@@ -13,7 +13,7 @@ from shop.models import Product
 
 from django_tryon.models import Garment, ModelPhoto, tryon_storage
 from django_tryon.pipeline.inputs import catalogue_digest
-from tests import imagegen
+from kit import imagegen
 
 pytestmark = pytest.mark.django_db
 

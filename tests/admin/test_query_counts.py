@@ -24,7 +24,7 @@ from django_tryon.models import (
     tryon_storage,
 )
 from django_tryon.status import Status
-from tests import imagegen
+from kit import imagegen
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 

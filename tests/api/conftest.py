@@ -7,7 +7,7 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from tests import imagegen
+from kit import imagegen
 
 API = "/tryon/api/"
 

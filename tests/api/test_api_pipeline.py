@@ -10,7 +10,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests import imagegen
+from kit import imagegen
 from tests.api.conftest import API
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]

@@ -14,7 +14,7 @@ from rest_framework.authtoken.models import Token
 
 from django_tryon import quotas
 from django_tryon.models import TryOnRequest, UsageCounter
-from tests import imagegen
+from kit import imagegen
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(180)]
 

@@ -19,7 +19,7 @@ from django_tryon.providers import PROVIDER_CLASSES, get_provider
 from django_tryon.providers.base import InvalidInput, RateLimited
 from django_tryon.quotas import Charge, QuotaExceeded, TryOnDisabled
 from django_tryon.status import Status
-from tests import imagegen
+from kit import imagegen
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from django_tryon import callers, services
 from django_tryon.models import Source, TryOnRequest, TryOnResult, tryon_storage
 from django_tryon.pipeline import transitions
 from django_tryon.status import Status
-from tests import imagegen
+from kit import imagegen
 from tests.api.conftest import API, Caller, photo
 
 pytestmark = pytest.mark.django_db

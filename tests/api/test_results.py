@@ -17,7 +17,7 @@ from django_tryon import services
 from django_tryon.models import TryOnRequest, TryOnResult, tryon_storage
 from django_tryon.pipeline import signing as pipeline_signing
 from django_tryon.status import Status
-from tests import imagegen
+from kit import imagegen
 from tests.integration.s3 import LocalS3, apply_safe_aws_env, reset_tryon_storage
 from tests.settings import s3_test_storage
 

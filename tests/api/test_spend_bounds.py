@@ -10,7 +10,7 @@ from django_tryon import quotas
 from django_tryon.api.throttles import client_address
 from django_tryon.conf import DEFAULTS
 from django_tryon.models import TryOnRequest, UsageCounter
-from tests import imagegen
+from kit import imagegen
 from tests.api.conftest import photo
 
 pytestmark = pytest.mark.django_db

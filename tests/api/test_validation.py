@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from django_tryon.models import TryOnRequest, UsageCounter
-from tests import imagegen
+from kit import imagegen
 from tests.api.conftest import photo
 
 pytestmark = pytest.mark.django_db

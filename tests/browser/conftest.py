@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.chromium import CHROMIUM_ARGS, chromium_path
+from kit.chromium import CHROMIUM_ARGS, chromium_path
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 from django_tryon import funnel
 from django_tryon.models import FunnelDay, Source, TryOnRequest
 from django_tryon.status import Status
+from kit.waiting import wait_until
 from tests.browser.test_widget import (  # noqa: F401 (shop and photos are fixtures)
     DIALOG,
     OPEN,
@@ -23,7 +24,6 @@ from tests.browser.test_widget import (  # noqa: F401 (shop and photos are fixtu
     start_with_photo,
     wait_for_result,
 )
-from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -15,7 +15,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 
@@ -23,11 +22,12 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests import imagegen
+from kit import imagegen
+from kit.processes import free_port
+from kit.waiting import wait_until
 from tests.browser.test_widget import AFTER, OPEN, RESULT_STEP, W, start_with_photo
 from tests.integration.recipes import code_blocks, run
 from tests.oscar_shop import build_shop, manage, shop_environment, skip_without_oscar
-from tests.waiting import wait_until
 
 pytestmark = [
     pytest.mark.browser,
@@ -37,12 +37,6 @@ pytestmark = [
 ]
 
 skip_without_oscar()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _celery_app(project) -> None:
@@ -74,7 +68,7 @@ def oscar_shop(tmp_path):
     """The Oscar shop, served and worked, with the sandbox as its provider."""
     from django_tryon.sandbox import Sandbox
 
-    sandbox_port, web_port = _free_port(), _free_port()
+    sandbox_port, web_port = free_port(), free_port()
     web = f"http://127.0.0.1:{web_port}"
     broker = tmp_path / "broker"
     broker.mkdir()

@@ -22,8 +22,8 @@ from shop.models import Product
 
 from django_tryon.models import ModelPhoto, TryOnRequest
 from django_tryon.status import Status
-from tests import imagegen
-from tests.waiting import wait_until
+from kit import imagegen
+from kit.waiting import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

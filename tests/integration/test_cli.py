@@ -15,7 +15,7 @@ from django.db import connection
 
 from django_tryon.models import Source, TryOnRequest, tryon_storage
 from django_tryon.status import Status
-from tests import imagegen
+from kit import imagegen
 from tests.integration.conftest import ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]

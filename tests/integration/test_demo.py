@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,16 +14,11 @@ from pathlib import Path
 
 import httpx
 
+from kit.processes import free_port
+from kit.waiting import wait_until
 from tests.pipeline import ROOT
-from tests.waiting import wait_until
 
 ERRORS = ("Traceback", "ERROR", "CRITICAL", "exited with signal", "WorkerLostError")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _session_processes(sid: int) -> set[int]:
@@ -61,7 +55,7 @@ def _as_a_terminal_starts_it() -> None:
 
 
 def test_ctrl_c_stops_every_demo_process_within_ten_seconds(tmp_path):
-    port, sandbox_port = _free_port(), _free_port()
+    port, sandbox_port = free_port(), free_port()
     bin_dir = Path(sys.executable).parent
     out = (tmp_path / "demo.out").open("wb")
     demo = subprocess.Popen(

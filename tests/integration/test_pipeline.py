@@ -16,7 +16,7 @@ from django_tryon import services, tasks
 from django_tryon.messages import shopper_message
 from django_tryon.models import TryOnRequest, tryon_storage
 from django_tryon.status import Status
-from tests import imagegen
+from kit import imagegen
 from tests.integration.conftest import wait_for_status
 from tests.pipeline import wait_until_quiet
 

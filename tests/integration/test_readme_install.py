@@ -11,23 +11,17 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests import imagegen
+from kit import imagegen
+from kit.processes import free_port
 from tests.integration.recipes import code_blocks, run
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_the_readme_install_section_ends_with_a_stored_result(tmp_path):
@@ -37,7 +31,7 @@ def test_the_readme_install_section_ends_with_a_stored_result(tmp_path):
     shell = "\n".join(blocks["sh"])
     assert "python manage.py migrate" in shell and "--inline" in shell
 
-    port, sandbox_port = _free_port(), _free_port()
+    port, sandbox_port = free_port(), free_port()
     sandbox_settings = sandbox_settings.replace("8765", str(sandbox_port)).replace(
         "8000", str(port)
     )

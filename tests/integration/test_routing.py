@@ -16,11 +16,11 @@ from django.utils import timezone
 from django_tryon import quotas, routing, services
 from django_tryon.models import ProviderHealth, Source, TryOnRequest, UsageCounter
 from django_tryon.status import Status
-from tests import imagegen
+from kit import imagegen
+from kit.waiting import wait_until
 from tests.integration.test_pipeline import creates, provider_tasks
 from tests.pipeline import Worker, wait_for_status
 from tests.settings import ROUTING_TEST_TIMINGS
-from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 

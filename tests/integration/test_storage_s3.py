@@ -38,7 +38,7 @@ from django_tryon.models import TryOnResult, tryon_storage
 from django_tryon.pipeline import results as results_module
 from django_tryon.providers import PROVIDER_CLASSES, get_provider
 from django_tryon.status import Status
-from tests import imagegen
+from kit import imagegen
 from tests.integration.conftest import Worker, wait_for_status
 from tests.integration.s3 import (
     LocalS3,

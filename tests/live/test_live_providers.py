@@ -19,7 +19,7 @@ from django_tryon.providers.base import InputImage, TaskState, TryOnInput
 from django_tryon.providers.fashn import FashnProvider
 from django_tryon.providers.kling import KlingProvider
 from django_tryon.providers.piapi import PiAPIProvider
-from tests import imagegen
+from kit import imagegen
 
 pytestmark = pytest.mark.live
 

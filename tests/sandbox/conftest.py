@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from django_tryon.sandbox import Sandbox
-from tests import waiting
+from kit import waiting
 from tests.localhost import LocalHost
 
 KLING_PATH = "/v1/images/kolors-virtual-try-on"

@@ -10,7 +10,7 @@ from PIL import Image, ImageChops
 
 from django_tryon.images.outfits import compose_outfit
 from django_tryon.sandbox.images import garment_kind, render_tryon
-from tests import imagegen
+from kit import imagegen
 
 
 def _open(data: bytes) -> Image.Image:

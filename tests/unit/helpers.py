@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django_tryon import services
-from tests import imagegen
+from kit import imagegen
 
 
 def create(garment, person=None, **kwargs):

@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 
 from django_tryon.models import TryOnRequest
 from django_tryon.pipeline import dispatch
-from tests import imagegen
+from kit import imagegen
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from django_tryon import files, images, services
 from django_tryon.models import Garment, ModelPhoto, TryOnRequest, TryOnResult, tryon_storage
 from django_tryon.pipeline import transitions
 from django_tryon.status import Status
-from tests import imagegen
+from kit import imagegen
 from tests.unit.helpers import create
 
 LATER = timedelta(days=400)  # past every retention and the sweep's grace

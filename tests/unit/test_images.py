@@ -24,7 +24,7 @@ from django_tryon.images import (
     verify_image,
 )
 from django_tryon.pipeline import validation
-from tests import imagegen as g
+from kit import imagegen as g
 
 MB = 1024 * 1024
 

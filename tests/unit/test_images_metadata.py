@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, PngImagePlugin
 
 from django_tryon.images.metadata import without_metadata
-from tests import imagegen
+from kit import imagegen
 
 GPS_IFD = 0x8825
 

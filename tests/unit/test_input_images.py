@@ -15,7 +15,7 @@ from django_tryon import services
 from django_tryon.conf import get_setting
 from django_tryon.models import tryon_storage
 from django_tryon.pipeline import signing as pipeline_signing
-from tests import imagegen
+from kit import imagegen
 
 JPEG = imagegen.make_jpeg(400, 500)
 

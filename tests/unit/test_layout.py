@@ -186,3 +186,9 @@ def test_the_api_maps_the_apps_errors_to_statuses_in_one_place():
     views = (PACKAGE / "api" / "views.py").read_text()
     for mapped_elsewhere in ("TryOnValidationError", "QuotaExceeded", "IdempotencyConflict"):
         assert mapped_elsewhere not in views, mapped_elsewhere
+
+
+def test_benchmarks_use_the_kit_not_the_tests():
+    bench = PACKAGE.parent / "bench"
+    for path in bench.rglob("*.py"):
+        assert not re.search(r"^\s*(from|import)\s+tests\b", path.read_text(), re.M), path

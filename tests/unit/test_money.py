@@ -28,7 +28,7 @@ from django_tryon.providers.base import (
 from django_tryon.quotas import _periods
 from django_tryon.signals import tryon_failed
 from django_tryon.status import Status
-from tests import imagegen
+from kit import imagegen
 from tests.unit.helpers import create, submitted
 
 pytestmark = pytest.mark.django_db

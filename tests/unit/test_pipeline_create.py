@@ -12,7 +12,7 @@ from PIL import Image
 from django_tryon import services
 from django_tryon.models import TryOnRequest, tryon_storage
 from django_tryon.pipeline import transitions
-from tests import imagegen
+from kit import imagegen
 from tests.unit.helpers import create
 
 pytestmark = pytest.mark.django_db

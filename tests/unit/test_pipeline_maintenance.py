@@ -10,7 +10,7 @@ from django.utils import timezone
 from django_tryon import services
 from django_tryon.models import TryOnRequest, TryOnResult, tryon_storage
 from django_tryon.status import Status
-from tests import imagegen
+from kit import imagegen
 from tests.unit.helpers import create, submitted
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from django_tryon.providers import get_provider
 from django_tryon.providers.base import TaskState
 from django_tryon.signals import tryon_succeeded
 from django_tryon.status import Status
-from tests import imagegen
+from kit import imagegen
 from tests.unit.helpers import create, submitted
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ from django_tryon.pipeline import slots
 from django_tryon.providers import get_provider
 from django_tryon.providers.base import RateLimited
 from django_tryon.status import Status
-from tests import imagegen
+from kit import imagegen
 from tests.unit.helpers import create, submitted
 
 pytestmark = pytest.mark.django_db

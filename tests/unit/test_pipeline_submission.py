@@ -15,7 +15,7 @@ from django_tryon.providers import get_provider
 from django_tryon.providers.base import ContentRefused, TaskState
 from django_tryon.signals import tryon_failed, tryon_submitted
 from django_tryon.status import Status
-from tests import imagegen
+from kit import imagegen
 from tests.unit.helpers import create
 
 pytestmark = pytest.mark.django_db

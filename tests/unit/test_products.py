@@ -14,7 +14,7 @@ from django.template import Context, Template
 from shop.models import Product
 
 from django_tryon.models import Garment
-from tests import imagegen
+from kit import imagegen
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ import pytest
 from django_tryon import services
 from django_tryon.providers import get_provider, provider_class, provider_names
 from django_tryon.providers.base import ProviderConfigurationError
-from tests import imagegen
+from kit import imagegen
 from tests.fakes import FakeProvider
 
 

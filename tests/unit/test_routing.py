@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from django_tryon import routing, services
 from django_tryon.models import ProviderHealth, Source
-from tests import imagegen
+from kit import imagegen
 
 pytestmark = pytest.mark.django_db
 

@@ -55,7 +55,7 @@ def test_retries_are_bounded(settings):
 
 
 def test_retries_used_up_fail_the_request(monkeypatch, make_garment, settings):
-    from tests import imagegen
+    from kit import imagegen
 
     settings.TRYON = {**settings.TRYON, "MAX_RETRIES": 2, "RETRY_BASE_SECONDS": 0.01}
     request, _ = services.create_tryon(
