@@ -8,7 +8,9 @@ shop overrides the Django way, and both paths show what it says.
 
 from __future__ import annotations
 
+import re
 import secrets
+from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
@@ -24,19 +26,22 @@ from .conf import get_setting
 
 TEMPLATE = "django_tryon/widget.html"
 
-# The widget's scripts, in the order they run (tryon-widget.js, last, defines the element).
-SCRIPTS = (
-    "tryon-messages.js",
-    "tryon-photo.js",
-    "tryon-client.js",
-    "tryon-session.js",
-    "tryon-dialog.js",
-    "tryon-view.js",
-    "tryon-element.js",
-    "tryon-funnel.js",
-    "tryon-history.js",
-    "tryon-widget.js",
-)
+#: The widget's script folder: tryon-widget.js, its loader, lists the parts it needs.
+WIDGET_STATIC = Path(__file__).resolve().parent / "static" / "django_tryon" / "widget"
+
+
+def _scripts() -> tuple[str, ...]:
+    """The widget's scripts in the order they run: the parts tryon-widget.js lists in its
+    ``PARTS`` (the one list, which its loader also uses when a page includes only it),
+    then tryon-widget.js itself, which defines the element."""
+    loader = (WIDGET_STATIC / "tryon-widget.js").read_text()
+    parts = re.search(r"const PARTS = \{(.*?)\};", loader, re.S)
+    if parts is None:  # pragma: no cover - the loader is shipped with the app
+        raise RuntimeError("tryon-widget.js has no PARTS list")
+    return (*re.findall(r'"(tryon-[\w-]+\.js)"', parts.group(1)), "tryon-widget.js")
+
+
+SCRIPTS = _scripts()
 
 
 def render_widget(

@@ -109,10 +109,14 @@ def test_every_script_in_the_folder_is_written():
     assert sorted(path.name for path in WIDGET_STATIC.glob("*.js")) == sorted(SCRIPTS)
 
 
-def test_the_loader_knows_every_part():
+def test_the_order_of_the_parts_is_written_once():
+    """widget.py and tryon-widget.js each had the list; now the loader's PARTS is the one
+    the template writes from."""
     loader = (WIDGET_STATIC / "tryon-widget.js").read_text()
     listed = re.findall(r'^\s+\w+: "(tryon-[a-z]+\.js)",$', loader, re.M)
-    assert listed == list(SCRIPTS[:-1])  # the same order as the template writes them
+    assert listed == list(SCRIPTS[:-1]) and SCRIPTS[-1] == "tryon-widget.js"
+    python_side = (WIDGET_STATIC.parents[2] / "widget.py").read_text()
+    assert not any(f'"{name}"' in python_side for name in listed)
 
 
 def test_house_models_follow_the_setting(make_garment, settings):
