@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -30,37 +29,10 @@ from django_tryon.providers.base import (
 )
 from django_tryon.providers.fashn import FashnProvider
 from django_tryon.sandbox import Sandbox
-from tests.contract.test_contract_piapi import PERSON, UPPER, download_png, poll
-from tests.localhost import LocalHost
+from tests.contract.common import PERSON, UPPER, download_png, poll
 
 API_KEY = "contract-fashn-key"
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(
-        port=0,
-        fashn_key=API_KEY,
-        queue_seconds=0,
-        generation_seconds=0,
-        fetch_timeout_seconds=2,
-        callback_timeout_seconds=2,
-    ) as sb:
-        yield sb
-
-
-@pytest.fixture
-def local() -> Iterator[LocalHost]:
-    host = LocalHost()
-    yield host
-    host.close()
-
-
-@pytest.fixture
-def adapter(sandbox: Sandbox) -> Iterator[FashnProvider]:
-    provider = connect(sandbox)
-    yield provider
-    provider.close()
+SANDBOX_KEYS = {"fashn_key": API_KEY}
 
 
 def connect(sandbox: Sandbox, **options: Any) -> FashnProvider:

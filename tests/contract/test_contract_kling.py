@@ -6,18 +6,13 @@ into the right exception class or task state.
 
 from __future__ import annotations
 
-import io
 import json
-import time
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import jwt
 import pytest
-from PIL import Image
 
 from django_tryon.providers.base import (
     ContentRefused,
@@ -25,7 +20,6 @@ from django_tryon.providers.base import (
     InvalidInput,
     ProviderAccountError,
     ProviderAuthError,
-    ProviderTask,
     ProviderUnavailable,
     RateLimited,
     TaskNotFound,
@@ -34,54 +28,17 @@ from django_tryon.providers.base import (
 )
 from django_tryon.providers.kling import KlingProvider
 from django_tryon.sandbox import Sandbox
-from tests.localhost import LocalHost
+from tests.contract.common import PERSON, UPPER, creates, download_png, make_image, poll
 
 ACCESS_KEY = "contract-access-key"
 # 32+ bytes: pyjwt warns about shorter HMAC keys.
 SECRET_KEY = "contract-secret-key-long-enough-for-hs256"
 WEBHOOK_SECRET = "whsec_dGVzdHNlY3JldHRlc3RzZWNyZXR0ZXN0c2VjcmV0MTI="
 PATH = "/v1/images/kolors-virtual-try-on"
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def make_image(width: int, height: int, fmt: str, color: tuple[int, int, int]) -> bytes:
-    img = Image.new("RGB", (width, height), color)
-    img.paste((20, 20, 20), (0, height // 3, width, height // 3 + 12))
-    out = io.BytesIO()
-    img.save(out, fmt)
-    return out.getvalue()
-
-
-PERSON = make_image(400, 600, "PNG", (180, 60, 60))
-GARMENT = make_image(320, 320, "JPEG", (30, 30, 200))
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(
-        port=0,
-        kling_access_key=ACCESS_KEY,
-        kling_secret_key=SECRET_KEY,
-        queue_seconds=0,
-        generation_seconds=0,
-        fetch_timeout_seconds=2,
-        callback_timeout_seconds=2,
-    ) as sb:
-        yield sb
-
-
-@pytest.fixture
-def local() -> Iterator[LocalHost]:
-    host = LocalHost()
-    yield host
-    host.close()
-
-
-@pytest.fixture
-def adapter(sandbox: Sandbox) -> Iterator[KlingProvider]:
-    provider = connect(sandbox)
-    yield provider
-    provider.close()
+GARMENT = UPPER
+SANDBOX_KEYS = {"kling_access_key": ACCESS_KEY, "kling_secret_key": SECRET_KEY}
 
 
 def connect(sandbox: Sandbox, **options: Any) -> KlingProvider:
@@ -104,31 +61,6 @@ def job(**overrides: Any) -> TryOnInput:
     }
     values.update(overrides)
     return TryOnInput(**values)
-
-
-def poll(adapter: KlingProvider, task_id: str, timeout: float = 10.0) -> ProviderTask:
-    deadline = time.monotonic() + timeout
-    while True:
-        task = adapter.fetch(task_id)
-        if task.state.is_terminal:
-            return task
-        if time.monotonic() > deadline:
-            pytest.fail(f"task {task_id} still {task.raw_status} after {timeout}s")
-        time.sleep(0.02)
-
-
-def creates(sandbox: Sandbox) -> list:
-    return [r for r in sandbox.requests if r.kind == "create"]
-
-
-def download_png(url: str) -> Image.Image:
-    response = httpx.get(url, timeout=10)
-    assert response.status_code == 200
-    assert response.headers["content-type"] == "image/png"
-    assert response.content.startswith(PNG_SIGNATURE)
-    image = Image.open(io.BytesIO(response.content), formats=["PNG"])
-    image.load()
-    return image
 
 
 # -- happy paths ---------------------------------------------------------------------

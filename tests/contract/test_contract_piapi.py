@@ -6,16 +6,11 @@ Each fault switch the sandbox offers for PiAPI must become the right exception o
 
 from __future__ import annotations
 
-import io
-import time
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import pytest
-from PIL import Image
 
 from django_tryon.providers.base import (
     CancelNotSupported,
@@ -24,7 +19,6 @@ from django_tryon.providers.base import (
     PermanentProviderError,
     ProviderAccountError,
     ProviderAuthError,
-    ProviderTask,
     ProviderUnavailable,
     RateLimited,
     TaskNotFound,
@@ -33,50 +27,13 @@ from django_tryon.providers.base import (
 )
 from django_tryon.providers.piapi import PiAPIProvider
 from django_tryon.sandbox import Sandbox
+from tests.contract.common import LOWER, PERSON, UPPER, creates, download_png, poll
 from tests.localhost import LocalHost
 
 API_KEY = "contract-piapi-key"
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def make_image(width: int, height: int, fmt: str, color: tuple[int, int, int]) -> bytes:
-    img = Image.new("RGB", (width, height), color)
-    img.paste((20, 20, 20), (0, height // 3, width, height // 3 + 12))
-    out = io.BytesIO()
-    img.save(out, fmt)
-    return out.getvalue()
-
-
-PERSON = make_image(400, 600, "PNG", (180, 60, 60))
-UPPER = make_image(320, 320, "JPEG", (30, 30, 200))
-LOWER = make_image(320, 400, "JPEG", (30, 160, 30))
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(
-        port=0,
-        piapi_key=API_KEY,
-        queue_seconds=0,
-        generation_seconds=0,
-        fetch_timeout_seconds=2,
-        callback_timeout_seconds=2,
-    ) as sb:
-        yield sb
-
-
-@pytest.fixture
-def local() -> Iterator[LocalHost]:
-    host = LocalHost()
-    yield host
-    host.close()
-
-
-@pytest.fixture
-def adapter(sandbox: Sandbox) -> Iterator[PiAPIProvider]:
-    provider = connect(sandbox)
-    yield provider
-    provider.close()
+SANDBOX_KEYS = {"piapi_key": API_KEY}
 
 
 def connect(sandbox: Sandbox, **options: Any) -> PiAPIProvider:
@@ -93,31 +50,6 @@ def job(local: LocalHost, **overrides: Any) -> TryOnInput:
     }
     values.update(overrides)
     return TryOnInput(**values)
-
-
-def poll(adapter: PiAPIProvider, task_id: str, timeout: float = 10.0) -> ProviderTask:
-    deadline = time.monotonic() + timeout
-    while True:
-        task = adapter.fetch(task_id)
-        if task.state.is_terminal:
-            return task
-        if time.monotonic() > deadline:
-            pytest.fail(f"task {task_id} still {task.raw_status} after {timeout}s")
-        time.sleep(0.02)
-
-
-def creates(sandbox: Sandbox) -> list:
-    return [r for r in sandbox.requests if r.kind == "create"]
-
-
-def download_png(url: str) -> Image.Image:
-    response = httpx.get(url, timeout=10)
-    assert response.status_code == 200
-    assert response.headers["content-type"] == "image/png"
-    assert response.content.startswith(PNG_SIGNATURE)
-    image = Image.open(io.BytesIO(response.content), formats=["PNG"])
-    image.load()
-    return image
 
 
 # -- happy paths ---------------------------------------------------------------------
