@@ -23,21 +23,13 @@ from django_tryon.providers.base import (
     TryOnInput,
 )
 from django_tryon.providers.fashn import FashnProvider
+from tests.unit.scripted import Scripted
 
 API_KEY = "fashn-test-key-0123456789"
 ID = "123a87r9-4129-4bb3-be18-9c9fb5bd7fc1-u1"
 
 
-class Fashn:
-    """A scripted FASHN: answers each request with the next queued response."""
-
-    def __init__(self, *responses: httpx.Response):
-        self.responses = list(responses)
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.responses.pop(0)
+Fashn = Scripted
 
 
 def adapter(*responses: httpx.Response, **options) -> tuple[FashnProvider, Fashn]:

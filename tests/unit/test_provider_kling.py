@@ -28,6 +28,7 @@ from django_tryon.providers.base import (
     TryOnInput,
 )
 from django_tryon.providers.kling import KlingProvider
+from tests.unit.scripted import Scripted
 
 ACCESS_KEY = "ak-test-0123"
 SECRET_KEY = "sk-test-a-secret-key-of-32-bytes-or-more"
@@ -38,21 +39,8 @@ PATH = "/v1/images/kolors-virtual-try-on"
 WEBHOOK_SECRET = "whsec_dGVzdHNlY3JldHRlc3RzZWNyZXR0ZXN0c2VjcmV0MTI="
 
 
-class Kling:
-    """A scripted Kling: answers each request with the next queued response, records requests."""
-
-    def __init__(self, *responses: httpx.Response):
-        self.responses = list(responses)
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        if not self.responses:
-            raise AssertionError(f"unexpected request {request.method} {request.url}")
-        return self.responses.pop(0)
-
-    def json(self, index: int = -1) -> dict:
-        return json.loads(self.requests[index].content)
+class Kling(Scripted):
+    """A scripted Kling, which also reads the bearer token it was sent."""
 
     def token(self, index: int = -1) -> str:
         return self.requests[index].headers["Authorization"].removeprefix("Bearer ")

@@ -26,6 +26,7 @@ from django_tryon.providers.base import (
     TryOnInput,
 )
 from django_tryon.providers.piapi import PiAPIProvider
+from tests.unit.scripted import Scripted
 
 API_KEY = "piapi-test-key-0123456789"
 TASK_ID = "3f1e0c52-9a8b-4f7e-9c1d-2b5a6e7f8a90"
@@ -35,21 +36,7 @@ LOWER_URL = "https://shop.test/tryon/in/lower.jpg?sig=l"
 NO_ERROR = {"code": 0, "raw_message": "", "message": "", "detail": None}
 
 
-class PiAPI:
-    """A scripted PiAPI: answers each request with the next queued response, records requests."""
-
-    def __init__(self, *responses: httpx.Response):
-        self.responses = list(responses)
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        if not self.responses:
-            raise AssertionError(f"unexpected request {request.method} {request.url}")
-        return self.responses.pop(0)
-
-    def json(self, index: int = -1) -> dict:
-        return json.loads(self.requests[index].content)
+PiAPI = Scripted
 
 
 def task(status: str = "pending", *, works=None, error=None, **extra) -> dict:
