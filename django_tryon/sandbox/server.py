@@ -18,7 +18,7 @@ from .faults import MAX_HANG_SECONDS, Faults
 from .http import SandboxHTTPServer
 from .images import download_image
 from .options import SandboxConfig, config_from
-from .tasks import Failure, Task
+from .tasks import Failure, Task, TaskStore
 from .web import ApiRequest, ApiResponse, RecordedRequest
 
 logger = logging.getLogger("django_tryon.sandbox")
@@ -53,9 +53,7 @@ class Sandbox:
         if faults:
             self.faults_switchboard.set(**faults)
         self.apis = {api.name: api(self) for api in PROVIDER_APIS}
-        self._tasks: dict[str, Task] = {}
-        self._active: set[str] = set()
-        self._external: dict[tuple[str, str, str], str] = {}
+        self.store = TaskStore()
         self._records: list[RecordedRequest] = []
         self._sent: list[SentCallback] = []
         self._dropped: list[SentCallback] = []
@@ -139,9 +137,7 @@ class Sandbox:
     def reset(self) -> None:
         """Forget tasks, recorded requests, callbacks and faults (configuration stays)."""
         with self.lock:
-            self._tasks.clear()
-            self._active.clear()
-            self._external.clear()
+            self.store.clear()
             self._records.clear()
             self._sent.clear()
             self._dropped.clear()
@@ -177,8 +173,8 @@ class Sandbox:
     def fast_forward(self, seconds: float) -> None:
         """Move every running task ``seconds`` further along its schedule."""
         with self.lock:
-            for task_id in self._active:
-                self._tasks[task_id].skew += seconds
+            for task in self.store.running():
+                task.skew += seconds
             self.advance(time.time())
         self._wake.set()
 
@@ -192,7 +188,7 @@ class Sandbox:
     @property
     def task_count(self) -> int:
         with self.lock:
-            return len(self._tasks)
+            return len(self.store)
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -217,12 +213,12 @@ class Sandbox:
         """A snapshot of every task, oldest first."""
         with self.lock:
             self.advance(time.time())
-            return [self._describe(task) for task in self._tasks.values()]
+            return [self._describe(task) for task in self.store.all()]
 
     def task(self, task_id: str) -> dict[str, Any] | None:
         with self.lock:
             self.advance(time.time())
-            task = self._tasks.get(task_id)
+            task = self.store.get(task_id)
             return self._describe(task) if task else None
 
     def result_url(self, task_id: str, index: int = 0, *, watermarked: bool = False) -> str:
@@ -246,7 +242,7 @@ class Sandbox:
         while True:
             with self.lock:
                 self.advance(time.time())
-                busy = bool(self._active)
+                busy = bool(self.store.running())
             if not busy and self._dispatcher.pending() == 0:
                 return
             if time.monotonic() >= deadline:
@@ -256,15 +252,14 @@ class Sandbox:
     # -- used by the provider modules (call with ``lock`` held where noted) ----------------
 
     def iter_tasks(self, provider: str) -> Iterator[Task]:
-        return (t for t in self._tasks.values() if t.provider == provider)
+        return self.store.of(provider)
 
     def get_task(self, task_id: str) -> Task | None:
-        return self._tasks.get(task_id)
+        return self.store.get(task_id)
 
     def find_external(self, provider: str, account: str, external_task_id: str) -> Task | None:
         with self.lock:
-            task_id = self._external.get((provider, account, external_task_id))
-            return self._tasks.get(task_id) if task_id else None
+            return self.store.by_external(provider, account, external_task_id)
 
     def download(self, url: str, field: str) -> bytes:
         """Fetch an input image the way the provider does (no redirects, 10 MB cap)."""
@@ -290,22 +285,18 @@ class Sandbox:
 
     def register(self, task: Task) -> None:
         """Add a new task (lock held) and announce its first state."""
-        self._tasks[task.task_id] = task
-        self._active.add(task.task_id)
-        if task.external_task_id:
-            self._external[(task.provider, task.account, task.external_task_id)] = task.task_id
+        self.store.add(task)
         self.task_changed(task)
         self._wake.set()
 
     def advance(self, now: float) -> None:
         """Move every running task to where the clock says it is (lock held)."""
-        for task_id in list(self._active):
-            self._tasks[task_id].advance(now, self.task_changed)
+        for task in self.store.running():
+            task.advance(now, self.task_changed)
 
     def task_changed(self, task: Task) -> None:
         """A task entered a new state (lock held): queue its callback."""
-        if not task.active:
-            self._active.discard(task.task_id)
+        self.store.settled(task)
         message = self.apis[task.provider].callback_message(task)
         if message is None:
             return
@@ -354,8 +345,8 @@ class Sandbox:
                 now = time.time()
                 self.advance(now)
                 wait = 0.5
-                for task_id in self._active:
-                    step = self._tasks[task_id].next_transition()
+                for task in self.store.running():
+                    step = task.next_transition()
                     if step is not None:
                         wait = min(wait, step[0] - now)
             self._wake.wait(max(wait, 0.002))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,3 +104,50 @@ class Task:
             if state == FAILED:  # no result will ever be rendered: free the inputs
                 self.person = b""
                 self.garments = []
+
+
+class TaskStore:
+    """Every task the sandbox holds: by id, the ones still running, and each provider's
+    external (client-side) ids. It has no lock of its own: the sandbox's lock guards it."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[str, Task] = {}
+        self._running: set[str] = set()
+        self._external: dict[tuple[str, str, str], str] = {}
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def clear(self) -> None:
+        self._tasks.clear()
+        self._running.clear()
+        self._external.clear()
+
+    def add(self, task: Task) -> None:
+        self._tasks[task.task_id] = task
+        self._running.add(task.task_id)
+        if task.external_task_id:
+            key = (task.provider, task.account, task.external_task_id)
+            self._external[key] = task.task_id
+
+    def get(self, task_id: str) -> Task | None:
+        return self._tasks.get(task_id)
+
+    def all(self) -> list[Task]:
+        """Every task, oldest first."""
+        return list(self._tasks.values())
+
+    def of(self, provider: str) -> Iterator[Task]:
+        return (t for t in self._tasks.values() if t.provider == provider)
+
+    def by_external(self, provider: str, account: str, external_task_id: str) -> Task | None:
+        task_id = self._external.get((provider, account, external_task_id))
+        return self._tasks.get(task_id) if task_id else None
+
+    def running(self) -> list[Task]:
+        return [self._tasks[task_id] for task_id in self._running]
+
+    def settled(self, task: Task) -> None:
+        """``task`` changed state: it leaves the running set once it has ended."""
+        if not task.active:
+            self._running.discard(task.task_id)
