@@ -44,6 +44,7 @@ PERSON = (300, 400)  # small: the sandbox renders 1,000 results on the same mach
 
 def run(env: BenchEnv, quick: bool) -> Result:
     from django_tryon import services
+    from django_tryon.callers import Caller
     from django_tryon.models import TryOnRequest
     from django_tryon.status import TERMINAL
 
@@ -74,7 +75,9 @@ def run(env: BenchEnv, quick: bool) -> Result:
         ids = [
             str(
                 services.create_tryon(
-                    garment=garment, person_image=person, owner_key=f"bench-burst:{i}"
+                    garment=garment,
+                    person_image=person,
+                    caller=Caller(source="api", owner_key=f"bench-burst:{i}"),
                 )[0].pk
             )
             for i in range(count)

@@ -43,6 +43,7 @@ def run(env: BenchEnv, quick: bool) -> Result:
     from django.core.files.base import ContentFile
 
     from django_tryon import services
+    from django_tryon.callers import Caller
     from django_tryon.models import TryOnRequest, TryOnResult, result_upload_to, tryon_storage
 
     from . import imagegen
@@ -71,7 +72,9 @@ def run(env: BenchEnv, quick: bool) -> Result:
         for i in range(samples):
             mark = env.log_mark()
             request, _ = services.create_tryon(
-                garment=garment, person_image=person, owner_key=f"bench-callback:{i}"
+                garment=garment,
+                person_image=person,
+                caller=Caller(source="api", owner_key=f"bench-callback:{i}"),
             )
             wait_until(
                 lambda pk=request.pk: (

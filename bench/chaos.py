@@ -154,6 +154,7 @@ class ChaosRun:
         from django.db import connection
 
         from django_tryon import services
+        from django_tryon.callers import Caller
         from django_tryon.models import Source
 
         from . import imagegen
@@ -181,9 +182,7 @@ class ChaosRun:
                     person_image=person,
                     provider=provider,
                     batch_size=batch,
-                    source=source,
-                    owner_key=f"session:chaos-{i % 40}",
-                    enforce_shopper_quota=False,
+                    caller=Caller(source=source, owner_key=f"session:chaos-{i % 40}", staff=True),
                 )
                 time.sleep(spacing)
         finally:

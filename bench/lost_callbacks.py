@@ -39,6 +39,7 @@ GENERATION_SECONDS = 30.0
 
 def run(env: BenchEnv, quick: bool) -> Result:
     from django_tryon import images, services
+    from django_tryon.callers import Caller
     from django_tryon.conf import get_setting
     from django_tryon.models import TryOnRequest
     from django_tryon.status import TERMINAL
@@ -67,7 +68,9 @@ def run(env: BenchEnv, quick: bool) -> Result:
         ids = [
             str(
                 services.create_tryon(
-                    garment=garment, person_image=person, owner_key=f"bench-lost:{i}"
+                    garment=garment,
+                    person_image=person,
+                    caller=Caller(source="api", owner_key=f"bench-lost:{i}"),
                 )[0].pk
             )
             for i in range(count)

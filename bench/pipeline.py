@@ -175,6 +175,7 @@ def run(env: BenchEnv, quick: bool) -> Result:
 
 def through_pipeline(env: BenchEnv, worker, garment, person: bytes, count: int) -> dict:
     from django_tryon import services
+    from django_tryon.callers import Caller
     from django_tryon.models import CallbackReceipt, TryOnRequest
     from django_tryon.status import TERMINAL
 
@@ -187,7 +188,9 @@ def through_pipeline(env: BenchEnv, worker, garment, person: bytes, count: int) 
         for i in range(count):
             cpu = time.thread_time()
             request, created = services.create_tryon(
-                garment=garment, person_image=person, owner_key=f"bench-pipeline:{i}"
+                garment=garment,
+                person_image=person,
+                caller=Caller(source="api", owner_key=f"bench-pipeline:{i}"),
             )
             create_cpu += time.thread_time() - cpu
             assert created

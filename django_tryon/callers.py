@@ -1,10 +1,14 @@
-"""Who is calling: the owner key of a signed-in user or of an anonymous session (bound
-to the app's browser cookie), and the move of a session's try-ons at sign-in."""
+"""Who is calling: the ``Caller`` value each entry point builds once (its source, user,
+owner key, client key and staff powers), the owner key of a signed-in user or of an
+anonymous session (bound to the app's browser cookie), and the move of a session's
+try-ons at sign-in."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
+from typing import Any
 
 OWNER_KEY_SALT = "django_tryon.owner-key"
 #: Session key of the random token that names an anonymous shopper.
@@ -17,8 +21,81 @@ BROWSER_COOKIE = "tryon_browser"
 SECURE_BROWSER_COOKIE = "__Host-tryon_browser"
 
 
+#: Sources whose try-ons count against the shopper's own limits (``Source`` values).
+SHOPPER_SOURCES = frozenset({"widget", "api"})
+
+
 class NoSession(Exception):
     """An anonymous caller needs Django's session middleware to own a try-on."""
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who asks for a try-on, worked out once by its entry point and handed to the
+    pipeline: where from (``source``, a ``Source`` value), the signed-in user (or None),
+    the owner key the try-on belongs to, an anonymous shopper's client key (their
+    address, hashed: a daily limit of its own), and whether staff powers apply."""
+
+    source: str
+    owner_key: str = ""
+    user: Any = None
+    client_key: str = ""
+    staff: bool = False
+
+    @property
+    def shopper_limits(self) -> bool:
+        """The shopper's own daily limits apply: a shopper's entry point, not staff. The
+        shop's budgets and kill switch apply to everyone."""
+        return self.source in SHOPPER_SOURCES and not self.staff
+
+    @classmethod
+    def from_request(cls, request, *, source: str, owner_key: str | None = None) -> Caller:
+        """A shopper's web request (Django's or DRF's). ``owner_key`` when the entry point
+        worked it out itself (the API's create, which needs a session first); else the
+        request's own, without starting a session."""
+        user = getattr(request, "user", None)
+        signed_in = bool(user is not None and user.is_authenticated)
+        from .quotas import client_key
+
+        return cls(
+            source=source,
+            owner_key=owner_key_of(request) if owner_key is None else owner_key,
+            user=user if signed_in else None,
+            client_key="" if signed_in else client_key(client_address(request)),
+            staff=is_staff(user),
+        )
+
+    @classmethod
+    def for_admin(cls, user) -> Caller:
+        """A merchandiser in the admin: house models, no shopper limits, no owner."""
+        return cls(source="admin", user=user, staff=True)
+
+    @classmethod
+    def for_terminal(cls) -> Caller:
+        """The ``tryon`` management command: the operator, no owner."""
+        return cls(source="cli", staff=True)
+
+
+def is_staff(user) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_staff)
+
+
+def client_address(request) -> str:
+    """The address the request came from: REMOTE_ADDR, or with TRUSTED_PROXY_COUNT = N
+    the address the N-th proxy from the right recorded in X-Forwarded-For.
+
+    DRF's own default (NUM_PROXIES unset) takes the whole header, which the client can
+    write: a made-up header per request would be a new client each time.
+    """
+    from .conf import get_setting
+
+    meta = getattr(request, "META", {})
+    remote = meta.get("REMOTE_ADDR", "")
+    proxies = int(get_setting("TRUSTED_PROXY_COUNT") or 0)
+    if proxies <= 0:
+        return remote
+    hops = [h.strip() for h in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+    return hops[-proxies] if len(hops) >= proxies else remote
 
 
 def owner_key_of(request, *, bind: bool = False) -> str:

@@ -9,9 +9,11 @@ which stays stable when they move. Who is calling is ``django_tryon.callers``.
 
 from __future__ import annotations
 
+from .callers import SHOPPER_SOURCES
+from .pipeline.batches import NothingToRun, create_batch
 from .pipeline.cancel import cancel, cancel_at_provider
-from .pipeline.charges import charge_for, estimated_charge, next_tryon_allowance
-from .pipeline.create import SHOPPER_SOURCES, already_made, create_tryon
+from .pipeline.charges import charge_for, next_tryon_allowance
+from .pipeline.create import already_made, create_tryon
 from .pipeline.dispatch import enqueue_refresh
 from .pipeline.hints import act_on_hint
 from .pipeline.maintenance import erase_shopper, purge, reap
@@ -32,6 +34,7 @@ from .quotas import QuotaExceeded
 __all__ = [  # noqa: RUF022 (grouped by what a caller does)
     # What a caller may be refused with.
     "IdempotencyConflict",
+    "NothingToRun",
     "QuotaExceeded",
     "TryOnValidationError",
     # Making try-ons, and what they would cost.
@@ -39,8 +42,8 @@ __all__ = [  # noqa: RUF022 (grouped by what a caller does)
     "already_made",
     "charge_for",
     "check_outfit",
+    "create_batch",
     "create_tryon",
-    "estimated_charge",
     "next_tryon_allowance",
     # Following them: the worker's steps, the reaper, the purge, callbacks.
     "act_on_hint",

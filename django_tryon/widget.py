@@ -121,16 +121,11 @@ def available(request) -> bool:
     if not get_setting("ENABLED"):
         return False
     from . import services
-    from .api.permissions import is_staff
-    from .callers import owner_key_of
+    from .callers import Caller
     from .models import Source
 
-    allowance = services.next_tryon_allowance(
-        owner_key_of(request),
-        source=Source.WIDGET,
-        staff=is_staff(getattr(request, "user", None)),
-    )
-    return allowance.available
+    caller = Caller.from_request(request, source=Source.WIDGET)
+    return services.next_tryon_allowance(caller).available
 
 
 def api_base() -> str:

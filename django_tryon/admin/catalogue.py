@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.db import transaction
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
@@ -12,9 +11,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .. import quotas, services
+from .. import services
+from ..callers import Caller
 from ..locking import StillLocked, when_unlocked
-from ..models import Garment, ModelPhoto, Source, TryOnBatch
+from ..models import Garment, ModelPhoto
 from ..quotas import QuotaExceeded
 from .common import say_count
 from .display import placeholder, thumbnail
@@ -26,10 +26,6 @@ RUN_BULK_PERMISSION = "django_tryon.run_bulk_tryon"
 FIELD_NAMES = {"model_photo": "model_photos"}
 
 
-class NothingToRun(Exception):
-    """Every pair of the batch already has a result or is being made."""
-
-
 @admin.action(description=_("Try on house models…"), permissions=["run_bulk_tryon"])
 def try_on_house_models(modeladmin, request, queryset):
     """The intermediate page: pick house models, see the count and the cost, confirm."""
@@ -39,8 +35,16 @@ def try_on_house_models(modeladmin, request, queryset):
     if submitted and form.is_valid() and "confirm" in request.POST:
         try:
             # All or nothing, so safe to run again while SQLite says "database is locked".
+            data = form.cleaned_data
             batch, created, reused = when_unlocked(
-                start_batch, request.user, garments, form.cleaned_data
+                services.create_batch,
+                Caller.for_admin(request.user),
+                garments,
+                data["model_photos"],
+                provider=data["provider"],
+                batch_size=data["batch_size"],
+                lower_garment=data.get("lower_garment"),
+                note=data.get("note", ""),
             )
         except StillLocked:
             form.add_error(
@@ -56,7 +60,7 @@ def try_on_house_models(modeladmin, request, queryset):
                     form.add_error(field if field in form.fields else None, error)
         except QuotaExceeded as exc:
             form.add_error(None, quota_message(exc))
-        except NothingToRun:
+        except services.NothingToRun:
             form.add_error(
                 None,
                 "Every selected garment already has a result on these house models, or one "
@@ -97,47 +101,6 @@ def try_on_house_models(modeladmin, request, queryset):
     }
     request.current_app = modeladmin.admin_site.name
     return TemplateResponse(request, "admin/django_tryon/garment/bulk_tryon.html", context)
-
-
-def start_batch(user, garments, data) -> tuple[TryOnBatch, int, int]:
-    """Create one batch with a try-on per garment and house model; all of it or nothing.
-
-    Returns ``(batch, created, reused)``: pairs that already have a result (or one in
-    progress) are not paid for again. Submissions are queued once everything is committed.
-    """
-    pairs = [(garment, photo) for garment in garments for photo in data["model_photos"]]
-    each = services.estimated_charge(data["provider"], data["batch_size"])
-    # The whole batch is counted against the shop's limits first, in one short
-    # transaction: the shop's counter rows are never held locked while a thousand
-    # requests are written, so shoppers' creates do not wait for the batch.
-    quotas.reserve(each.times(len(pairs)), enforce_shopper=False)
-    created = 0
-    try:
-        with transaction.atomic():
-            batch = TryOnBatch.objects.create(
-                created_by=user, provider=data["provider"], note=data.get("note", "")
-            )
-            for garment, photo in pairs:
-                _request, new = services.create_tryon(
-                    garment=garment,
-                    model_photo=photo,
-                    lower_garment=data.get("lower_garment"),
-                    provider=data["provider"],
-                    batch_size=data["batch_size"],
-                    source=Source.ADMIN,
-                    batch=batch,
-                    reserved=True,
-                )
-                created += new
-            if not created:
-                raise NothingToRun()
-    except BaseException:
-        quotas.release(each.times(len(pairs)))
-        raise
-    reused = len(pairs) - created
-    if reused:  # already had a result or one in progress: nothing new is paid for
-        quotas.release(each.times(reused))
-    return batch, created, reused
 
 
 class ImageColumns:

@@ -15,7 +15,3 @@ class ShopperAccess(BasePermission):
     def has_permission(self, request, view) -> bool:
         user = request.user
         return bool(user and user.is_authenticated) or bool(get_setting("API_ALLOW_ANONYMOUS"))
-
-
-def is_staff(user) -> bool:
-    return bool(user and user.is_authenticated and user.is_staff)

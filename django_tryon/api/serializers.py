@@ -10,11 +10,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .. import estimates, funnel, heartbeat, services
+from ..callers import is_staff
 from ..conf import get_setting
 from ..messages import shopper_message
 from ..models import Category, Garment, ModelPhoto, TryOnRequest
 from ..status import Status
-from .permissions import is_staff
 
 #: A UUID as the schema writes it (DRF would also take hex, URN and braced forms).
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")

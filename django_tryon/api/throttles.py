@@ -9,23 +9,8 @@ from __future__ import annotations
 from rest_framework.throttling import SimpleRateThrottle
 
 from .. import polling
+from ..callers import client_address
 from ..conf import get_setting
-
-
-def client_address(request) -> str:
-    """The address the request came from: REMOTE_ADDR, or with TRUSTED_PROXY_COUNT = N
-    the address the N-th proxy from the right recorded in X-Forwarded-For.
-
-    DRF's own default (NUM_PROXIES unset) takes the whole header, which the client can
-    write: a made-up header per request would be a new client each time.
-    """
-    meta = getattr(request, "META", {})
-    remote = meta.get("REMOTE_ADDR", "")
-    proxies = int(get_setting("TRUSTED_PROXY_COUNT") or 0)
-    if proxies <= 0:
-        return remote
-    hops = [h.strip() for h in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
-    return hops[-proxies] if len(hops) >= proxies else remote
 
 
 class _TryOnThrottle(SimpleRateThrottle):

@@ -17,7 +17,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import funnel, polling, quotas, services
+from .. import funnel, polling, services
+from ..callers import Caller, is_staff
 from ..conf import get_setting
 from ..models import Garment, ModelPhoto, Source, TryOnRequest
 from ..status import Status
@@ -26,7 +27,7 @@ from .authentication import enforce_csrf, needs_csrf
 from .errors import Conflict, exception_handler, refuse_oversized_body
 from .owners import creating_owner, owner_key, started_session
 from .pagination import Pagination
-from .permissions import ShopperAccess, is_staff
+from .permissions import ShopperAccess
 from .serializers import (
     EraseSerializer,
     FunnelStepSerializer,
@@ -38,7 +39,7 @@ from .serializers import (
     TryOnCreateSerializer,
     TryOnRequestSerializer,
 )
-from .throttles import CreateThrottle, FunnelThrottle, PollThrottle, ReadThrottle, client_address
+from .throttles import CreateThrottle, FunnelThrottle, PollThrottle, ReadThrottle
 
 
 class TryOnAPIMixin:
@@ -148,7 +149,9 @@ class TryOnRequestViewSet(TryOnAPIMixin, viewsets.GenericViewSet):
         form.is_valid(raise_exception=True)
         values = form.validated_data
         idempotency_key = _idempotency_key(request)
-        user = request.user
+        caller = Caller.from_request(
+            request, source=_source(request), owner_key=creating_owner(request)
+        )
         person = values.get("person_image")
         tryon, created = services.create_tryon(
             garment=values["garment"],
@@ -157,13 +160,9 @@ class TryOnRequestViewSet(TryOnAPIMixin, viewsets.GenericViewSet):
             lower_garment=values.get("lower_garment"),
             provider=values.get("provider"),
             batch_size=values["batch_size"],
-            source=_source(request),
-            owner=user if user.is_authenticated else None,
-            owner_key=creating_owner(request),
+            caller=caller,
             idempotency_key=idempotency_key,
             consent_version=get_setting("CONSENT_VERSION") if person is not None else "",
-            enforce_shopper_quota=not is_staff(user),
-            client_key="" if user.is_authenticated else quotas.client_key(client_address(request)),
         )
         response = Response(
             self.get_serializer(tryon).data,
@@ -276,11 +275,11 @@ class QuotaView(TryOnAPIMixin, APIView):
     @docs.QUOTA
     def get(self, request):
         get_token(request)
-        staff = is_staff(request.user)
         # An anonymous browser's first read starts its session and browser cookie, so its
         # try-ons, however many it sends at once, share one shopper quota.
         key = owner_key(request, bind=getattr(request, "session", None) is not None)
-        allowance = services.next_tryon_allowance(key, source=_source(request), staff=staff)
+        caller = Caller.from_request(request, source=_source(request), owner_key=key)
+        allowance = services.next_tryon_allowance(caller)
         data = {
             "available": allowance.available,
             "reason": allowance.reason,

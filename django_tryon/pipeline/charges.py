@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.core.exceptions import ImproperlyConfigured
 
 from .. import quotas, routing
+from ..callers import Caller
 from ..conf import get_setting
 from ..models import TryOnRequest
 from ..providers import get_provider
@@ -22,14 +23,14 @@ def estimated_charge(provider: str | None = None, batch_size: int = 1) -> quotas
     return charge_for(adapter, batch_size)
 
 
-def next_tryon_allowance(owner_key: str, *, source: str, staff: bool) -> quotas.Allowance:
-    """What is left for a caller now, priced at the provider the route of ``source``
+def next_tryon_allowance(caller: Caller) -> quotas.Allowance:
+    """What is left for ``caller`` now, priced at the provider the route of its source
     would send their next try-on to: the one answer of the quota endpoint and of the
     widget tag (staff skip the per-shopper quota, never the shop's budgets)."""
     return quotas.remaining(
-        owner_key,
-        enforce_shopper=not staff,
-        next_charge=estimated_charge(routing.first_available(source)),
+        caller.owner_key,
+        enforce_shopper=not caller.staff,
+        next_charge=estimated_charge(routing.first_available(caller.source)),
     )
 
 

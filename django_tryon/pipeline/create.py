@@ -10,8 +10,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .. import polling, quotas, routing
+from ..callers import Caller
 from ..conf import get_setting
-from ..models import Garment, ModelPhoto, Source, TryOnBatch, TryOnRequest, tryon_storage
+from ..models import Garment, ModelPhoto, TryOnBatch, TryOnRequest, tryon_storage
 from ..providers import default_provider_name
 from ..providers.base import Provider
 from ..quotas import TryOnDisabled
@@ -29,9 +30,6 @@ from .validation import (
     validated_provider,
 )
 
-#: Sources whose requests count against the per-shopper quota by default.
-SHOPPER_SOURCES = frozenset({Source.WIDGET, Source.API})
-
 
 def create_tryon(
     *,
@@ -41,32 +39,29 @@ def create_tryon(
     lower_garment: Garment | None = None,
     provider: str | None = None,
     batch_size: int = 1,
-    source: str = Source.API,
-    owner=None,
-    owner_key: str = "",
+    caller: Caller,
     idempotency_key: str = "",
     consent_version: str = "",
     batch: TryOnBatch | None = None,
     retry_of: TryOnRequest | None = None,
     enqueue: bool = True,
     require_active: bool = True,
-    enforce_shopper_quota: bool | None = None,
-    client_key: str = "",
     reserved: bool = False,
 ) -> tuple[TryOnRequest, bool]:
-    """Validate, dedupe, count against the quotas and save a try-on, and queue its
-    submission once committed.
+    """Validate, dedupe, count against the quotas and save ``caller``'s try-on, and queue
+    its submission once committed.
 
     Returns ``(request, created)``; ``created`` is False when an identical request of
     the same owner (same Idempotency-Key, or same inputs still in flight or succeeded)
     is returned instead of paying again. Raises ``TryOnValidationError`` for bad input
     and ``QuotaExceeded`` (``TryOnDisabled`` for the kill switch) when a limit would be
-    passed; either way nothing is created. ``enforce_shopper_quota`` defaults to True for
-    widget and API requests (staff callers pass False); the shop's budgets always apply.
-    ``client_key`` names an anonymous shopper's client address (``quotas.client_key``),
-    whose own daily limit applies too. ``reserved``: the caller already counted this
-    request's charge (an admin batch reserves all of its requests at once).
+    passed; either way nothing is created. The caller says who owns the try-on and which
+    limits apply: a shopper's own (``Caller.shopper_limits``) and an anonymous client's,
+    beside the shop's budgets, which always apply. ``reserved``: the charge was already
+    counted (``create_batch`` reserves a whole batch at once).
     """
+    source, owner_key, client_key = caller.source, caller.owner_key, caller.client_key
+    enforce_shopper_quota = caller.shopper_limits
     routed = None if provider else _route(source, garment, lower_garment, batch_size)
     provider_name = provider or (routed.provider if routed else default_provider_name())
     errors = FieldErrors()
@@ -96,8 +91,6 @@ def create_tryon(
         if duplicate is not None:
             return duplicate, False
 
-    if enforce_shopper_quota is None:
-        enforce_shopper_quota = source in SHOPPER_SOURCES
     request = TryOnRequest(
         provider=provider_name,
         provider_model=_provider_model(adapter),
@@ -109,7 +102,8 @@ def create_tryon(
         batch=batch,
         retry_of=retry_of,
         input_digest=digest,
-        owner=owner if owner is not None and getattr(owner, "is_authenticated", False) else None,
+        # A shopper's try-on belongs to its owner; a merchandiser's batch to nobody.
+        owner=caller.user if caller.owner_key and caller.user is not None else None,
         owner_key=owner_key,
         idempotency_key=idempotency_key,
         consent_version=consent_version,

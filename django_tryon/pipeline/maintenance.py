@@ -11,11 +11,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .. import files
+from ..callers import SHOPPER_SOURCES
 from ..conf import get_setting
 from ..models import CallbackReceipt, Source, TryOnRequest, TryOnResult
 from ..providers import get_provider
 from ..status import AT_PROVIDER, TERMINAL, Status
-from .create import SHOPPER_SOURCES
 from .dispatch import enqueue_on_commit
 from .results import accept_task
 from .slots import waiting_for_slot, wake_waiting

@@ -8,7 +8,9 @@ import pytest
 from django.contrib.messages import get_messages
 
 from django_tryon import services
+from django_tryon.callers import Caller
 from django_tryon.models import Source, TryOnBatch, TryOnRequest, UsageCounter
+from django_tryon.pipeline import batches
 from django_tryon.status import Status
 from tests.admin.pages import assert_app_page
 
@@ -102,8 +104,8 @@ def test_the_estimate_counts_only_what_will_run(merch_client, catalogue):
             garment=garment,
             model_photo=catalogue.alex,
             provider="kling",
-            source=Source.ADMIN,
             enqueue=False,
+            caller=Caller(source=Source.ADMIN),
         )
     post = action_post(
         [catalogue.shirt, catalogue.tee, catalogue.jeans],
@@ -285,7 +287,7 @@ def test_batch_size_above_the_providers_limit_is_refused(merch_client, catalogue
 
 
 def test_an_error_halfway_rolls_the_whole_batch_back(merch_client, catalogue, sent, monkeypatch):
-    real = services.create_tryon
+    real = batches.create_tryon
     calls = []
 
     def failing_third(**kwargs):
@@ -294,7 +296,7 @@ def test_an_error_halfway_rolls_the_whole_batch_back(merch_client, catalogue, se
             raise services.TryOnValidationError({"model_photo": ["'Sam' is not available."]})
         return real(**kwargs)
 
-    monkeypatch.setattr(services, "create_tryon", failing_third)
+    monkeypatch.setattr(batches, "create_tryon", failing_third)
     response = confirm(
         merch_client, [catalogue.shirt, catalogue.tee], [catalogue.alex, catalogue.sam]
     )
@@ -380,7 +382,7 @@ def test_a_batch_does_not_hold_the_shops_counters_while_it_writes(
 
     if connection.vendor != "postgresql":
         pytest.skip("SQLite locks the whole database for any write; PostgreSQL locks rows")
-    real_create = services.create_tryon
+    real_create = batches.create_tryon
     waited = []
 
     def create_while_a_shopper_creates(**kwargs):
@@ -397,7 +399,7 @@ def test_a_batch_does_not_hold_the_shops_counters_while_it_writes(
         thread.join(30)
         return real_create(**kwargs)
 
-    monkeypatch.setattr(services, "create_tryon", create_while_a_shopper_creates)
+    monkeypatch.setattr(batches, "create_tryon", create_while_a_shopper_creates)
     response = confirm(merch_client, [catalogue.shirt, catalogue.tee], [catalogue.alex])
     assert response.status_code == 302
     assert waited == [True, True]
@@ -434,7 +436,7 @@ def test_a_locked_database_halfway_is_waited_out_and_the_batch_made_once(
     timeout): the whole batch is rolled back and made again, never a 500, never twice."""
     from django.db import OperationalError
 
-    real = services.create_tryon
+    real = batches.create_tryon
     calls = []
 
     def locked_once(**kwargs):
@@ -443,7 +445,7 @@ def test_a_locked_database_halfway_is_waited_out_and_the_batch_made_once(
             raise OperationalError("database is locked")
         return real(**kwargs)
 
-    monkeypatch.setattr(services, "create_tryon", locked_once)
+    monkeypatch.setattr(batches, "create_tryon", locked_once)
     monkeypatch.setattr("django_tryon.locking.PAUSES", (0.01,))
     with django_capture_on_commit_callbacks(execute=True):
         response = confirm(
@@ -465,7 +467,7 @@ def test_a_database_that_stays_locked_is_said_and_nothing_is_started(
     def always_locked(**kwargs):
         raise OperationalError("database is locked")
 
-    monkeypatch.setattr(services, "create_tryon", always_locked)
+    monkeypatch.setattr(batches, "create_tryon", always_locked)
     monkeypatch.setattr("django_tryon.locking.PAUSES", (0.01, 0.01))
     response = confirm(merch_client, [catalogue.shirt], [catalogue.alex])
 

@@ -20,6 +20,7 @@ from django_tryon.providers.base import InvalidInput, RateLimited
 from django_tryon.quotas import Charge, QuotaExceeded, TryOnDisabled
 from django_tryon.status import Status
 from kit import imagegen
+from tests.unit.helpers import create
 
 pytestmark = pytest.mark.django_db
 
@@ -40,13 +41,6 @@ def fake(tryon_settings, monkeypatch):
 
     tryon_settings(PROVIDERS={**settings.TRYON["PROVIDERS"], "fake": {}}, DEFAULT_PROVIDER="fake")
     return get_provider("fake")
-
-
-def create(garment, *, person=None, **kwargs):
-    kwargs.setdefault("provider", "fake")
-    return services.create_tryon(
-        garment=garment, person_image=person or imagegen.make_person(), **kwargs
-    )
 
 
 def person(i: int) -> bytes:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from django_tryon import quotas
-from django_tryon.api.throttles import client_address
+from django_tryon.callers import client_address
 from django_tryon.conf import DEFAULTS
 from django_tryon.models import TryOnRequest, UsageCounter
 from kit import imagegen

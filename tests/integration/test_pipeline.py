@@ -13,6 +13,7 @@ from django.utils import timezone
 from PIL import Image
 
 from django_tryon import services, tasks
+from django_tryon.callers import Caller
 from django_tryon.messages import shopper_message
 from django_tryon.models import TryOnRequest, tryon_storage
 from django_tryon.status import Status
@@ -42,7 +43,10 @@ def provider_tasks(sandbox, provider):
 def start(make_garment, provider="kling", **kwargs):
     kwargs.setdefault("person_image", imagegen.make_person())
     request, created = services.create_tryon(
-        garment=kwargs.pop("garment", None) or make_garment("upper"), provider=provider, **kwargs
+        garment=kwargs.pop("garment", None) or make_garment("upper"),
+        provider=provider,
+        caller=Caller(source="api"),
+        **kwargs,
     )
     assert created
     return request
@@ -328,6 +332,7 @@ def test_fashn_outfit_is_refused_before_anything_is_paid(pipeline, make_garment)
             lower_garment=make_garment("lower"),
             person_image=imagegen.make_person(),
             provider="fashn",
+            caller=Caller(source="api"),
         )
     assert TryOnRequest.objects.count() == 0
     assert creates(pipeline["sandbox"], "fashn") == []

@@ -14,6 +14,7 @@ import pytest
 from django.utils import timezone
 
 from django_tryon import quotas, routing, services
+from django_tryon.callers import Caller
 from django_tryon.models import ProviderHealth, Source, TryOnRequest, UsageCounter
 from django_tryon.status import Status
 from kit import imagegen
@@ -43,7 +44,9 @@ def routed(transactional_db, live_server, sandbox, worker_pool, settings):
 
 def shopper_tryon(make_garment) -> TryOnRequest:
     request, created = services.create_tryon(
-        garment=make_garment("upper"), person_image=imagegen.make_person(), source=Source.WIDGET
+        garment=make_garment("upper"),
+        person_image=imagegen.make_person(),
+        caller=Caller(source=Source.WIDGET),
     )
     assert created and request.routed
     return request

@@ -33,6 +33,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     )
 
 from django_tryon import services
+from django_tryon.callers import Caller
 from django_tryon.conf import get_setting
 from django_tryon.models import TryOnResult, tryon_storage
 from django_tryon.pipeline import results as results_module
@@ -122,7 +123,9 @@ def test_services_flow_keeps_every_file_in_the_bucket(
     # create: the photo lands in the bucket under tryon/persons/ with a random name,
     # without its metadata: the uploaded bytes (GPS and all) never reach the bucket
     upload = imagegen.make_jpeg(768, 1024, with_gps=True)
-    request, created = services.create_tryon(garment=garment, person_image=upload, provider="fake")
+    request, created = services.create_tryon(
+        garment=garment, person_image=upload, provider="fake", caller=Caller(source="api")
+    )
     assert created
     original = request.person_image.name
     assert re.fullmatch(r"tryon/persons/[A-Za-z0-9_-]{32}\.jpg", original)
@@ -180,7 +183,10 @@ def test_result_url_is_signed_and_expiring(use_s3, local_s3, fake, sent, downloa
     import httpx
 
     request, _ = services.create_tryon(
-        garment=make_garment(), person_image=imagegen.make_person(), provider="fake"
+        garment=make_garment(),
+        person_image=imagegen.make_person(),
+        provider="fake",
+        caller=Caller(source="api"),
     )
     services.submit(request.pk)
     request.refresh_from_db()
@@ -246,7 +252,10 @@ def s3_pipeline(transactional_db, live_server, sandbox, s3_worker, local_s3):
 def test_worker_stores_kling_results_in_s3(s3_pipeline, local_s3, make_garment):
     worker = s3_pipeline["worker"]
     request, created = services.create_tryon(
-        garment=make_garment("upper"), person_image=imagegen.make_person(), provider="kling"
+        garment=make_garment("upper"),
+        person_image=imagegen.make_person(),
+        provider="kling",
+        caller=Caller(source="api"),
     )
     assert created
     wait_for_status(request, Status.SUCCEEDED, timeout=60, worker=worker)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from PIL import Image
 
 from django_tryon import files, images, services
+from django_tryon.callers import Caller
 from django_tryon.models import Garment, ModelPhoto, TryOnRequest, TryOnResult, tryon_storage
 from django_tryon.pipeline import transitions
 from django_tryon.status import Status
@@ -78,7 +79,7 @@ def test_after_purge_and_erasure_every_stored_file_has_an_owner_row(
     kept = finish(fake, create(top, owner_key="session:kept")[0])
     finish(fake, create(top, lower_garment=jeans, owner_key="session:gone")[0])
     catalogue, _ = services.create_tryon(
-        garment=jeans, model_photo=house, provider="fake", source="admin"
+        garment=jeans, model_photo=house, provider="fake", caller=Caller(source="admin")
     )
     finish(fake, catalogue)
     unused = make_model_photo(name="Never used")

@@ -23,6 +23,7 @@ PIPELINE_ORDER = [
     "fallback",
     "submission",
     "create",
+    "batches",
     "cancel",
     "retry",
     "maintenance",
@@ -192,3 +193,10 @@ def test_benchmarks_use_the_kit_not_the_tests():
     bench = PACKAGE.parent / "bench"
     for path in bench.rglob("*.py"):
         assert not re.search(r"^\s*(from|import)\s+tests\b", path.read_text(), re.M), path
+
+
+def test_the_widget_does_not_import_the_api():
+    """It asked ``api.permissions`` who is staff, the one import that ran back up the
+    layers; the widget and the API now both ask ``callers``."""
+    widget = (PACKAGE / "widget.py").read_text()
+    assert not re.search(r"from \.api\b|import api\b", widget)

@@ -14,6 +14,7 @@ import pytest
 from django.utils import timezone
 
 from django_tryon import services
+from django_tryon.callers import Caller
 from django_tryon.fetch import DownloadError
 from django_tryon.models import Source, TryOnRequest, UsageCounter
 from django_tryon.pipeline import dispatch, maintenance
@@ -426,7 +427,10 @@ def test_the_provider_model_is_recorded_and_part_of_the_dedupe(settings, make_ga
     assert kling.model_name == "kolors-virtual-try-on-v1-5"
     garment = make_garment()
     first, _ = services.create_tryon(
-        garment=garment, person_image=imagegen.make_person(), provider="kling"
+        garment=garment,
+        person_image=imagegen.make_person(),
+        provider="kling",
+        caller=Caller(source="api"),
     )
     assert first.provider_model == "kolors-virtual-try-on-v1-5"
     options = {**settings.TRYON["PROVIDERS"]["kling"], "MODEL": "kolors-virtual-try-on-v1"}
@@ -435,7 +439,10 @@ def test_the_provider_model_is_recorded_and_part_of_the_dedupe(settings, make_ga
         "PROVIDERS": {**settings.TRYON["PROVIDERS"], "kling": options},
     }
     second, created = services.create_tryon(
-        garment=garment, person_image=imagegen.make_person(), provider="kling"
+        garment=garment,
+        person_image=imagegen.make_person(),
+        provider="kling",
+        caller=Caller(source="api"),
     )
     assert created and second.pk != first.pk and second.provider_model == "kolors-virtual-try-on-v1"
 

@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from django_tryon import services
+from django_tryon.callers import Caller
 from django_tryon.models import TryOnRequest, tryon_storage
 from django_tryon.pipeline import transitions
 from kit import imagegen
@@ -119,9 +120,10 @@ def test_person_and_model_photo_are_exclusive(fake, make_garment, make_model_pho
             person_image=imagegen.make_person(),
             model_photo=make_model_photo(),
             provider="fake",
+            caller=Caller(source="api"),
         )
     with pytest.raises(services.TryOnValidationError):
-        services.create_tryon(garment=make_garment(), provider="fake")
+        services.create_tryon(garment=make_garment(), provider="fake", caller=Caller(source="api"))
 
 
 def test_provider_fetching_by_url_needs_public_base_url(settings, make_garment):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from django_tryon import services
+from django_tryon.callers import Caller
 from django_tryon.providers import get_provider, provider_class, provider_names
 from django_tryon.providers.base import ProviderConfigurationError
 from kit import imagegen
@@ -25,7 +26,10 @@ def test_a_shop_plugs_its_own_provider_in_by_dotted_path(settings, make_garment,
     assert "fake" in provider_names()
     assert provider_class("fake") is FakeProvider
     request, created = services.create_tryon(
-        garment=make_garment(), person_image=imagegen.make_person(), provider="fake"
+        garment=make_garment(),
+        person_image=imagegen.make_person(),
+        provider="fake",
+        caller=Caller(source="api"),
     )
     assert created and request.provider == "fake"
     services.submit(request.pk)
@@ -91,7 +95,10 @@ def test_a_category_the_provider_does_not_take_is_refused_before_anything_is_cre
 
     with pytest.raises(services.TryOnValidationError) as caught:
         services.create_tryon(
-            garment=make_garment("dress"), person_image=imagegen.make_person(), provider="fake"
+            garment=make_garment("dress"),
+            person_image=imagegen.make_person(),
+            provider="fake",
+            caller=Caller(source="api"),
         )
     assert caught.value.errors == {
         "garment": ["Tops Only cannot try on this kind of garment (dress)."]
@@ -106,6 +113,7 @@ def test_an_outfit_is_refused_where_the_provider_takes_one_garment(tops_only, ma
             lower_garment=make_garment("upper", name="Second top"),
             person_image=imagegen.make_person(),
             provider="fake",
+            caller=Caller(source="api"),
         )
     assert caught.value.errors["lower_garment"] == ["Tops Only tries on one garment at a time."]
 
@@ -119,7 +127,10 @@ def test_a_provider_that_cannot_cancel_is_not_sent_a_cancel(
     queued = []
     monkeypatch.setattr(dispatch, "send", lambda name, request_id, **kw: queued.append(name))
     request, _ = services.create_tryon(
-        garment=make_garment("upper"), person_image=imagegen.make_person(), provider="fake"
+        garment=make_garment("upper"),
+        person_image=imagegen.make_person(),
+        provider="fake",
+        caller=Caller(source="api"),
     )
     with django_capture_on_commit_callbacks(execute=True):
         services.submit(request.pk)

@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from django_tryon import routing, services
+from django_tryon.callers import Caller
 from django_tryon.models import ProviderHealth, Source
 from kit import imagegen
 
@@ -30,12 +31,16 @@ def routed(settings):
     return use
 
 
-def create(make_garment, *, lower=False, **kwargs):
+def create(
+    make_garment, *, lower=False, source="api", owner_key="", enforce_shopper_quota=None, **kwargs
+):
     kwargs.setdefault("person_image", imagegen.make_person())
+    caller = Caller(source=source, owner_key=owner_key, staff=enforce_shopper_quota is False)
     request, _ = services.create_tryon(
         garment=make_garment("upper"),
         lower_garment=make_garment("lower") if lower else None,
         enqueue=False,
+        caller=caller,
         **kwargs,
     )
     return request
@@ -134,8 +139,8 @@ def test_a_create_refused_before_sending_never_holds_the_probe(
     again, made = services.create_tryon(
         garment=first.garment,
         person_image=imagegen.make_person(),
-        owner_key="user:1",
         enqueue=False,
+        caller=Caller(source="api", owner_key="user:1"),
     )
     assert (again.pk, made) == (first.pk, False)  # the same photo: a duplicate, not paid again
     with pytest.raises(services.QuotaExceeded):

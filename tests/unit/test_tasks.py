@@ -6,6 +6,7 @@ import pytest
 from celery.exceptions import Retry
 
 from django_tryon import services, tasks
+from django_tryon.callers import Caller
 from django_tryon.pipeline import dispatch
 from django_tryon.providers.base import ContentRefused, RateLimited
 from django_tryon.status import Status
@@ -59,7 +60,11 @@ def test_retries_used_up_fail_the_request(monkeypatch, make_garment, settings):
 
     settings.TRYON = {**settings.TRYON, "MAX_RETRIES": 2, "RETRY_BASE_SECONDS": 0.01}
     request, _ = services.create_tryon(
-        garment=make_garment(), person_image=imagegen.make_person(), provider="kling", enqueue=False
+        garment=make_garment(),
+        person_image=imagegen.make_person(),
+        provider="kling",
+        enqueue=False,
+        caller=Caller(source="api"),
     )
 
     calls = []

@@ -16,9 +16,10 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from django_tryon import files, images, services
+from django_tryon.callers import Caller
 from django_tryon.conf import get_setting
 from django_tryon.messages import shopper_message
-from django_tryon.models import Category, Garment, Source, TryOnRequest, tryon_storage
+from django_tryon.models import Category, Garment, TryOnRequest, tryon_storage
 from django_tryon.providers import provider_names
 from django_tryon.providers.base import ProviderError
 from django_tryon.status import Status
@@ -98,7 +99,7 @@ class Command(BaseCommand):
                 person_image=person,
                 provider=provider,
                 batch_size=opts["batch_size"],
-                source=Source.CLI,
+                caller=Caller.for_terminal(),
                 enqueue=not opts["inline"],
                 require_active=False,
             )
