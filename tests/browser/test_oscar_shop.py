@@ -169,9 +169,10 @@ def test_a_shopper_tries_on_in_oscar_and_the_line_lands_in_oscars_basket(
 
     # A guest: a try-on, Add to cart, then Oscar's checkout (post_checkout, the session's
     # try-ons). Their order counts too; the two shoppers' try-ons are not mixed up.
-    guest = new_page()
+    # On a phone: Oscar's own responsive page and the widget's dialog, full width.
+    guest = new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     guest.goto(web + oscar_shop["red"])
-    try_on_and_add(guest, oscar_shop, person)
+    try_on_and_add(guest, oscar_shop, person, screenshot, seen_as="phone-")
     guest_checkout(guest, web, screenshot)
     assert guest.tryon_errors == []
 
@@ -216,11 +217,12 @@ def sign_in(page, web, email, password) -> None:
     expect(page.get_by_text("Welcome back")).to_be_visible()
 
 
-def try_on_and_add(page, oscar_shop, person, screenshot=None) -> None:
-    """On Oscar's product page: a try-on through the widget, then its Add to cart."""
+def try_on_and_add(page, oscar_shop, person, screenshot=None, seen_as="") -> None:
+    """On Oscar's product page: a try-on through the widget, then its Add to cart;
+    screenshots named ``seen_as`` (say, "phone-") when ``screenshot`` is given."""
     expect(page.locator(OPEN)).to_be_visible()
     if screenshot:
-        screenshot(page, "1-oscar-product-page", full_page=True)
+        screenshot(page, f"{seen_as}1-oscar-product-page", full_page=True)
     start_with_photo(page, person)
     try:
         expect(page.locator(RESULT_STEP)).to_be_visible(timeout=60_000)
@@ -230,13 +232,13 @@ def try_on_and_add(page, oscar_shop, person, screenshot=None) -> None:
         "el => el.complete && el.naturalWidth > 0", arg=page.locator(AFTER).element_handle()
     )
     if screenshot:
-        screenshot(page, "2-result")
+        screenshot(page, f"{seen_as}2-result")
     page.click(f"{W} [data-tryon-part=add-to-cart]")
     expect(page.locator(f"{W} [data-tryon-part=cart-status]")).to_have_text("Added to your cart.")
     # Oscar's header follows without a reload.
     expect(page.locator(".basket-mini")).to_contain_text("£20.00")
     if screenshot:
-        screenshot(page, "3-added-to-cart")
+        screenshot(page, f"{seen_as}3-added-to-cart")
 
 
 def guest_checkout(page, web, screenshot) -> None:
