@@ -73,13 +73,15 @@ def product_model():
 
 
 def catalogue_options() -> dict:
-    """TRYON["CATALOGUE"], over django-oscar's defaults when ``django_tryon.contrib.oscar``
-    is installed (the shop still names its CATEGORY_MAP)."""
+    """TRYON["CATALOGUE"], over the defaults an installed app declares for its shop
+    framework (``tryon_catalogue`` on its AppConfig, as ``django_tryon.contrib.oscar`` does;
+    the shop still names its CATEGORY_MAP). Read through the app registry, so this module
+    never imports an integration that imports it."""
     options = dict(get_setting("CATALOGUE") or {})
-    if apps.is_installed("django_tryon.contrib.oscar"):
-        from .contrib.oscar.apps import OSCAR_CATALOGUE
-
-        options = {**OSCAR_CATALOGUE, **options}
+    for config in apps.get_app_configs():
+        defaults = getattr(config, "tryon_catalogue", None)
+        if defaults:
+            options = {**defaults, **options}
     if not options.get("PRODUCT_MODEL"):
         raise ImproperlyConfigured(
             "Set TRYON['CATALOGUE'] (PRODUCT_MODEL, IMAGE, NAME, CATEGORIES, CATEGORY_MAP) "

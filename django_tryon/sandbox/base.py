@@ -11,16 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
+from .callbacks import CallbackMessage
+from .host import ProviderHost, Switch
 from .tasks import Task
 from .web import ApiRequest, ApiResponse
-
-if TYPE_CHECKING:
-    from .callbacks import CallbackMessage
-    from .faults import Switch
-    from .server import Sandbox
 
 
 @dataclass(frozen=True)
@@ -80,7 +77,7 @@ class ProviderApi:
     options: ClassVar[tuple[Option, ...]] = ()
     faults: ClassVar[tuple[Fault, ...]] = ()
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: ProviderHost) -> None:
         self.sandbox = sandbox
 
     @classmethod
@@ -137,7 +134,7 @@ class ProviderApi:
 
     def take_fault(self, name: str, kind: str = "create"):
         """Fire this provider's fault switch ``name`` for a request of ``kind``, if armed."""
-        return self.sandbox.faults_switchboard.take(name, kind=kind, provider=self.name)
+        return self.sandbox.take_fault(name, kind=kind, provider=self.name)
 
     def request_fault(self, kind: str) -> ApiResponse | None:
         """The answer an armed request fault gives instead of the real one, if any."""

@@ -77,6 +77,47 @@ class SentCallback:
         }
 
 
+class CallbackLog:
+    """The callbacks sent (or tried) and those a fault dropped, oldest first; thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sent: list[SentCallback] = []
+        self._dropped: list[SentCallback] = []
+
+    def record(self, sent: SentCallback) -> None:
+        with self._lock:
+            self._sent.append(sent)
+
+    def drop(self, message: CallbackMessage, reason: str) -> None:
+        """Keep ``message`` as not sent, saying why."""
+        dropped = SentCallback(
+            provider=message.provider,
+            task_id=message.task_id,
+            task_status=message.task_status,
+            url=message.url,
+            headers=dict(message.headers),
+            body=message.body,
+            time=time.time(),
+            error=reason,
+        )
+        with self._lock:
+            self._dropped.append(dropped)
+
+    def sent(self) -> list[SentCallback]:
+        with self._lock:
+            return list(self._sent)
+
+    def dropped(self) -> list[SentCallback]:
+        with self._lock:
+            return list(self._dropped)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._sent.clear()
+            self._dropped.clear()
+
+
 class CallbackDispatcher:
     """Send queued callbacks one at a time, in order of due time, from a daemon thread."""
 

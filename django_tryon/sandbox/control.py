@@ -1,22 +1,19 @@
 """The sandbox's own HTTP API under ``/_sandbox/``: health, inspection, faults, clock, results.
 
 Tests and the terminal drive a running sandbox through it (docs/sandbox.md lists the
-endpoints); the provider APIs never see it. It works through the ``Sandbox`` object's
-public methods only.
+endpoints); the provider APIs never see it. It works through the methods
+``host.ControlledSandbox`` declares only.
 """
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
+from .host import ControlledSandbox as Sandbox
 from .images import render_tryon
 from .tasks import SUCCEEDED
 from .web import ApiRequest, ApiResponse
-
-if TYPE_CHECKING:
-    from .server import Sandbox
 
 CONTROL_PREFIX = "/_sandbox/"
 RESULTS_PREFIX = "/_sandbox/results/"
@@ -52,7 +49,6 @@ def serve_result(sandbox: Sandbox, rest: str) -> ApiResponse:
     if not filename.endswith(".png") or not index_text.isdigit() or "/" in filename:
         return ApiResponse(404, {"error": "no such result"})
     index = int(index_text)
-    faults = sandbox.faults_switchboard
     with sandbox.lock:
         sandbox.advance(time.time())
         task = sandbox.get_task(task_id)
@@ -61,14 +57,14 @@ def serve_result(sandbox: Sandbox, rest: str) -> ApiResponse:
         serves_watermarks = sandbox.api(task.provider).serves_watermarks
         if index >= task.batch_size or (watermarked and not serves_watermarks):
             return ApiResponse(404, {"error": "no such result"})
-        ttl = faults.number("result_ttl_seconds")
+        ttl = sandbox.fault_number("result_ttl_seconds")
         if ttl is None:
             ttl = sandbox.config_snapshot().result_ttl_seconds
         if ttl is not None and time.time() >= task.ended + ttl:
             return ApiResponse(404, {"error": "result expired"})
         task.result_downloads += 1
-        failing = faults.take("result_error", provider=task.provider)
-        stalling = faults.take("result_stall", provider=task.provider)
+        failing = sandbox.take_fault("result_error", provider=task.provider)
+        stalling = sandbox.take_fault("result_stall", provider=task.provider)
     if failing:
         return ApiResponse(503, {"error": "result storage unavailable"})
     if stalling:

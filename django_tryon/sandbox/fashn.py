@@ -14,16 +14,14 @@ import binascii
 import hmac
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import images
 from .base import Fault, Option, ProviderApi, is_http_url, nonempty
 from .callbacks import CallbackMessage
+from .host import Switch
 from .tasks import FAILED, PROCESSING, QUEUED, STAGED, SUCCEEDED, Failure, Task
 from .web import ApiRequest, ApiResponse, encode_json
-
-if TYPE_CHECKING:
-    from .faults import Switch
 
 DEFAULT_KEY = "sandbox-fashn-key"
 MODELS = ("tryon-v1.6", "tryon-max")

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .apis import PROVIDER_APIS
+from .host import Switch
 
 REQUEST_KINDS = (*dict.fromkeys(k for api in PROVIDER_APIS for k in api.request_kinds()), "any")
 PROVIDER_NAMES = (*(api.name for api in PROVIDER_APIS), "any")
@@ -159,32 +160,6 @@ FAULT_NAMES: tuple[str, ...] = tuple(SPECS)
 _SWITCH_KEYS = {"count", "on", "provider", "message", "http", "code"}
 
 
-@dataclass(frozen=True)
-class Switch:
-    """One armed fault: how many more times it fires (None: until cleared) and its aim."""
-
-    name: str
-    remaining: int | None
-    on: str = "any"
-    provider: str = "any"
-    message: str | None = None
-    http: int | None = None
-    code: int | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"count": self.remaining}
-        spec = SPECS[self.name]
-        if spec.group == "request":
-            out["on"] = self.on
-        if spec.provider == "any" and self.provider != "any":
-            out["provider"] = self.provider
-        for key in ("message", "http", "code"):
-            value = getattr(self, key)
-            if value is not None:
-                out[key] = value
-        return out
-
-
 class Faults:
     """The armed fault switches of one sandbox; every method is thread-safe."""
 
@@ -233,9 +208,24 @@ class Faults:
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
-            out: dict[str, Any] = {n: s.as_dict() for n, s in self._switches.items()}
+            out: dict[str, Any] = {n: _shown(s) for n, s in self._switches.items()}
             out.update(self._numbers)
             return out
+
+
+def _shown(switch: Switch) -> dict[str, Any]:
+    """A switch as the control API shows it: its count, and its aim where it has one."""
+    out: dict[str, Any] = {"count": switch.remaining}
+    spec = SPECS[switch.name]
+    if spec.group == "request":
+        out["on"] = switch.on
+    if spec.provider == "any" and switch.provider != "any":
+        out["provider"] = switch.provider
+    for key in ("message", "http", "code"):
+        value = getattr(switch, key)
+        if value is not None:
+            out[key] = value
+    return out
 
 
 def parse_fault(name: str, value: Any) -> Switch | float | None:

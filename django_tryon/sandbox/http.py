@@ -1,6 +1,6 @@
 """The sandbox's HTTP plumbing: a threaded HTTP/1.1 server that reads each request
-(Content-Length or chunked, with a size cap), hands it to ``Sandbox.respond`` and writes
-the answer. It knows nothing of the providers."""
+(Content-Length or chunked, with a size cap), hands it to the ``respond`` function it was
+given (``Sandbox.respond``) and writes the answer. It knows nothing of the providers."""
 
 from __future__ import annotations
 
@@ -8,14 +8,12 @@ import logging
 import socket
 import socketserver
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .web import ApiRequest, ApiResponse
-
-if TYPE_CHECKING:
-    from .server import Sandbox
 
 logger = logging.getLogger("django_tryon.sandbox")
 
@@ -26,8 +24,10 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # never wait for idle keep-alive connections on close
 
-    def __init__(self, address: tuple[str, int], sandbox: Sandbox) -> None:
-        self.sandbox = sandbox
+    def __init__(
+        self, address: tuple[str, int], respond: Callable[[ApiRequest], ApiResponse]
+    ) -> None:
+        self.respond = respond
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
@@ -73,7 +73,7 @@ class _Handler(BaseHTTPRequestHandler):
             body=body,
             received=received,
         )
-        response = self.server.sandbox.respond(request)
+        response = self.server.respond(request)
         self._write(response)
 
     def _read_body(self) -> bytes | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import itertools
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import images
 from .base import (
@@ -18,13 +18,10 @@ from .base import (
     positive_int,
 )
 from .callbacks import CallbackMessage, webhook_key
+from .host import ProviderHost, Switch
 from .kling_wire import TokenError, encode_jwt, error, ok, verify_jwt
 from .tasks import FAILED, PROCESSING, QUEUED, SUCCEEDED, Task
 from .web import ApiRequest, ApiResponse, encode_json
-
-if TYPE_CHECKING:
-    from .faults import Switch
-    from .server import Sandbox
 
 BASE_PATH = "/v1/images/kolors-virtual-try-on"
 MODELS = ("kolors-virtual-try-on-v1", "kolors-virtual-try-on-v1-5")
@@ -125,7 +122,7 @@ class KlingApi(ProviderApi):
         ),
     )
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: ProviderHost) -> None:
         super().__init__(sandbox)
         self._ids = itertools.count(1)
         # Kling's task ids are 18-digit numbers; start where a restarted sandbox does not

@@ -6,16 +6,14 @@ import hmac
 import time
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import images
 from .base import Fault, Option, ProviderApi, is_http_url, nonempty, seconds
 from .callbacks import CallbackMessage
+from .host import Switch
 from .tasks import FAILED, PROCESSING, QUEUED, STAGED, SUCCEEDED, Failure, Task
 from .web import ApiRequest, ApiResponse, encode_json
-
-if TYPE_CHECKING:
-    from .faults import Switch
 
 BASE_PATH = "/api/v1/task"
 DEFAULT_KEY = "sandbox-piapi-key"

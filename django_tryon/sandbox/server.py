@@ -13,13 +13,13 @@ import httpx
 
 from . import control
 from .apis import PROVIDER_APIS
-from .callbacks import CallbackDispatcher, CallbackMessage, SentCallback
+from .callbacks import CallbackDispatcher, CallbackLog, CallbackMessage, SentCallback
 from .faults import MAX_HANG_SECONDS, Faults
 from .http import SandboxHTTPServer
 from .images import download_image
 from .options import SandboxConfig, config_from
 from .tasks import Failure, Task, TaskStore
-from .web import ApiRequest, ApiResponse, RecordedRequest
+from .web import ApiRequest, ApiResponse, RecordedRequest, RequestLog
 
 logger = logging.getLogger("django_tryon.sandbox")
 
@@ -49,14 +49,13 @@ class Sandbox:
         self._public_url = public_url.rstrip("/") if public_url else None
         self._config = config_from(options)
         self.lock = threading.RLock()
-        self.faults_switchboard = Faults()
+        self._faults = Faults()
         if faults:
-            self.faults_switchboard.set(**faults)
+            self._faults.set(**faults)
         self.apis = {api.name: api(self) for api in PROVIDER_APIS}
         self.store = TaskStore()
-        self._records: list[RecordedRequest] = []
-        self._sent: list[SentCallback] = []
-        self._dropped: list[SentCallback] = []
+        self.request_log = RequestLog()
+        self.callback_log = CallbackLog()
         self._dispatcher = CallbackDispatcher(
             self._callback_done, lambda: self._config.callback_timeout_seconds
         )
@@ -73,7 +72,7 @@ class Sandbox:
         if self._server is not None:
             return self
         self._stopping.clear()
-        self._server = SandboxHTTPServer((self.host, self.port), self)
+        self._server = SandboxHTTPServer((self.host, self.port), self.respond)
         self.port = self._server.server_address[1]
         self._dispatcher.start()
         self._threads = [
@@ -138,24 +137,23 @@ class Sandbox:
         """Forget tasks, recorded requests, callbacks and faults (configuration stays)."""
         with self.lock:
             self.store.clear()
-            self._records.clear()
-            self._sent.clear()
-            self._dropped.clear()
+            self.request_log.clear()
+            self.callback_log.clear()
             self._dispatcher.clear()
-            self.faults_switchboard.clear()
+            self._faults.clear()
 
     def set_faults(self, **faults: Any) -> dict[str, Any]:
         """Arm fault switches (see ``docs/sandbox.md``); return all armed faults."""
-        self.faults_switchboard.set(**faults)
+        self._faults.set(**faults)
         return self.faults
 
     def clear_faults(self) -> None:
-        self.faults_switchboard.clear()
+        self._faults.clear()
 
     @property
     def faults(self) -> dict[str, Any]:
         """The armed fault switches, with their remaining counts."""
-        return self.faults_switchboard.snapshot()
+        return self._faults.snapshot()
 
     def configure(self, **options: Any) -> dict[str, Any]:
         """Change settings at run time (clock, slots, keys ...); new tasks use them."""
@@ -193,20 +191,17 @@ class Sandbox:
     @property
     def requests(self) -> list[RecordedRequest]:
         """Every request to a provider path, oldest first (a copy)."""
-        with self.lock:
-            return list(self._records)
+        return self.request_log.all()
 
     @property
     def callbacks_sent(self) -> list[SentCallback]:
         """Every callback POSTed, oldest first, with the HTTP status or the error."""
-        with self.lock:
-            return list(self._sent)
+        return self.callback_log.sent()
 
     @property
     def callbacks_dropped(self) -> list[SentCallback]:
         """Callbacks the ``callbacks_drop`` fault swallowed."""
-        with self.lock:
-            return list(self._dropped)
+        return self.callback_log.dropped()
 
     @property
     def tasks(self) -> list[dict[str, Any]]:
@@ -271,7 +266,7 @@ class Sandbox:
 
     def task_faults(self, provider: str, *, has_callback: bool) -> tuple[Failure | None, bool]:
         """Take the task-level faults for a task being created: (failure, hold callbacks)."""
-        faults = self.faults_switchboard
+        faults = self._faults
         failure = None
         switch = faults.take("content_refused", provider=provider)
         if switch:
@@ -282,6 +277,14 @@ class Sandbox:
                 failure = Failure("generic", switch.message)
         hold = has_callback and faults.take("callbacks_reorder", provider=provider) is not None
         return failure, hold
+
+    def take_fault(self, name: str, *, kind: str | None = None, provider: str | None = None):
+        """Fire fault switch ``name`` if it is armed for this event: the Switch, or None."""
+        return self._faults.take(name, kind=kind, provider=provider)
+
+    def fault_number(self, name: str) -> float | None:
+        """A numeric fault setting (``slow_seconds``...), or None when off."""
+        return self._faults.number(name)
 
     def register(self, task: Task) -> None:
         """Add a new task (lock held) and announce its first state."""
@@ -312,20 +315,9 @@ class Sandbox:
     # -- internals ------------------------------------------------------------------------
 
     def _queue_callback(self, message: CallbackMessage) -> None:
-        faults = self.faults_switchboard
+        faults = self._faults
         if faults.take("callbacks_drop", provider=message.provider):
-            self._dropped.append(
-                SentCallback(
-                    provider=message.provider,
-                    task_id=message.task_id,
-                    task_status=message.task_status,
-                    url=message.url,
-                    headers=dict(message.headers),
-                    body=message.body,
-                    time=time.time(),
-                    error="dropped by fault callbacks_drop",
-                )
-            )
+            self.callback_log.drop(message, "dropped by fault callbacks_drop")
             return
         delay = faults.number("callbacks_delay_seconds") or 0.0
         self._dispatcher.enqueue(message, delay)
@@ -333,8 +325,7 @@ class Sandbox:
             self._dispatcher.enqueue(message, delay)
 
     def _callback_done(self, sent: SentCallback) -> None:
-        with self.lock:
-            self._sent.append(sent)
+        self.callback_log.record(sent)
         if sent.error:
             logger.info("callback to %s failed: %s", sent.url, sent.error)
 
@@ -393,22 +384,8 @@ class Sandbox:
             logger.exception("sandbox error on %s %s", request.method, request.path)
             message = f"sandbox internal error: {type(exc).__name__}: {exc}"
             response = api.internal_error(message)
-        with self.lock:
-            self._records.append(
-                RecordedRequest(
-                    method=request.method,
-                    path=request.path,
-                    query=request.query,
-                    headers=request.headers,
-                    json=request.json,
-                    body=request.body,
-                    time=request.received,
-                    status=response.status,
-                    provider=request.provider,
-                    kind=request.kind,
-                )
-            )
-        faults = self.faults_switchboard
+        self.request_log.record(request, response.status)
+        faults = self._faults
         slow = faults.number("slow_seconds")
         if slow:
             self.pause(slow)
@@ -422,5 +399,5 @@ class Sandbox:
 
     def hang(self) -> None:
         """Hold this request's thread as the ``hang_seconds`` fault says."""
-        hang = self.faults_switchboard.number("hang_seconds")
+        hang = self._faults.number("hang_seconds")
         self.pause(MAX_HANG_SECONDS if hang is None else hang)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,6 +80,38 @@ class RecordedRequest:
             "provider": self.provider,
             "kind": self.kind,
         }
+
+
+class RequestLog:
+    """Every provider request the sandbox answered, oldest first; thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._records: list[RecordedRequest] = []
+
+    def record(self, request: ApiRequest, status: int) -> None:
+        entry = RecordedRequest(
+            method=request.method,
+            path=request.path,
+            query=request.query,
+            headers=request.headers,
+            json=request.json,
+            body=request.body,
+            time=request.received,
+            status=status,
+            provider=request.provider,
+            kind=request.kind,
+        )
+        with self._lock:
+            self._records.append(entry)
+
+    def all(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._records)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._records.clear()
 
 
 def encode_json(value: Any) -> bytes:

@@ -21,6 +21,7 @@ class TryOnOscarConfig(AppConfig):
     name = "django_tryon.contrib.oscar"
     label = "django_tryon_oscar"
     verbose_name = "Virtual try-on for django-oscar"
+    tryon_catalogue = OSCAR_CATALOGUE
 
     def ready(self):
         from . import catalogue, dashboard, orders
