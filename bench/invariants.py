@@ -103,7 +103,7 @@ def check(env, run) -> list[dict]:
 def _task_owners(tasks: list[dict]) -> dict[str, str]:
     """Task id -> our request id: Kling carries it as external_task_id; a PiAPI task is
     named by the callback token in its webhook URL (only its hash is stored)."""
-    from django_tryon import services
+    from django_tryon import links
 
     owners = {}
     for task in tasks:
@@ -111,7 +111,7 @@ def _task_owners(tasks: list[dict]) -> dict[str, str]:
             owners[task["task_id"]] = task["external_task_id"]
         elif task.get("callback_url"):
             token = urlsplit(task["callback_url"]).path.rstrip("/").rsplit("/", 1)[-1]
-            request = services.request_for_callback_token(token)
+            request = links.request_for_callback_token(token)
             if request is not None:
                 owners[task["task_id"]] = str(request.pk)
     return owners

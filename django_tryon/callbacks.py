@@ -18,7 +18,7 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from . import services
+from . import links, services
 from .conf import get_setting
 from .locking import StillLocked, when_unlocked
 from .models import CallbackReceipt
@@ -134,7 +134,7 @@ class ProviderCallbackView(View):
         return HttpResponse(status=200)
 
     def post(self, request, provider, token):
-        tryon = services.request_for_callback_token(token)
+        tryon = links.request_for_callback_token(token)
         if tryon is None or tryon.provider != provider:
             # The same answer for an unknown request and a bad token: no oracle.
             raise Http404("unknown callback")
@@ -144,7 +144,7 @@ class ProviderCallbackView(View):
         headers = {k.lower(): v for k, v in request.headers.items()}
         if not any(
             adapter.verify_callback(body, headers, request_secret=secret)
-            for secret in services.callback_secrets(tryon)
+            for secret in links.callback_secrets(tryon)
         ):
             raise CallbackRejected(f"{provider} callback failed verification")
         try:

@@ -34,7 +34,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from .conf import get_setting
-from .errors import TryOnError
+from .errors import QuotaExceeded, TryOnDisabled
 from .models import UsageCounter
 
 SHOP = "shop"
@@ -42,31 +42,6 @@ _MONEY = models.DecimalField(max_digits=12, decimal_places=4)
 # Counters keep 4 decimal places; comparing with half a unit of the last place keeps
 # SQLite (which stores decimals as floats) from refusing 0.07 + 0.07 + 0.07 <= 0.21.
 _HALF_LAST_PLACE = Decimal("0.00005")
-
-
-class QuotaExceeded(TryOnError):
-    """A limit would be passed: nothing was created or counted.
-
-    ``message`` is for the shopper; ``retry_after_seconds`` says when the limit resets
-    (None: not on its own); ``scope`` names the limit (``shopper_daily``, ``shop_daily``,
-    ``shop_monthly``, ``shop_daily_budget``, ``shop_monthly_budget`` or ``disabled``).
-    """
-
-    def __init__(self, message: str, retry_after_seconds: int | None, scope: str):
-        super().__init__(message)
-        self.message = message
-        self.retry_after_seconds = retry_after_seconds
-        self.scope = scope
-        self.error_code = scope
-
-
-class TryOnDisabled(QuotaExceeded):
-    """The kill switch (``TRYON['ENABLED'] = False``) is off: no try-on may start."""
-
-    def __init__(self):
-        from .messages import shopper_message
-
-        super().__init__(shopper_message("disabled"), None, "disabled")
 
 
 @dataclass(frozen=True)

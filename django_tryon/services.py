@@ -4,13 +4,14 @@ Every entry point (API, widget, admin, terminal command, Celery tasks, callbacks
 these functions and nothing else of the pipeline (tests/unit/test_layout.py holds it
 to that). Status moves are compare-and-set UPDATEs; no row lock is ever held across an
 HTTP call. Each job lives in its own module of the pipeline package; import from here,
-which stays stable when they move. Who is calling is ``django_tryon.callers``.
+which stays stable when they move. Who is calling is ``django_tryon.callers``; what a
+caller may be refused with is ``django_tryon.errors``; signed links to inputs and
+results, and callback tokens, are ``django_tryon.links``.
 """
 
 from __future__ import annotations
 
-from .callers import SHOPPER_SOURCES
-from .pipeline.batches import NothingToRun, create_batch
+from .pipeline.batches import create_batch
 from .pipeline.cancel import cancel, cancel_at_provider
 from .pipeline.charges import charge_for, next_tryon_allowance
 from .pipeline.create import already_made, create_tryon
@@ -20,25 +21,11 @@ from .pipeline.maintenance import erase_shopper, purge, reap
 from .pipeline.recovery import is_recoverable, recover_results
 from .pipeline.results import refresh
 from .pipeline.retry import retry
-from .pipeline.signing import (
-    callback_secrets,
-    request_for_callback_token,
-    result_from_signed,
-    result_url,
-    storage_name_from_signed,
-)
 from .pipeline.submission import give_up_pending, submit
-from .pipeline.validation import IdempotencyConflict, TryOnValidationError, check_outfit
-from .quotas import QuotaExceeded
+from .pipeline.validation import check_outfit
 
 __all__ = [  # noqa: RUF022 (grouped by what a caller does)
-    # What a caller may be refused with.
-    "IdempotencyConflict",
-    "NothingToRun",
-    "QuotaExceeded",
-    "TryOnValidationError",
     # Making try-ons, and what they would cost.
-    "SHOPPER_SOURCES",
     "already_made",
     "charge_for",
     "check_outfit",
@@ -60,10 +47,4 @@ __all__ = [  # noqa: RUF022 (grouped by what a caller does)
     "is_recoverable",
     "recover_results",
     "retry",
-    # Signed links to inputs and results, and callback tokens.
-    "callback_secrets",
-    "request_for_callback_token",
-    "result_from_signed",
-    "result_url",
-    "storage_name_from_signed",
 ]

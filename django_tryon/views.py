@@ -8,7 +8,7 @@ import posixpath
 from django.http import FileResponse, Http404
 from django.views.decorators.http import require_GET
 
-from . import services
+from . import links
 from .conf import get_setting
 from .models import tryon_storage
 
@@ -25,7 +25,7 @@ CONTENT_TYPES = {
 @require_GET
 def input_image(request, signed: str):
     """Stream one prepared input image; 404 when the signature is bad or expired."""
-    name = services.storage_name_from_signed(signed)
+    name = links.storage_name_from_signed(signed)
     # Only what the app itself signs: prepared inputs and normalised person photos.
     if (
         not isinstance(name, str)
@@ -47,7 +47,7 @@ def input_image(request, signed: str):
 @require_GET
 def result_image(request, signed: str):
     """Stream one result image; 404 when the signature is bad or expired."""
-    result = services.result_from_signed(signed)
+    result = links.result_from_signed(signed)
     name = result.image.name if result is not None else ""
     if not name or posixpath.normpath(name) != name or not name.startswith(RESULT_PREFIX):
         raise Http404("unknown image")

@@ -19,7 +19,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from .. import catalogue, services
+from .. import catalogue, links
 from ..messages import explain_error
 from ..models import TryOnBatch, TryOnRequest, TryOnResult
 from ..status import TERMINAL, Status
@@ -294,7 +294,7 @@ def _result(result: TryOnResult, current_app) -> dict:
     request = result.request
     return {
         "id": str(result.pk),
-        "url": services.result_url(result),
+        "url": links.result_url(result),
         "garment": garments_label(request),
         "model": request.model_photo.name if request.model_photo_id else "",
         "approved": result.approved,

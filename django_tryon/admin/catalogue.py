@@ -13,9 +13,9 @@ from django.utils.translation import ngettext
 
 from .. import services
 from ..callers import Caller
+from ..errors import NothingToRun, QuotaExceeded, TryOnValidationError
 from ..locking import StillLocked, when_unlocked
 from ..models import Garment, ModelPhoto
-from ..quotas import QuotaExceeded
 from .common import say_count
 from .display import placeholder, thumbnail
 from .forms import BulkTryOnForm, GarmentForm, ModelPhotoForm
@@ -53,14 +53,14 @@ def try_on_house_models(modeladmin, request, queryset):
                 "Try again in a moment; on SQLite, set a busy timeout (check "
                 "django_tryon.W013).",
             )
-        except services.TryOnValidationError as exc:
+        except TryOnValidationError as exc:
             for name, errors in exc.errors.items():
                 field = FIELD_NAMES.get(name, name)
                 for error in errors:
                     form.add_error(field if field in form.fields else None, error)
         except QuotaExceeded as exc:
             form.add_error(None, quota_message(exc))
-        except services.NothingToRun:
+        except NothingToRun:
             form.add_error(
                 None,
                 "Every selected garment already has a result on these house models, or one "

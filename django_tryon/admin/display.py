@@ -15,7 +15,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from .. import services
+from .. import links
 from ..conf import get_setting
 from ..models import TryOnRequest, TryOnResult
 from ..providers import provider_class
@@ -38,12 +38,12 @@ STATUS_TONES = {
 
 def thumbnail(file, alt: str, *, size: str = "small", link: bool = False) -> SafeString:
     """An ``<img>`` for a stored image (CSS-sized), or a dash when there is none. A
-    result image gets an expiring link (``services.result_url``), never a permanent one."""
+    result image gets an expiring link (``links.result_url``), never a permanent one."""
     if not file:
         return placeholder("no image")
     try:
         if isinstance(file.instance, TryOnResult):
-            url = services.result_url(file.instance)
+            url = links.result_url(file.instance)
         else:
             url = file.url
     except (ValueError, NotImplementedError):

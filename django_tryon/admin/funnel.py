@@ -7,7 +7,8 @@ from datetime import datetime
 
 from django.db.models import Count, QuerySet, Sum
 
-from .. import funnel, services
+from .. import funnel
+from ..callers import SHOPPER_SOURCES
 from ..models import Garment
 from .spend import CURRENCIES, IN_SHOP_MONEY, Spend
 
@@ -21,7 +22,7 @@ def funnel_summary(month: datetime, charged: QuerySet) -> dict:
     """
     counts = funnel.totals_since(month.date())
     shoppers = (
-        charged.filter(source__in=services.SHOPPER_SOURCES)
+        charged.filter(source__in=SHOPPER_SOURCES)
         .values("garment_id", "garment__name", *CURRENCIES)
         .annotate(
             month_count=Count("pk"),

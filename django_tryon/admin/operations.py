@@ -13,9 +13,9 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 
 from .. import services
+from ..errors import QuotaExceeded, TryOnDisabled, TryOnValidationError
 from ..models import TryOnBatch, TryOnRequest
 from ..providers.base import ProviderError
-from ..quotas import QuotaExceeded, TryOnDisabled
 from ..status import AT_PROVIDER, Status
 
 RETRYABLE = (Status.FAILED, Status.CANCELLED)
@@ -50,7 +50,7 @@ def retry(requests: Iterable[TryOnRequest]) -> Outcome:
     for request in requests:
         try:
             retried = _retry_once(request.pk)
-        except services.TryOnValidationError as exc:
+        except TryOnValidationError as exc:
             outcome.skipped += 1
             outcome.problems.extend(msg for msgs in exc.errors.values() for msg in msgs)
             continue

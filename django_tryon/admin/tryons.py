@@ -11,7 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from .. import heartbeat, services
+from .. import heartbeat
+from ..callers import SHOPPER_SOURCES
 from ..conf import get_setting
 from ..messages import explain_error, shopper_message
 from ..models import TryOnRequest
@@ -239,7 +240,7 @@ class TryOnRequestAdmin(RequestActions, ReadOnlyAdmin):
         if not obj.error_code:
             return "—"
         told = ""
-        if obj.source in services.SHOPPER_SOURCES and obj.is_terminal:
+        if obj.source in SHOPPER_SOURCES and obj.is_terminal:
             # What the API answered and the widget showed: the one table of messages.
             told = _("The shopper saw: “%(message)s”") % {
                 "message": shopper_message(obj.error_code)

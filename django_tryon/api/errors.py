@@ -8,10 +8,14 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .. import quotas
 from ..conf import get_setting
-from ..errors import TryOnError
-from ..services import IdempotencyConflict, TryOnValidationError
+from ..errors import (
+    IdempotencyConflict,
+    QuotaExceeded,
+    TryOnDisabled,
+    TryOnError,
+    TryOnValidationError,
+)
 
 #: Room for the form fields around the photo in a multipart body.
 MULTIPART_SLACK_BYTES = 256 * 1024
@@ -23,10 +27,10 @@ class LimitReached(exceptions.APIException):
     status_code = status.HTTP_429_TOO_MANY_REQUESTS
     default_code = "quota_exceeded"
 
-    def __init__(self, exc: quotas.QuotaExceeded):
+    def __init__(self, exc: QuotaExceeded):
         super().__init__(detail=exc.message, code=exc.scope)
         self.wait = exc.retry_after_seconds
-        if isinstance(exc, quotas.TryOnDisabled):
+        if isinstance(exc, TryOnDisabled):
             self.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
 
 
@@ -57,7 +61,7 @@ def as_api_error(exc: TryOnError) -> exceptions.APIException | TryOnError:
         )
     if isinstance(exc, TryOnValidationError):
         return exceptions.ValidationError(exc.errors)
-    if isinstance(exc, quotas.QuotaExceeded):
+    if isinstance(exc, QuotaExceeded):
         return LimitReached(exc)
     return exc
 

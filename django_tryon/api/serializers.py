@@ -9,7 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .. import estimates, funnel, heartbeat, services
+from .. import estimates, funnel, heartbeat, links
 from ..callers import is_staff
 from ..conf import get_setting
 from ..messages import shopper_message
@@ -47,7 +47,7 @@ class ResultSerializer(serializers.Serializer):
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, result) -> str:
-        return services.result_url(result, self.context.get("request"))
+        return links.result_url(result, self.context.get("request"))
 
 
 class TryOnRequestSerializer(serializers.ModelSerializer):

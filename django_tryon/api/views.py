@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import funnel, polling, services
-from ..callers import Caller, is_staff
+from ..callers import SHOPPER_SOURCES, Caller, is_staff
 from ..conf import get_setting
 from ..models import Garment, ModelPhoto, Source, TryOnRequest
 from ..status import Status
@@ -118,9 +118,9 @@ class TryOnRequestViewSet(TryOnAPIMixin, viewsets.GenericViewSet):
             # Staff see others' try-ons as the admin shows them: catalogue work always,
             # shoppers' (their photos, the results made from them) only when the shop
             # lets staff see shoppers' photos at all.
-            visible |= ~Q(source__in=services.SHOPPER_SOURCES)
+            visible |= ~Q(source__in=SHOPPER_SOURCES)
             if get_setting("ADMIN_SHOW_SHOPPER_PHOTOS"):
-                visible |= Q(source__in=services.SHOPPER_SOURCES)
+                visible |= Q(source__in=SHOPPER_SOURCES)
         return requests.filter(visible)
 
     @docs.REQUESTS_LIST

@@ -7,16 +7,10 @@ from django.db import transaction
 
 from .. import quotas
 from ..callers import Caller
-from ..errors import TryOnError
+from ..errors import NothingToRun
 from ..models import TryOnBatch
 from .charges import estimated_charge
 from .create import create_tryon
-
-
-class NothingToRun(TryOnError):
-    """Every pair of the batch already has a result or is being made: nothing is new."""
-
-    error_code = "nothing_to_run"
 
 
 def create_batch(

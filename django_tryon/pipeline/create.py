@@ -12,17 +12,16 @@ from django.utils import timezone
 from .. import polling, quotas, routing
 from ..callers import Caller
 from ..conf import get_setting
+from ..errors import IdempotencyConflict, TryOnDisabled
 from ..models import Garment, ModelPhoto, TryOnBatch, TryOnRequest, tryon_storage
 from ..providers import default_provider_name
 from ..providers.base import Provider
-from ..quotas import TryOnDisabled
 from ..status import ACTIVE, Status
 from .charges import charge_for, record_charge
 from .dispatch import enqueue_on_commit
 from .inputs import catalogue_digest
 from .validation import (
     FieldErrors,
-    IdempotencyConflict,
     storable_upload,
     validate_batch_size,
     validate_garments,

@@ -8,9 +8,9 @@ import secrets
 from django.core.files.base import ContentFile
 
 from .. import files, images
+from ..links import callback_secret, callback_token, callback_url, hash_token, signed_input_url
 from ..models import TryOnRequest, tryon_storage
 from ..providers.base import InputImage, Provider, TryOnInput
-from .signing import callback_secret, callback_token, callback_url, hash_token, signed_input_url
 
 
 def prepare_inputs(request: TryOnRequest, adapter: Provider) -> TryOnInput:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from .. import images, quotas
 from ..conf import get_setting, refresh_limits
 from ..fetch import DownloadError, download
+from ..links import callback_url
 from ..models import TryOnRequest, TryOnResult, result_name, tryon_storage
 from ..providers import get_provider
 from ..providers.base import Provider, ProviderTask, TaskNotFound, TaskState
@@ -22,7 +23,6 @@ from ..status import AT_PROVIDER, Status
 from ..untrusted import plain
 from .charges import reserved_charge
 from .dispatch import enqueue_refresh, send_on_commit
-from .signing import callback_url
 from .slots import waiting_for_slot, wake_waiting
 from .transitions import fail, transition
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 
 from .. import quotas
+from ..errors import TryOnValidationError
 from ..models import TryOnRequest
 from ..status import Status
 from .charges import estimated_charge, record_charge
 from .create import find_duplicate
 from .dispatch import enqueue_on_commit
-from .validation import TryOnValidationError
 
 
 def retry(request: TryOnRequest, *, source: str | None = None) -> TryOnRequest:

@@ -6,30 +6,9 @@ from dataclasses import dataclass, field
 
 from .. import images
 from ..conf import get_setting
-from ..errors import TryOnError
+from ..errors import TryOnValidationError
 from ..providers import get_provider, provider_names
 from ..providers.base import Provider, ProviderConfigurationError
-
-
-class TryOnValidationError(TryOnError):
-    """Bad input: ``errors`` maps a field name to readable messages. Nothing was created."""
-
-    error_code = "invalid"
-
-    def __init__(self, errors: dict[str, list[str]]):
-        self.errors = errors
-        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
-
-
-class IdempotencyConflict(TryOnValidationError):
-    """The Idempotency-Key was already used by this shopper for different inputs."""
-
-    error_code = "idempotency_key_reused"
-
-    def __init__(self):
-        super().__init__(
-            {"idempotency_key": ["This Idempotency-Key was already used for a different try-on."]}
-        )
 
 
 @dataclass

@@ -9,6 +9,7 @@ from django.contrib.messages import get_messages
 
 from django_tryon import services
 from django_tryon.callers import Caller
+from django_tryon.errors import TryOnValidationError
 from django_tryon.models import Source, TryOnBatch, TryOnRequest, UsageCounter
 from django_tryon.pipeline import batches
 from django_tryon.status import Status
@@ -293,7 +294,7 @@ def test_an_error_halfway_rolls_the_whole_batch_back(merch_client, catalogue, se
     def failing_third(**kwargs):
         calls.append(kwargs)
         if len(calls) == 3:
-            raise services.TryOnValidationError({"model_photo": ["'Sam' is not available."]})
+            raise TryOnValidationError({"model_photo": ["'Sam' is not available."]})
         return real(**kwargs)
 
     monkeypatch.setattr(batches, "create_tryon", failing_third)

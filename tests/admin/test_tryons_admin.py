@@ -16,6 +16,7 @@ from django.utils import timezone
 from PIL import Image
 
 from django_tryon import catalogue as publishing
+from django_tryon import links
 from django_tryon.models import Source, TryOnRequest, TryOnResult
 from django_tryon.pipeline import recovery
 from django_tryon.providers import get_provider
@@ -31,11 +32,10 @@ RESULTS = "/admin/django_tryon/tryonresult/"
 def shows(html: str, result: TryOnResult) -> bool:
     """Whether ``html`` shows ``result``: through the app's expiring result link, never the
     stored file's permanent URL (which must not appear at all)."""
-    from django_tryon import services
 
     assert result.image.url not in html
     signed = re.findall(r"/tryon/results/([^/\"]+)/", html)
-    return any(getattr(services.result_from_signed(v), "pk", None) == result.pk for v in signed)
+    return any(getattr(links.result_from_signed(v), "pk", None) == result.pk for v in signed)
 
 
 def messages_of(response):

@@ -13,9 +13,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage
 from django.test import override_settings
 
-from django_tryon import services
+from django_tryon import links
 from django_tryon.models import TryOnRequest, TryOnResult, tryon_storage
-from django_tryon.pipeline import signing as pipeline_signing
 from django_tryon.status import Status
 from kit import imagegen
 from tests.integration.s3 import LocalS3, apply_safe_aws_env, reset_tryon_storage
@@ -45,7 +44,7 @@ def fetch(client, url):
 
 
 def test_signed_url_serves_the_image(client, result):
-    url = services.result_url(result)
+    url = links.result_url(result)
     assert url.startswith("/tryon/results/") and result.image.name not in url
     response, body = fetch(client, url)
     assert response.status_code == 200 and body.startswith(b"\x89PNG")
@@ -54,7 +53,7 @@ def test_signed_url_serves_the_image(client, result):
 
 
 def test_signed_url_expires(client, result, settings, monkeypatch):
-    url = services.result_url(result)
+    url = links.result_url(result)
     real_time = signing.time.time
     monkeypatch.setattr(signing.time, "time", lambda: real_time() + 3601)
     assert fetch(client, url)[0].status_code == 404
@@ -63,13 +62,13 @@ def test_signed_url_expires(client, result, settings, monkeypatch):
 
 
 def test_tampered_or_foreign_signatures_are_404(client, result):
-    url = services.result_url(result)
+    url = links.result_url(result)
     assert fetch(client, url[:-3] + "xx/")[0].status_code == 404
     # Input-image signatures are not result signatures.
-    other = signing.dumps(str(result.pk), salt=pipeline_signing.INPUT_URL_SALT)
+    other = signing.dumps(str(result.pk), salt=links.INPUT_URL_SALT)
     assert fetch(client, f"/tryon/results/{other}/")[0].status_code == 404
     # A signed value that is no result id.
-    junk = signing.dumps("tryon/results/2025/01/r.png", salt=pipeline_signing.RESULT_URL_SALT)
+    junk = signing.dumps("tryon/results/2025/01/r.png", salt=links.RESULT_URL_SALT)
     assert fetch(client, f"/tryon/results/{junk}/")[0].status_code == 404
     # A result outside the results folder is never served.
     TryOnResult.objects.filter(pk=result.pk).update(image="tryon/persons/someone.jpg")
@@ -83,7 +82,7 @@ def test_tampered_or_foreign_signatures_are_404(client, result):
 
 
 def test_the_url_does_not_reveal_the_storage_name(result):
-    url = services.result_url(result)
+    url = links.result_url(result)
     value = url.split("/")[-2]
     decoded = signing.b64_decode(value.split(":")[0].encode())
     assert result.image.name.encode() not in decoded and b"results" not in decoded
@@ -99,7 +98,7 @@ class SigningStorage(FileSystemStorage):
 def test_storage_that_signs_its_own_urls_is_used(result, settings):
     stores = {**settings.STORAGES, "signing": {"BACKEND": f"{__name__}.SigningStorage"}}
     with override_settings(STORAGES=stores, TRYON={**settings.TRYON, "STORAGE": "signing"}):
-        assert services.result_url(result) == (
+        assert links.result_url(result) == (
             f"https://cdn.example/{result.image.name}?expires-in=3600"
         )
 

@@ -14,6 +14,7 @@ from PIL import Image
 
 from django_tryon import services, tasks
 from django_tryon.callers import Caller
+from django_tryon.errors import TryOnValidationError
 from django_tryon.messages import shopper_message
 from django_tryon.models import TryOnRequest, tryon_storage
 from django_tryon.status import Status
@@ -326,7 +327,7 @@ def test_fashn_lost_run_answer_is_recovered_from_its_webhook(pipeline, make_garm
 
 
 def test_fashn_outfit_is_refused_before_anything_is_paid(pipeline, make_garment):
-    with pytest.raises(services.TryOnValidationError, match="one garment at a time"):
+    with pytest.raises(TryOnValidationError, match="one garment at a time"):
         services.create_tryon(
             garment=make_garment("upper"),
             lower_garment=make_garment("lower"),

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from django_tryon import services
+from django_tryon import links, services
 from django_tryon.models import CallbackReceipt
-from django_tryon.pipeline import signing as pipeline_signing
 from tests.unit.test_callbacks import (  # noqa: F401 (fixtures)
     body_for,
     client,
@@ -28,12 +27,12 @@ def test_piapi_callback_signed_before_a_secret_key_rotation_is_accepted(
 ):
     request = make_request("piapi")
     # What the provider was handed at create, before the rotation: the URL and the secret.
-    url, old_secret = url_for(request), pipeline_signing.callback_secret(request)
+    url, old_secret = url_for(request), links.callback_secret(request)
     settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = (
         "a-brand-new-key-" * 4,
         [settings.SECRET_KEY],
     )
-    assert pipeline_signing.callback_secret(request) != old_secret
+    assert links.callback_secret(request) != old_secret
     response = post(url, piapi_body(request), **{"x-webhook-secret": old_secret})
     assert response.status_code == 200
     assert sent == refreshes(request)
@@ -43,7 +42,7 @@ def test_piapi_callback_with_a_retired_key_no_longer_in_the_fallbacks_is_refused
     make_request, post, sent, settings
 ):
     request = make_request("piapi")
-    url, old_secret = url_for(request), pipeline_signing.callback_secret(request)
+    url, old_secret = url_for(request), links.callback_secret(request)
     settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = "a-brand-new-key-" * 4, []
     response = post(url, piapi_body(request), **{"x-webhook-secret": old_secret})
     assert response.status_code == 400 and sent == []
@@ -82,7 +81,7 @@ def test_every_delivery_leaves_a_receipt(make_request, post, sent):
     # A delivery that proved nothing is counted, not described.
     assert [r.body_bytes > 0 for r in receipts] == [True, True, False, True]
     # The token never lands in the receipt.
-    token = pipeline_signing.callback_token(request)
+    token = links.callback_token(request)
     assert not any(token in f"{r.reason}{r.task_id_hint}" for r in receipts)
 
 
@@ -145,7 +144,7 @@ def test_a_callback_rides_out_a_locked_sqlite_database(make_request, post, sent,
 
     monkeypatch.setattr(locking, "PAUSES", (0, 0, 0))
     request = make_request("kling")
-    real, locked = services.request_for_callback_token, [2]
+    real, locked = links.request_for_callback_token, [2]
 
     def busy(token):
         if locked[0]:
@@ -153,7 +152,7 @@ def test_a_callback_rides_out_a_locked_sqlite_database(make_request, post, sent,
             raise OperationalError("database is locked")
         return real(token)
 
-    monkeypatch.setattr(callbacks.services, "request_for_callback_token", busy)
+    monkeypatch.setattr(callbacks.links, "request_for_callback_token", busy)
     assert post(request, body_for(request, "succeed")).status_code == 200
     assert sent == refreshes(request)
     locked[0] = 99  # locked for good: the provider is asked to deliver again

@@ -12,9 +12,9 @@ import httpx
 import pytest
 from django.test import Client
 
-from django_tryon import services, webhooks
+from django_tryon import links, services, webhooks
 from django_tryon.models import CallbackReceipt, TryOnRequest, TryOnResult
-from django_tryon.pipeline import dispatch, signing
+from django_tryon.pipeline import dispatch
 from django_tryon.pipeline import results as results_module
 from django_tryon.providers import get_provider
 from django_tryon.providers.base import ProviderTask, TaskState
@@ -56,7 +56,7 @@ def make_request(make_garment):
             input_digest=uuid.uuid4().hex,
             callback_salt=secrets.token_hex(16),
         )
-        request.callback_token_hash = signing.hash_token(signing.callback_token(request))
+        request.callback_token_hash = links.hash_token(links.callback_token(request))
         request.save(force_insert=True)
         return request
 
@@ -71,7 +71,7 @@ def post(client, sent, django_capture_on_commit_callbacks):
         if isinstance(request_or_url, TryOnRequest):
             url = url_for(request_or_url)
             if secret and request_or_url.provider == "piapi":
-                headers.setdefault("x-webhook-secret", signing.callback_secret(request_or_url))
+                headers.setdefault("x-webhook-secret", links.callback_secret(request_or_url))
         else:
             url = request_or_url
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
@@ -82,7 +82,7 @@ def post(client, sent, django_capture_on_commit_callbacks):
 
 
 def url_for(request: TryOnRequest, token: str | None = None) -> str:
-    token = token or signing.callback_token(request)
+    token = token or links.callback_token(request)
     return f"/tryon/callbacks/{request.provider}/{token}/"
 
 
@@ -181,12 +181,12 @@ def test_unknown_token_and_other_providers_token_get_identical_404s(make_request
     piapi = make_request("piapi", task_id="task-2")
     unknown = post(f"/tryon/callbacks/kling/{'A' * 43}/", kling_body(kling))
     # A real token of a PiAPI request, sent to the Kling endpoint.
-    crossed = post(f"/tryon/callbacks/kling/{signing.callback_token(piapi)}/", kling_body(kling))
+    crossed = post(f"/tryon/callbacks/kling/{links.callback_token(piapi)}/", kling_body(kling))
     # And the other way round, with the right PiAPI secret header.
     crossed_back = post(
-        f"/tryon/callbacks/piapi/{signing.callback_token(kling)}/",
+        f"/tryon/callbacks/piapi/{links.callback_token(kling)}/",
         piapi_body(piapi),
-        **{"x-webhook-secret": signing.callback_secret(kling)},
+        **{"x-webhook-secret": links.callback_secret(kling)},
     )
     assert unknown.status_code == crossed.status_code == crossed_back.status_code == 404
     assert unknown.content == crossed.content == crossed_back.content
@@ -199,14 +199,14 @@ def test_token_of_a_request_before_submission_is_unknown(make_garment, post, sen
         provider="kling", garment=make_garment(), input_digest=uuid.uuid4().hex
     )
     assert request.callback_token_hash == ""
-    response = post(f"/tryon/callbacks/kling/{signing.callback_token(request)}/", {})
+    response = post(f"/tryon/callbacks/kling/{links.callback_token(request)}/", {})
     assert response.status_code == 404
     assert sent == []
 
 
 def test_unknown_provider_in_the_path_is_404(make_request, post, sent):
     request = make_request("kling")
-    response = post(f"/tryon/callbacks/fake/{signing.callback_token(request)}/", {})
+    response = post(f"/tryon/callbacks/fake/{links.callback_token(request)}/", {})
     assert response.status_code == 404
     assert sent == []
 
@@ -438,7 +438,7 @@ def test_piapi_with_another_requests_secret_is_400(make_request, post, sent):
     request = make_request("piapi")
     other = make_request("piapi", task_id="task-2")
     response = post(
-        request, piapi_body(request), **{"x-webhook-secret": signing.callback_secret(other)}
+        request, piapi_body(request), **{"x-webhook-secret": links.callback_secret(other)}
     )
     assert response.status_code == 400
     assert sent == []
@@ -449,7 +449,7 @@ def test_piapi_with_the_right_secret_is_200(make_request, post, sent):
     response = post(
         request,
         piapi_body(request),
-        **{"x-webhook-secret": signing.callback_secret(request)},
+        **{"x-webhook-secret": links.callback_secret(request)},
     )
     assert response.status_code == 200
     assert sent == refreshes(request)
@@ -568,13 +568,13 @@ def test_the_refresh_acts_on_the_providers_answer_not_the_body(
 
 def test_token_is_never_stored_only_its_sha256(make_request, post, sent):
     request = make_request("kling")
-    token = signing.callback_token(request)
+    token = links.callback_token(request)
     assert post(request, kling_body(request)).status_code == 200
     stored = TryOnRequest.objects.values().get(pk=request.pk)
-    assert stored["callback_token_hash"] == signing.hash_token(token)
+    assert stored["callback_token_hash"] == links.hash_token(token)
     assert len(stored["callback_token_hash"]) == 64
     assert token not in json.dumps(list(TryOnRequest.objects.values()), default=str)
-    assert signing.callback_secret(request) not in json.dumps(stored, default=str)
+    assert links.callback_secret(request) not in json.dumps(stored, default=str)
 
 
 def client_post_other(request, token):
@@ -589,7 +589,7 @@ def client_post_other(request, token):
 def test_token_is_not_logged(make_request, post, sent, caplog):
     """Accepted and rejected callbacks alike: the URL token never reaches a log line."""
     request = make_request("piapi")
-    token = signing.callback_token(request)
+    token = links.callback_token(request)
     with caplog.at_level("DEBUG"):
         assert post(request, piapi_body(request)).status_code == 200
         assert post(request, piapi_body(request), **{"x-webhook-secret": "no"}).status_code == 400
@@ -602,4 +602,4 @@ def test_token_is_not_logged(make_request, post, sent, caplog):
         ("django_tryon", "WARNING"),
     ]
     assert token not in caplog.text
-    assert signing.callback_secret(request) not in caplog.text
+    assert links.callback_secret(request) not in caplog.text

@@ -12,7 +12,7 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 from PIL import Image
 
-from django_tryon import files, images, services
+from django_tryon import files, images, links, services
 from django_tryon.callers import Caller
 from django_tryon.models import Garment, ModelPhoto, TryOnRequest, TryOnResult, tryon_storage
 from django_tryon.pipeline import transitions
@@ -192,7 +192,7 @@ def test_only_a_storage_that_really_signs_is_trusted_with_result_links(
     assert files.storage_signs_urls(storage) is signs
     monkeypatch.setattr(_storage, "_wrapped", storage)
     result = TryOnResult(pk=1, image="tryon/results/2026/12/x.jpg")
-    url = services.result_url(result)
+    url = links.result_url(result)
     if signs:
         assert "Signature=" in url and "Expires=" in url
     else:

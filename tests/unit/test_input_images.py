@@ -11,10 +11,9 @@ from django.core import signing
 from django.core.files.base import ContentFile
 from django.test import Client
 
-from django_tryon import services
+from django_tryon import links
 from django_tryon.conf import get_setting
 from django_tryon.models import tryon_storage
-from django_tryon.pipeline import signing as pipeline_signing
 from kit import imagegen
 
 JPEG = imagegen.make_jpeg(400, 500)
@@ -49,7 +48,7 @@ def path_of(name: str) -> str:
     """The path part of the signed URL the app hands to the provider."""
     from django_tryon.models import TryOnRequest
 
-    return urlsplit(pipeline_signing.signed_input_url(name, TryOnRequest.objects.get().pk)).path
+    return urlsplit(links.signed_input_url(name, TryOnRequest.objects.get().pk)).path
 
 
 def signed_path(name: str) -> str:
@@ -57,7 +56,7 @@ def signed_path(name: str) -> str:
     from django_tryon.models import TryOnRequest
 
     payload = [name, str(TryOnRequest.objects.get().pk)]
-    signed = signing.dumps(payload, salt=pipeline_signing.INPUT_URL_SALT, compress=True)
+    signed = signing.dumps(payload, salt=links.INPUT_URL_SALT, compress=True)
     return f"/tryon/inputs/{signed}/"
 
 
@@ -66,7 +65,7 @@ def body_of(response) -> bytes:
 
 
 def test_signed_url_serves_the_stored_file(client, stored, running):
-    url = pipeline_signing.signed_input_url(stored, running.pk)
+    url = links.signed_input_url(stored, running.pk)
     assert url.startswith(get_setting("PUBLIC_BASE_URL").rstrip("/") + "/tryon/inputs/")
     assert stored not in url  # the name is compressed and signed, not readable in the URL
     response = client.get(urlsplit(url).path)
@@ -91,7 +90,7 @@ def test_tampered_signature_is_404(client, stored, tamper):
     signed = path_of(stored).split("/")[-2]
     tampered = tamper(signed)
     assert tampered != signed
-    assert services.storage_name_from_signed(tampered) is None
+    assert links.storage_name_from_signed(tampered) is None
     assert client.get(f"/tryon/inputs/{tampered}/").status_code == 404
 
 
@@ -188,5 +187,5 @@ def test_an_input_url_stops_working_when_its_try_on_ends(client, stored, running
 
 def test_a_url_made_for_no_try_on_serves_nothing(client, stored):
     """Such a URL lived for the whole INPUT_URL_MAX_AGE_SECONDS, whatever happened."""
-    signed = signing.dumps(stored, salt=pipeline_signing.INPUT_URL_SALT, compress=True)
+    signed = signing.dumps(stored, salt=links.INPUT_URL_SALT, compress=True)
     assert client.get(f"/tryon/inputs/{signed}/").status_code == 404

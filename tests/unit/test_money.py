@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from django_tryon import services
 from django_tryon.callers import Caller
+from django_tryon.errors import TryOnValidationError
 from django_tryon.fetch import DownloadError
 from django_tryon.models import Source, TryOnRequest, UsageCounter
 from django_tryon.pipeline import dispatch, maintenance
@@ -471,7 +472,7 @@ def test_create_succeeds_when_the_broker_is_down(
 
 
 def test_a_long_narrow_photo_is_refused_at_create(fake, make_garment, sent):
-    with pytest.raises(services.TryOnValidationError) as info:
+    with pytest.raises(TryOnValidationError) as info:
         create(make_garment(), imagegen.make_jpeg(300, 4000))
     assert "too long and narrow" in info.value.errors["person_image"][0]
     assert TryOnRequest.objects.count() == 0 and fake.calls == []

@@ -11,6 +11,7 @@ from PIL import Image
 
 from django_tryon import services
 from django_tryon.callers import Caller
+from django_tryon.errors import IdempotencyConflict, TryOnValidationError
 from django_tryon.models import TryOnRequest, tryon_storage
 from django_tryon.pipeline import transitions
 from kit import imagegen
@@ -32,7 +33,7 @@ pytestmark = pytest.mark.django_db
 )
 def test_bad_person_photo_creates_nothing(fake, make_garment, person, field, fragment):
     garment = make_garment()
-    with pytest.raises(services.TryOnValidationError) as info:
+    with pytest.raises(TryOnValidationError) as info:
         create(garment, person)
     assert field in info.value.errors
     assert fragment in " ".join(info.value.errors[field])
@@ -48,7 +49,7 @@ def test_forty_megabyte_upload_refused_before_decoding(fake, make_garment, monke
 
     monkeypatch.setattr(images, "inspect_image", must_not_run)
     upload = SimpleUploadedFile("big.jpg", b"\xff\xd8" + b"0" * (40 * 1024 * 1024))
-    with pytest.raises(services.TryOnValidationError) as info:
+    with pytest.raises(TryOnValidationError) as info:
         create(make_garment(), upload)
     assert "too large" in info.value.errors["person_image"][0]
     assert TryOnRequest.objects.count() == 0
@@ -89,7 +90,7 @@ def test_an_upload_held_in_memory_is_stored_as_its_re_encoding(fake, make_garmen
     ],
 )
 def test_invalid_outfit_pairs_refused(fake, make_garment, first, second):
-    with pytest.raises(services.TryOnValidationError) as info:
+    with pytest.raises(TryOnValidationError) as info:
         create(make_garment(first), lower_garment=make_garment(second, name="second"))
     assert "lower_garment" in info.value.errors
     assert TryOnRequest.objects.count() == 0
@@ -103,18 +104,18 @@ def test_upper_plus_lower_outfit_accepted(fake, make_garment, sent):
 
 
 def test_unknown_provider_and_inactive_garment_and_batch_size(fake, make_garment):
-    with pytest.raises(services.TryOnValidationError) as info:
+    with pytest.raises(TryOnValidationError) as info:
         create(make_garment(active=False), provider="nope", batch_size=9)
     assert "Unknown provider 'nope'" in info.value.errors["provider"][0]
     assert "not available" in info.value.errors["garment"][0]
-    with pytest.raises(services.TryOnValidationError) as info:
+    with pytest.raises(TryOnValidationError) as info:
         create(make_garment(), batch_size=9)
     assert "between 1 and 4" in info.value.errors["batch_size"][0]
     assert TryOnRequest.objects.count() == 0
 
 
 def test_person_and_model_photo_are_exclusive(fake, make_garment, make_model_photo):
-    with pytest.raises(services.TryOnValidationError):
+    with pytest.raises(TryOnValidationError):
         services.create_tryon(
             garment=make_garment(),
             person_image=imagegen.make_person(),
@@ -122,13 +123,13 @@ def test_person_and_model_photo_are_exclusive(fake, make_garment, make_model_pho
             provider="fake",
             caller=Caller(source="api"),
         )
-    with pytest.raises(services.TryOnValidationError):
+    with pytest.raises(TryOnValidationError):
         services.create_tryon(garment=make_garment(), provider="fake", caller=Caller(source="api"))
 
 
 def test_provider_fetching_by_url_needs_public_base_url(settings, make_garment):
     settings.TRYON = {**settings.TRYON, "PUBLIC_BASE_URL": None}
-    with pytest.raises(services.TryOnValidationError) as info:
+    with pytest.raises(TryOnValidationError) as info:
         create(make_garment(), provider="piapi")
     assert "PUBLIC_BASE_URL" in info.value.errors["provider"][0]
 
@@ -166,7 +167,7 @@ def test_idempotency_key_returns_existing_request(fake, make_garment, sent):
     first, _ = create(garment, owner_key="user:1", idempotency_key="k1")
     again, created = create(garment, owner_key="user:1", idempotency_key="k1")
     assert not created and again.pk == first.pk
-    with pytest.raises(services.IdempotencyConflict):
+    with pytest.raises(IdempotencyConflict):
         create(garment, imagegen.make_person(width=800), owner_key="user:1", idempotency_key="k1")
     assert TryOnRequest.objects.count() == 1
 

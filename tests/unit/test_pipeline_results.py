@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from django_tryon import services
+from django_tryon import links, services
 from django_tryon.messages import shopper_message
 from django_tryon.models import TryOnRequest, TryOnResult, tryon_storage
 from django_tryon.pipeline import results as results_module
@@ -185,7 +185,7 @@ def test_a_webp_result_is_stored_and_served_as_webp(fake, make_garment, sent, mo
     services.refresh(request.pk)
     result = TryOnResult.objects.get(request=request)
     assert result.image.name.endswith(".webp")
-    response = client.get(services.result_url(result))
+    response = client.get(links.result_url(result))
     assert response.status_code == 200 and response["Content-Type"] == "image/webp"
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from django_tryon import services
 from django_tryon.callers import Caller
+from django_tryon.errors import TryOnValidationError
 from django_tryon.providers import get_provider, provider_class, provider_names
 from django_tryon.providers.base import ProviderConfigurationError
 from kit import imagegen
@@ -93,7 +94,7 @@ def test_a_category_the_provider_does_not_take_is_refused_before_anything_is_cre
 ):
     from django_tryon.models import TryOnRequest
 
-    with pytest.raises(services.TryOnValidationError) as caught:
+    with pytest.raises(TryOnValidationError) as caught:
         services.create_tryon(
             garment=make_garment("dress"),
             person_image=imagegen.make_person(),
@@ -107,7 +108,7 @@ def test_a_category_the_provider_does_not_take_is_refused_before_anything_is_cre
 
 
 def test_an_outfit_is_refused_where_the_provider_takes_one_garment(tops_only, make_garment):
-    with pytest.raises(services.TryOnValidationError) as caught:
+    with pytest.raises(TryOnValidationError) as caught:
         services.create_tryon(
             garment=make_garment("upper"),
             lower_garment=make_garment("upper", name="Second top"),

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from django_tryon import routing, services
 from django_tryon.callers import Caller
+from django_tryon.errors import QuotaExceeded, TryOnValidationError
 from django_tryon.models import ProviderHealth, Source
 from kit import imagegen
 
@@ -132,7 +133,7 @@ def test_a_create_refused_before_sending_never_holds_the_probe(
     make_garment, routed, settings, sent
 ):
     half_open()
-    with pytest.raises(services.TryOnValidationError):
+    with pytest.raises(TryOnValidationError):
         create(make_garment, person_image=b"not a photo")
     settings.TRYON = {**settings.TRYON, "SHOPPER_DAILY_GENERATION_LIMIT": 1}
     first = create(make_garment, owner_key="user:1", enforce_shopper_quota=True)
@@ -143,7 +144,7 @@ def test_a_create_refused_before_sending_never_holds_the_probe(
         caller=Caller(source="api", owner_key="user:1"),
     )
     assert (again.pk, made) == (first.pk, False)  # the same photo: a duplicate, not paid again
-    with pytest.raises(services.QuotaExceeded):
+    with pytest.raises(QuotaExceeded):
         create(make_garment, owner_key="user:1", enforce_shopper_quota=True)
     # None of them was about to be sent: the probe is still free for the one that is.
     assert ProviderHealth.objects.get(provider="kling").probe_at is None

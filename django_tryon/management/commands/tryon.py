@@ -25,6 +25,8 @@ from django_tryon.providers.base import ProviderError
 from django_tryon.status import Status
 from django_tryon.untrusted import plain
 
+from ...errors import QuotaExceeded, TryOnValidationError
+
 BAD_INPUT = 2
 
 
@@ -103,9 +105,9 @@ class Command(BaseCommand):
                 enqueue=not opts["inline"],
                 require_active=False,
             )
-        except services.TryOnValidationError as exc:
+        except TryOnValidationError as exc:
             raise CommandError(_one_line(exc.errors), returncode=BAD_INPUT) from exc
-        except services.QuotaExceeded as exc:
+        except QuotaExceeded as exc:
             # The shop's budget or kill switch (terminal runs skip the per-shopper quota).
             raise CommandError(f"{exc.message} ({exc.scope})", returncode=1) from exc
         verb = "created" if created else "reusing identical"

@@ -11,10 +11,10 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from .. import files
-from ..conf import get_setting
-from ..models import TryOnRequest, TryOnResult, tryon_storage
-from ..status import ACTIVE
+from . import files
+from .conf import get_setting
+from .models import TryOnRequest, TryOnResult, tryon_storage
+from .status import ACTIVE
 
 INPUT_URL_SALT = "django_tryon.input-url"
 
