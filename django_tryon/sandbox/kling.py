@@ -19,8 +19,22 @@ from .base import (
 )
 from .callbacks import CallbackMessage, webhook_key
 from .host import ProviderHost, Switch
-from .kling_wire import TokenError, encode_jwt, error, ok, verify_jwt
-from .tasks import FAILED, PROCESSING, QUEUED, SUCCEEDED, Task
+from .kling_wire import (
+    CONTENT_REFUSED_MESSAGE,
+    NEW_STATUS_WORDS,
+    NOT_FOUND_MESSAGE,
+    STATUS_WORDS,
+    TASK_FAILED_MESSAGE,
+    TokenError,
+    duplicate_message,
+    encode_jwt,
+    error,
+    ms,
+    ok,
+    page_param,
+    verify_jwt,
+)
+from .tasks import FAILED, SUCCEEDED, Task
 from .web import ApiRequest, ApiResponse, encode_json
 
 BASE_PATH = "/v1/images/kolors-virtual-try-on"
@@ -29,22 +43,6 @@ DEFAULT_MODEL = MODELS[0]
 DEFAULT_ACCESS_KEY = "sandbox-access-key"
 DEFAULT_SECRET_KEY = "sandbox-secret-key-0123456789abcdef"  # noqa: S105 (a documented sandbox key)
 ACCOUNT = "default"  # one account per sandbox; the JWT and the API key both reach it
-
-STATUS_WORDS = {
-    QUEUED: "submitted",
-    PROCESSING: "processing",
-    SUCCEEDED: "succeed",
-    FAILED: "failed",
-}
-# The newer callback shape says "succeeded", as Kling's newer APIs do.
-NEW_STATUS_WORDS = {**STATUS_WORDS, SUCCEEDED: "succeeded"}
-
-CONTENT_REFUSED_MESSAGE = (
-    "Failure to pass the risk control system: the input was blocked by content risk control"
-)
-TASK_FAILED_MESSAGE = "Image generation failed, please try again later"
-NOT_FOUND_MESSAGE = "task not found"
-
 
 #: What the sandbox's resource-pack units cost in the shop's currency (an example figure).
 SANDBOX_UNIT_PRICE = "0.14"
@@ -221,7 +219,7 @@ class KlingApi(ProviderApi):
         if not isinstance(external_task_id, str):
             return error(1201, "external_task_id must be a string")
         if external_task_id and self._find_external(external_task_id) is not None:
-            return error(1201, _duplicate_message(external_task_id))
+            return error(1201, duplicate_message(external_task_id))
 
         config = self.sandbox.config_snapshot()
         checked = {}
@@ -239,7 +237,7 @@ class KlingApi(ProviderApi):
             now = time.time()
             sandbox.advance(now)
             if external_task_id and self._find_external(external_task_id) is not None:
-                return error(1201, _duplicate_message(external_task_id))
+                return error(1201, duplicate_message(external_task_id))
             if self.take_fault("kling_concurrency"):
                 return error(1303, "parallel task over resource pack limit")
             running = sum(
@@ -269,8 +267,8 @@ class KlingApi(ProviderApi):
             data = {
                 "task_id": task.task_id,
                 "task_status": STATUS_WORDS[task.state],
-                "created_at": _ms(task.created),
-                "updated_at": _ms(task.updated),
+                "created_at": ms(task.created),
+                "updated_at": ms(task.updated),
             }
             timed_out = self.take_fault("kling_timeout_code")
         if timed_out:
@@ -302,8 +300,8 @@ class KlingApi(ProviderApi):
         )
 
     def list(self, request: ApiRequest) -> ApiResponse:
-        page_num = _page_param(request.query, "pageNum", 1, 1000)
-        page_size = _page_param(request.query, "pageSize", 30, 500)
+        page_num = page_param(request.query, "pageNum", 1, 1000)
+        page_size = page_param(request.query, "pageSize", 30, 500)
         for name, value in (("pageNum", page_num), ("pageSize", page_size)):
             if isinstance(value, str):
                 return error(1201, f"{name} {value}")
@@ -328,8 +326,8 @@ class KlingApi(ProviderApi):
         }
         if not task.active:
             data["final_unit_deduction"] = "1" if task.state == SUCCEEDED else "0"
-        data["created_at"] = _ms(task.created)
-        data["updated_at"] = _ms(task.updated)
+        data["created_at"] = ms(task.created)
+        data["updated_at"] = ms(task.updated)
         data["task_info"] = {"external_task_id": task.external_task_id}
         if task.state == SUCCEEDED:
             data["task_result"] = {
@@ -350,8 +348,8 @@ class KlingApi(ProviderApi):
                 "id": task.task_id,
                 "status": NEW_STATUS_WORDS[task.state],
                 "message": self._status_msg(task),
-                "create_time": _ms(task.created),
-                "update_time": _ms(task.updated),
+                "create_time": ms(task.created),
+                "update_time": ms(task.updated),
                 "outputs": outputs,
             }
         else:
@@ -384,24 +382,3 @@ class KlingApi(ProviderApi):
         if value[:7].lower() == "http://" or value[:8].lower() == "https://":
             return self.sandbox.download(value, name)
         return images.decode_base64_image(value, name)
-
-
-def _page_param(query: dict[str, str], name: str, default: int, maximum: int) -> int | str:
-    """The integer value, or a string saying what is wrong with it."""
-    raw = query.get(name)
-    if raw is None:
-        return default
-    if not raw.isascii() or not raw.isdigit():
-        return f"must be an integer between 1 and {maximum}"
-    value = int(raw)
-    if not 1 <= value <= maximum:
-        return f"must be between 1 and {maximum}"
-    return value
-
-
-def _duplicate_message(external_task_id: str) -> str:
-    return f"external_task_id '{external_task_id}' is duplicated: it must be unique per account"
-
-
-def _ms(seconds: float) -> int:
-    return int(seconds * 1000)

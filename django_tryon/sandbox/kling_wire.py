@@ -1,5 +1,5 @@
-"""Kling's wire format: the ``{code, message, request_id, data}`` envelope, the HTTP status
-of each documented code, and the HS256 JWT.
+"""Kling's wire format: its status words and messages, the ``{code, message, request_id,
+data}`` envelope, the HTTP status of each documented code, paging, and the HS256 JWT.
 
 The JWT is checked by hand so every failure maps to its documented code: 1002 for a
 malformed or wrongly signed token, 1003 before ``nbf``, 1004 after ``exp``; a general JWT
@@ -17,7 +17,26 @@ import time
 import uuid
 from typing import Any
 
+from .tasks import FAILED, PROCESSING, QUEUED, SUCCEEDED
 from .web import ApiResponse, encode_json
+
+# -- the words of its answers -----------------------------------------------------------
+
+STATUS_WORDS = {
+    QUEUED: "submitted",
+    PROCESSING: "processing",
+    SUCCEEDED: "succeed",
+    FAILED: "failed",
+}
+# The newer callback shape says "succeeded", as Kling's newer APIs do.
+NEW_STATUS_WORDS = {**STATUS_WORDS, SUCCEEDED: "succeeded"}
+
+CONTENT_REFUSED_MESSAGE = (
+    "Failure to pass the risk control system: the input was blocked by content risk control"
+)
+TASK_FAILED_MESSAGE = "Image generation failed, please try again later"
+NOT_FOUND_MESSAGE = "task not found"
+
 
 #: HTTP status of every documented business code.
 HTTP_STATUS = {
@@ -135,3 +154,24 @@ def _b64url_decode(text: str) -> bytes:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def page_param(query: dict[str, str], name: str, default: int, maximum: int) -> int | str:
+    """The integer value, or a string saying what is wrong with it."""
+    raw = query.get(name)
+    if raw is None:
+        return default
+    if not raw.isascii() or not raw.isdigit():
+        return f"must be an integer between 1 and {maximum}"
+    value = int(raw)
+    if not 1 <= value <= maximum:
+        return f"must be between 1 and {maximum}"
+    return value
+
+
+def duplicate_message(external_task_id: str) -> str:
+    return f"external_task_id '{external_task_id}' is duplicated: it must be unique per account"
+
+
+def ms(seconds: float) -> int:
+    return int(seconds * 1000)

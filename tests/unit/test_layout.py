@@ -200,3 +200,18 @@ def test_the_widget_does_not_import_the_api():
     layers; the widget and the API now both ask ``callers``."""
     widget = (PACKAGE / "widget.py").read_text()
     assert not re.search(r"from \.api\b|import api\b", widget)
+
+
+def test_no_module_is_longer_than_about_400_lines():
+    """A module reads top to bottom; past about 400 lines it is two modules (DEVELOPERS.md).
+    Migrations are written by Django and left out."""
+    roots = [PACKAGE, PACKAGE.parent / "bench"]
+    files = [p for root in roots for p in root.rglob("*.py") if "migrations" not in p.parts]
+    files += list((PACKAGE / "static").rglob("*.js"))
+    assert len(files) > 100
+    long = {
+        p.relative_to(PACKAGE.parent).as_posix(): n
+        for p in files
+        if (n := len(p.read_text().splitlines())) > 410
+    }
+    assert long == {}

@@ -1,7 +1,8 @@
 /*
  * django-tryon widget: the <tryon-widget> element, which walks the shopper from consent
- * to result. It holds the state and listens to the shopper; the session talks to the shop
- * (tryon-session.js), the view changes the markup (tryon-view.js).
+ * to result. It holds the state and listens to the shopper; step 1's handlers are in
+ * tryon-choose.js, the session talks to the shop (tryon-session.js), the view changes the
+ * markup (tryon-view.js).
  * Loaded as a classic script (no build step); it adds window.djangoTryon.TryOnWidget,
  * which tryon-widget.js defines as the custom element.
  */
@@ -199,83 +200,7 @@
       this.classList.add("tryon-unavailable");
     }
 
-    // -- step 1: consent, then a photo or a house model --------------------------------------
-
-    _onConsent(options) {
-      const given = this._el.consent.checked;
-      this._el.choose.disabled = !given;
-      if (this._el.camera) {
-        this._el.camera.disabled = !given;
-      }
-      if (!(options && options.silent)) {
-        this._emit("consent", { given: given });
-      }
-    }
-
-    async _onFile(input) {
-      const file = input.files && input.files[0];
-      input.value = ""; // the same file may be chosen again after an error
-      if (!file || this._busy()) {
-        return;
-      }
-      if (!this._el.consent.checked) {
-        this._fail("consent_required", "choose");
-        return;
-      }
-      this._view.clearError();
-      this._state = "preparing";
-      let photo;
-      try {
-        photo = await tryon.photo.preparePhoto(file, {
-          maxSide: this.maxSide,
-          minSide: this.minSide,
-          quality: this._floatAttr("jpeg-quality", 0.9),
-        });
-      } catch (error) {
-        this._state = "idle";
-        this._fail(error.code || "not_an_image", "choose", { values: error.values });
-        return;
-      }
-      this._revokeBefore();
-      this._beforeUrl = photo.previewUrl;
-      this._emit("upload", {
-        source: "photo",
-        width: photo.width,
-        height: photo.height,
-        bytes: photo.blob.size,
-        resized: photo.resized,
-      });
-      const form = new FormData();
-      form.append("garment", this.garment);
-      form.append("person_image", photo.blob, photo.name);
-      form.append("consent", "true");
-      this._create(form);
-    }
-
-    async _loadModels() {
-      const mode = this.getAttribute("house-models") || "auto";
-      if (this._modelsLoaded || mode === "off" || !this._el.models) {
-        return;
-      }
-      this._modelsLoaded = true;
-      const photos = await this._api.modelPhotos();
-      this._view.listModels(photos, (photo, imageUrl) => this._onModel(photo, imageUrl));
-    }
-
-    _onModel(photo, imageUrl) {
-      if (this._busy()) {
-        return;
-      }
-      this._view.clearError();
-      this._revokeBefore();
-      this._beforeUrl = null;
-      this._beforeSrc = imageUrl;
-      this._emit("upload", { source: "model", modelPhoto: photo.id });
-      const form = new FormData();
-      form.append("garment", this.garment);
-      form.append("model_photo", photo.id);
-      this._create(form);
-    }
+    // -- step 1 (consent, then a photo or a house model) is in tryon-choose.js ----------------
 
     // -- step 2: one try-on at the shop ----------------------------------------------------
 
@@ -457,5 +382,6 @@
     }
   }
 
+  Object.assign(TryOnWidget.prototype, tryon.choosing);
   tryon.TryOnWidget = TryOnWidget;
 })();

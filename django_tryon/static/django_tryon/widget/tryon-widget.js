@@ -39,6 +39,7 @@
     TryOnSession: "tryon-session.js",
     ModalDialog: "tryon-dialog.js",
     WidgetView: "tryon-view.js",
+    choosing: "tryon-choose.js",
     TryOnWidget: "tryon-element.js",
     Funnel: "tryon-funnel.js",
     History: "tryon-history.js",
