@@ -31,7 +31,7 @@ from collections import Counter
 from kit.processes import wait_until
 from kit.stats import machine_busy, machine_cpu
 
-from .fixtures import make_garment
+from .fixtures import make_garment, shopper_tryon
 from .harness import BenchEnv, Result, Row
 
 NAME = "burst"
@@ -43,8 +43,6 @@ PERSON = (300, 400)  # small: the sandbox renders 1,000 results on the same mach
 
 
 def run(env: BenchEnv, quick: bool) -> Result:
-    from django_tryon import services
-    from django_tryon.callers import Caller
     from django_tryon.models import TryOnRequest
     from django_tryon.status import TERMINAL
 
@@ -72,16 +70,7 @@ def run(env: BenchEnv, quick: bool) -> Result:
             machine_cpu(),
         )
         started = time.time()
-        ids = [
-            str(
-                services.create_tryon(
-                    garment=garment,
-                    person_image=person,
-                    caller=Caller(source="api", owner_key=f"bench-burst:{i}"),
-                )[0].pk
-            )
-            for i in range(count)
-        ]
+        ids = [str(shopper_tryon(garment, person, f"bench-burst:{i}")[0].pk) for i in range(count)]
         created = time.time() - started
         limit = max(3 * ideal, ideal + 60)
 

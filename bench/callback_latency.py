@@ -29,7 +29,7 @@ import httpx
 from kit.processes import wait_until
 from kit.stats import percentile
 
-from .fixtures import make_garment
+from .fixtures import make_garment, shopper_tryon
 from .harness import BenchEnv, Result, Row
 
 NAME = "callback"
@@ -42,8 +42,6 @@ PERSON = (900, 1200, 0.3)  # makes a ~2 MB result PNG
 def run(env: BenchEnv, quick: bool) -> Result:
     from django.core.files.base import ContentFile
 
-    from django_tryon import services
-    from django_tryon.callers import Caller
     from django_tryon.models import TryOnRequest, TryOnResult, result_upload_to, tryon_storage
 
     from . import imagegen
@@ -71,11 +69,7 @@ def run(env: BenchEnv, quick: bool) -> Result:
     with env.worker(concurrency=4), httpx.Client(trust_env=False, timeout=30) as client:
         for i in range(samples):
             mark = env.log_mark()
-            request, _ = services.create_tryon(
-                garment=garment,
-                person_image=person,
-                caller=Caller(source="api", owner_key=f"bench-callback:{i}"),
-            )
+            request, _ = shopper_tryon(garment, person, f"bench-callback:{i}")
             wait_until(
                 lambda pk=request.pk: (
                     TryOnRequest.objects.filter(pk=pk)

@@ -55,6 +55,15 @@ class QueryCounter:
         self._cm.__exit__(*exc)
 
 
+def shopper_tryon(garment, person, owner_key: str):
+    """One shopper's try-on through the pipeline, as the API makes it: (request, created)."""
+    from django_tryon import services
+    from django_tryon.callers import Caller
+
+    caller = Caller(source="api", owner_key=owner_key)
+    return services.create_tryon(garment=garment, person_image=person, caller=caller)
+
+
 def machine_info() -> dict[str, str]:
     """CPU model, cores, RAM, OS, Python, Django, Celery (DB and broker are added by the runner)."""
     import celery

@@ -29,7 +29,7 @@ import jwt
 from kit.processes import wait_until
 from kit.stats import percentile
 
-from .fixtures import make_garment
+from .fixtures import make_garment, shopper_tryon
 from .harness import BenchEnv, Result, Row
 
 NAME = "lost-callbacks"
@@ -38,8 +38,7 @@ GENERATION_SECONDS = 30.0
 
 
 def run(env: BenchEnv, quick: bool) -> Result:
-    from django_tryon import images, services
-    from django_tryon.callers import Caller
+    from django_tryon import images
     from django_tryon.conf import get_setting
     from django_tryon.models import TryOnRequest
     from django_tryon.status import TERMINAL
@@ -65,16 +64,7 @@ def run(env: BenchEnv, quick: bool) -> Result:
 
     naive: list[dict] = []
     with env.worker(concurrency=4):
-        ids = [
-            str(
-                services.create_tryon(
-                    garment=garment,
-                    person_image=person,
-                    caller=Caller(source="api", owner_key=f"bench-lost:{i}"),
-                )[0].pk
-            )
-            for i in range(count)
-        ]
+        ids = [str(shopper_tryon(garment, person, f"bench-lost:{i}")[0].pk) for i in range(count)]
         rng = random.Random(4)
         threads = [
             threading.Thread(

@@ -43,7 +43,7 @@ import jwt
 
 from kit.processes import wait_until
 
-from .fixtures import QueryCounter, make_garment
+from .fixtures import QueryCounter, make_garment, shopper_tryon
 from .harness import BenchEnv, Result, Row
 
 NAME = "pipeline"
@@ -174,8 +174,6 @@ def run(env: BenchEnv, quick: bool) -> Result:
 
 
 def through_pipeline(env: BenchEnv, worker, garment, person: bytes, count: int) -> dict:
-    from django_tryon import services
-    from django_tryon.callers import Caller
     from django_tryon.models import CallbackReceipt, TryOnRequest
     from django_tryon.status import TERMINAL
 
@@ -187,11 +185,7 @@ def through_pipeline(env: BenchEnv, worker, garment, person: bytes, count: int) 
     with QueryCounter() as create_queries:
         for i in range(count):
             cpu = time.thread_time()
-            request, created = services.create_tryon(
-                garment=garment,
-                person_image=person,
-                caller=Caller(source="api", owner_key=f"bench-pipeline:{i}"),
-            )
+            request, created = shopper_tryon(garment, person, f"bench-pipeline:{i}")
             create_cpu += time.thread_time() - cpu
             assert created
             ids.append(str(request.pk))

@@ -75,18 +75,17 @@ class Servers:
         self._redis_pid: Path | None = None
 
     def start(self, *, embedded: bool = False) -> Servers:
-        if os.environ.get("BENCH_DATABASE_URL"):
-            self.database_url = os.environ["BENCH_DATABASE_URL"]
-        elif embedded:
-            self.notes.append("SQLite: --embedded was given")
-        else:
-            self._start_postgres()
-        if os.environ.get("BENCH_BROKER_URL"):
-            self.broker_url = os.environ["BENCH_BROKER_URL"]
-        elif embedded:
-            self.notes.append("filesystem broker: --embedded was given")
-        else:
-            self._start_redis()
+        # Each server: the URL a caller gave, else the embedded stand-in, else one started.
+        for url, variable, stand_in, start in (
+            ("database_url", "BENCH_DATABASE_URL", "SQLite", self._start_postgres),
+            ("broker_url", "BENCH_BROKER_URL", "filesystem broker", self._start_redis),
+        ):
+            if os.environ.get(variable):
+                setattr(self, url, os.environ[variable])
+            elif embedded:
+                self.notes.append(f"{stand_in}: --embedded was given")
+            else:
+                start()
         return self
 
     def _start_postgres(self) -> None:

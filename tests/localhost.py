@@ -7,6 +7,7 @@ from __future__ import annotations
 import ssl
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -108,3 +109,10 @@ class LocalHost:
                 pass
 
         return Handler
+
+
+def served() -> Iterator[LocalHost]:
+    """A fixture's body: a LocalHost for one test, closed after it. Each conftest names it
+    (``pytest.fixture(served, name="file_host")``)."""
+    with LocalHost() as host:
+        yield host

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from .. import webhooks
+from .web import Log
 
 USER_AGENT = "django-tryon-sandbox/1"
 
@@ -59,6 +60,28 @@ class SentCallback:
     status: int | None = None
     error: str | None = None
 
+    @classmethod
+    def of(
+        cls,
+        message: CallbackMessage,
+        headers: dict[str, str],
+        *,
+        status: int | None = None,
+        error: str | None = None,
+    ) -> SentCallback:
+        """What became of ``message``, sent now with ``headers`` (or not sent: ``error``)."""
+        return cls(
+            provider=message.provider,
+            task_id=message.task_id,
+            task_status=message.task_status,
+            url=message.url,
+            headers=headers,
+            body=message.body,
+            time=time.time(),
+            status=status,
+            error=error,
+        )
+
     @property
     def json(self) -> Any:
         return json.loads(self.body)
@@ -81,41 +104,19 @@ class CallbackLog:
     """The callbacks sent (or tried) and those a fault dropped, oldest first; thread-safe."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._sent: list[SentCallback] = []
-        self._dropped: list[SentCallback] = []
+        self.sent: Log[SentCallback] = Log()
+        self.dropped: Log[SentCallback] = Log()
 
     def record(self, sent: SentCallback) -> None:
-        with self._lock:
-            self._sent.append(sent)
+        self.sent.append(sent)
 
     def drop(self, message: CallbackMessage, reason: str) -> None:
         """Keep ``message`` as not sent, saying why."""
-        dropped = SentCallback(
-            provider=message.provider,
-            task_id=message.task_id,
-            task_status=message.task_status,
-            url=message.url,
-            headers=dict(message.headers),
-            body=message.body,
-            time=time.time(),
-            error=reason,
-        )
-        with self._lock:
-            self._dropped.append(dropped)
-
-    def sent(self) -> list[SentCallback]:
-        with self._lock:
-            return list(self._sent)
-
-    def dropped(self) -> list[SentCallback]:
-        with self._lock:
-            return list(self._dropped)
+        self.dropped.append(SentCallback.of(message, dict(message.headers), error=reason))
 
     def clear(self) -> None:
-        with self._lock:
-            self._sent.clear()
-            self._dropped.clear()
+        self.sent.clear()
+        self.dropped.clear()
 
 
 class CallbackDispatcher:
@@ -209,14 +210,4 @@ class CallbackDispatcher:
             status = response.status_code
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"
-        return SentCallback(
-            provider=message.provider,
-            task_id=message.task_id,
-            task_status=message.task_status,
-            url=message.url,
-            headers=headers,
-            body=message.body,
-            time=time.time(),
-            status=status,
-            error=error,
-        )
+        return SentCallback.of(message, headers, status=status, error=error)

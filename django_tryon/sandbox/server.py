@@ -196,12 +196,12 @@ class Sandbox:
     @property
     def callbacks_sent(self) -> list[SentCallback]:
         """Every callback POSTed, oldest first, with the HTTP status or the error."""
-        return self.callback_log.sent()
+        return self.callback_log.sent.all()
 
     @property
     def callbacks_dropped(self) -> list[SentCallback]:
         """Callbacks the ``callbacks_drop`` fault swallowed."""
-        return self.callback_log.dropped()
+        return self.callback_log.dropped.all()
 
     @property
     def tasks(self) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 _UNSET: Any = object()
 
@@ -82,36 +82,39 @@ class RecordedRequest:
         }
 
 
-class RequestLog:
-    """Every provider request the sandbox answered, oldest first; thread-safe."""
+Entry = TypeVar("Entry")
+
+#: What a record keeps of its request under the request's own names.
+_AS_RECEIVED = ("method", "path", "query", "headers", "json", "body", "provider", "kind")
+
+
+class Log(Generic[Entry]):
+    """Entries in the order they came, oldest first; thread-safe."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._records: list[RecordedRequest] = []
+        self._entries: list[Entry] = []
 
-    def record(self, request: ApiRequest, status: int) -> None:
-        entry = RecordedRequest(
-            method=request.method,
-            path=request.path,
-            query=request.query,
-            headers=request.headers,
-            json=request.json,
-            body=request.body,
-            time=request.received,
-            status=status,
-            provider=request.provider,
-            kind=request.kind,
-        )
+    def append(self, entry: Entry) -> None:
         with self._lock:
-            self._records.append(entry)
+            self._entries.append(entry)
 
-    def all(self) -> list[RecordedRequest]:
+    def all(self) -> list[Entry]:
+        """A copy of every entry."""
         with self._lock:
-            return list(self._records)
+            return list(self._entries)
 
     def clear(self) -> None:
         with self._lock:
-            self._records.clear()
+            self._entries.clear()
+
+
+class RequestLog(Log[RecordedRequest]):
+    """Every provider request the sandbox answered, with the status it answered."""
+
+    def record(self, request: ApiRequest, status: int) -> None:
+        seen = {name: getattr(request, name) for name in _AS_RECEIVED}
+        self.append(RecordedRequest(**seen, time=request.received, status=status))
 
 
 def encode_json(value: Any) -> bytes:

@@ -9,7 +9,7 @@ import pytest
 
 from django_tryon.sandbox import Sandbox
 from tests.contract.common import fast_sandbox
-from tests.localhost import LocalHost
+from tests.localhost import served
 
 
 @pytest.fixture
@@ -18,11 +18,7 @@ def sandbox(request) -> Iterator[Sandbox]:
         yield sb
 
 
-@pytest.fixture
-def local() -> Iterator[LocalHost]:
-    host = LocalHost()
-    yield host
-    host.close()
+local = pytest.fixture(served, name="local")
 
 
 @pytest.fixture

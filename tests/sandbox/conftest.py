@@ -17,7 +17,7 @@ from PIL import Image
 
 from django_tryon.sandbox import Sandbox
 from kit import waiting
-from tests.localhost import LocalHost
+from tests.localhost import LocalHost, served
 
 KLING_PATH = "/v1/images/kolors-virtual-try-on"
 PIAPI_PATH = "/api/v1/task"
@@ -89,18 +89,8 @@ def kling_body() -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def file_host() -> Iterator[LocalHost]:
-    host = LocalHost()
-    yield host
-    host.close()
-
-
-@pytest.fixture
-def receiver() -> Iterator[LocalHost]:
-    rec = LocalHost()
-    yield rec
-    rec.close()
+file_host = pytest.fixture(served, name="file_host")
+receiver = pytest.fixture(served, name="receiver")
 
 
 @pytest.fixture
