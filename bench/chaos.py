@@ -182,7 +182,12 @@ class ChaosRun:
                     person_image=person,
                     provider=provider,
                     batch_size=batch,
-                    caller=Caller(source=source, owner_key=f"session:chaos-{i % 40}", staff=True),
+                    caller=Caller(
+                        source=source,
+                        owner_key=f"session:chaos-{i % 40}",
+                        staff=True,
+                        consented=True,
+                    ),
                 )
                 time.sleep(spacing)
         finally:

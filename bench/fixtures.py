@@ -60,7 +60,7 @@ def shopper_tryon(garment, person, owner_key: str):
     from django_tryon import services
     from django_tryon.callers import Caller
 
-    caller = Caller(source="api", owner_key=owner_key)
+    caller = Caller(source="api", owner_key=owner_key, consented=True)
     return services.create_tryon(garment=garment, person_image=person, caller=caller)
 
 

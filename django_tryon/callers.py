@@ -1,5 +1,5 @@
 """Who is calling: the ``Caller`` value each entry point builds once (its source, user,
-owner key, client key and staff powers), the owner key of a signed-in user or of an
+owner key, client key, staff powers and consent), the owner key of a signed-in user or of an
 anonymous session (bound to the app's browser cookie), and the move of a session's
 try-ons at sign-in."""
 
@@ -34,13 +34,16 @@ class Caller:
     """Who asks for a try-on, worked out once by its entry point and handed to the
     pipeline: where from (``source``, a ``Source`` value), the signed-in user (or None),
     the owner key the try-on belongs to, an anonymous shopper's client key (their
-    address, hashed: a daily limit of its own), and whether staff powers apply."""
+    address, hashed: a daily limit of its own), whether staff powers apply, and whether
+    the shopper agreed to the photo terms (``CONSENT_VERSION``) for this call: a photo
+    from a shopper's entry point needs it (the pipeline refuses one without)."""
 
     source: str
     owner_key: str = ""
     user: Any = None
     client_key: str = ""
     staff: bool = False
+    consented: bool = False
 
     @property
     def shopper_limits(self) -> bool:
@@ -49,10 +52,13 @@ class Caller:
         return self.source in SHOPPER_SOURCES and not self.staff
 
     @classmethod
-    def from_request(cls, request, *, source: str, owner_key: str | None = None) -> Caller:
+    def from_request(
+        cls, request, *, source: str, owner_key: str | None = None, consented: bool = False
+    ) -> Caller:
         """A shopper's web request (Django's or DRF's). ``owner_key`` when the entry point
         worked it out itself (the API's create, which needs a session first); else the
-        request's own, without starting a session."""
+        request's own, without starting a session. ``consented``: the request carries the
+        shopper's agreement to the photo terms."""
         user = getattr(request, "user", None)
         signed_in = bool(user is not None and user.is_authenticated)
         from .quotas import client_key
@@ -63,6 +69,7 @@ class Caller:
             user=user if signed_in else None,
             client_key="" if signed_in else client_key(client_address(request)),
             staff=is_staff(user),
+            consented=consented,
         )
 
     @classmethod

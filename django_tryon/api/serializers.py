@@ -229,13 +229,6 @@ class TryOnCreateSerializer(serializers.Serializer):
             raise serializers.ValidationError("There is no house model with this id.")
         return photo
 
-    def validate(self, attrs):
-        if attrs.get("person_image") is not None and not attrs.get("consent"):
-            raise serializers.ValidationError(
-                {"consent": ["Please agree to the photo terms before uploading your photo."]}
-            )
-        return attrs
-
     @staticmethod
     def _garment(value) -> Garment:
         garment = Garment.objects.filter(pk=value).first()

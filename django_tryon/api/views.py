@@ -150,7 +150,10 @@ class TryOnRequestViewSet(TryOnAPIMixin, viewsets.GenericViewSet):
         values = form.validated_data
         idempotency_key = _idempotency_key(request)
         caller = Caller.from_request(
-            request, source=_source(request), owner_key=creating_owner(request)
+            request,
+            source=_source(request),
+            owner_key=creating_owner(request),
+            consented=values.get("consent", False),
         )
         person = values.get("person_image")
         tryon, created = services.create_tryon(
@@ -162,7 +165,6 @@ class TryOnRequestViewSet(TryOnAPIMixin, viewsets.GenericViewSet):
             batch_size=values["batch_size"],
             caller=caller,
             idempotency_key=idempotency_key,
-            consent_version=get_setting("CONSENT_VERSION") if person is not None else "",
         )
         response = Response(
             self.get_serializer(tryon).data,

@@ -26,10 +26,11 @@ def estimated_charge(provider: str | None = None, batch_size: int = 1) -> quotas
 def next_tryon_allowance(caller: Caller) -> quotas.Allowance:
     """What is left for ``caller`` now, priced at the provider the route of its source
     would send their next try-on to: the one answer of the quota endpoint and of the
-    widget tag (staff skip the per-shopper quota, never the shop's budgets)."""
+    widget tag (the shopper's own limits as ``Caller.shopper_limits`` says; the shop's
+    budgets always)."""
     return quotas.remaining(
         caller.owner_key,
-        enforce_shopper=not caller.staff,
+        enforce_shopper=caller.shopper_limits,
         next_charge=estimated_charge(routing.first_available(caller.source)),
     )
 

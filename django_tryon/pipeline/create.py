@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .. import polling, quotas, routing
-from ..callers import Caller
+from ..callers import SHOPPER_SOURCES, Caller
 from ..conf import get_setting
 from ..errors import IdempotencyConflict, TryOnDisabled
 from ..models import Garment, ModelPhoto, TryOnBatch, TryOnRequest, tryon_storage
@@ -40,7 +40,6 @@ def create_tryon(
     batch_size: int = 1,
     caller: Caller,
     idempotency_key: str = "",
-    consent_version: str = "",
     batch: TryOnBatch | None = None,
     retry_of: TryOnRequest | None = None,
     enqueue: bool = True,
@@ -69,6 +68,8 @@ def create_tryon(
         garment, lower_garment, errors, require_active=require_active, adapter=adapter
     )
     upload = validated_person(person_image, model_photo, errors)
+    if person_image is not None and caller.source in SHOPPER_SOURCES and not caller.consented:
+        errors.add("consent", "Please agree to the photo terms before uploading your photo.")
     if adapter is not None:
         validate_batch_size(batch_size, adapter, errors)
     errors.raise_if_any()
@@ -90,6 +91,7 @@ def create_tryon(
         if duplicate is not None:
             return duplicate, False
 
+    consent_version = get_setting("CONSENT_VERSION") if upload and caller.consented else ""
     request = TryOnRequest(
         provider=provider_name,
         provider_model=_provider_model(adapter),
@@ -105,6 +107,7 @@ def create_tryon(
         owner=caller.user if caller.owner_key and caller.user is not None else None,
         owner_key=owner_key,
         idempotency_key=idempotency_key,
+        # What the shopper agreed to with their photo (a house model needs no consent).
         consent_version=consent_version,
         consent_at=timezone.now() if consent_version else None,
         routed=routed is not None,

@@ -46,7 +46,7 @@ def start(make_garment, provider="kling", **kwargs):
     request, created = services.create_tryon(
         garment=kwargs.pop("garment", None) or make_garment("upper"),
         provider=provider,
-        caller=Caller(source="api"),
+        caller=Caller(source="api", consented=True),
         **kwargs,
     )
     assert created
@@ -333,7 +333,7 @@ def test_fashn_outfit_is_refused_before_anything_is_paid(pipeline, make_garment)
             lower_garment=make_garment("lower"),
             person_image=imagegen.make_person(),
             provider="fashn",
-            caller=Caller(source="api"),
+            caller=Caller(source="api", consented=True),
         )
     assert TryOnRequest.objects.count() == 0
     assert creates(pipeline["sandbox"], "fashn") == []

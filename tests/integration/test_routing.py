@@ -46,7 +46,7 @@ def shopper_tryon(make_garment) -> TryOnRequest:
     request, created = services.create_tryon(
         garment=make_garment("upper"),
         person_image=imagegen.make_person(),
-        caller=Caller(source=Source.WIDGET),
+        caller=Caller(source=Source.WIDGET, consented=True),
     )
     assert created and request.routed
     return request

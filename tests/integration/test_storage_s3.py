@@ -124,7 +124,10 @@ def test_services_flow_keeps_every_file_in_the_bucket(
     # without its metadata: the uploaded bytes (GPS and all) never reach the bucket
     upload = imagegen.make_jpeg(768, 1024, with_gps=True)
     request, created = services.create_tryon(
-        garment=garment, person_image=upload, provider="fake", caller=Caller(source="api")
+        garment=garment,
+        person_image=upload,
+        provider="fake",
+        caller=Caller(source="api", consented=True),
     )
     assert created
     original = request.person_image.name
@@ -186,7 +189,7 @@ def test_result_url_is_signed_and_expiring(use_s3, local_s3, fake, sent, downloa
         garment=make_garment(),
         person_image=imagegen.make_person(),
         provider="fake",
-        caller=Caller(source="api"),
+        caller=Caller(source="api", consented=True),
     )
     services.submit(request.pk)
     request.refresh_from_db()
@@ -255,7 +258,7 @@ def test_worker_stores_kling_results_in_s3(s3_pipeline, local_s3, make_garment):
         garment=make_garment("upper"),
         person_image=imagegen.make_person(),
         provider="kling",
-        caller=Caller(source="api"),
+        caller=Caller(source="api", consented=True),
     )
     assert created
     wait_for_status(request, Status.SUCCEEDED, timeout=60, worker=worker)

@@ -25,6 +25,7 @@ def create(
         owner_key=owner_key,
         client_key=client_key,
         staff=enforce_shopper_quota is False,
+        consented=True,
     )
     return services.create_tryon(
         garment=garment,

@@ -431,7 +431,7 @@ def test_the_provider_model_is_recorded_and_part_of_the_dedupe(settings, make_ga
         garment=garment,
         person_image=imagegen.make_person(),
         provider="kling",
-        caller=Caller(source="api"),
+        caller=Caller(source="api", consented=True),
     )
     assert first.provider_model == "kolors-virtual-try-on-v1-5"
     options = {**settings.TRYON["PROVIDERS"]["kling"], "MODEL": "kolors-virtual-try-on-v1"}
@@ -443,7 +443,7 @@ def test_the_provider_model_is_recorded_and_part_of_the_dedupe(settings, make_ga
         garment=garment,
         person_image=imagegen.make_person(),
         provider="kling",
-        caller=Caller(source="api"),
+        caller=Caller(source="api", consented=True),
     )
     assert created and second.pk != first.pk and second.provider_model == "kolors-virtual-try-on-v1"
 

@@ -121,10 +121,12 @@ def test_person_and_model_photo_are_exclusive(fake, make_garment, make_model_pho
             person_image=imagegen.make_person(),
             model_photo=make_model_photo(),
             provider="fake",
-            caller=Caller(source="api"),
+            caller=Caller(source="api", consented=True),
         )
     with pytest.raises(TryOnValidationError):
-        services.create_tryon(garment=make_garment(), provider="fake", caller=Caller(source="api"))
+        services.create_tryon(
+            garment=make_garment(), provider="fake", caller=Caller(source="api", consented=True)
+        )
 
 
 def test_provider_fetching_by_url_needs_public_base_url(settings, make_garment):
@@ -215,3 +217,35 @@ def test_a_format_that_cannot_be_stripped_is_re_encoded_before_it_is_stored(
     assert request.person_prepared
     with tryon_storage().open(request.person_image.name) as fh:
         assert Image.open(io.BytesIO(fh.read())).format == "JPEG"
+
+
+@pytest.mark.parametrize("source", ["api", "widget"])
+def test_a_shoppers_photo_without_consent_is_refused_by_the_pipeline(
+    fake, make_garment, settings, source
+):
+    """Consent is the pipeline's rule, not one entry point's: a shopper's photo from any
+    shopper entry point without the caller's consent creates nothing."""
+    settings.TRYON = {**settings.TRYON, "CONSENT_VERSION": "2026-12"}
+    garment = make_garment()
+    shopper = Caller(source=source, owner_key="session:x")
+    with pytest.raises(TryOnValidationError) as info:
+        services.create_tryon(garment=garment, person_image=imagegen.make_person(), caller=shopper)
+    assert list(info.value.errors) == ["consent"]
+    assert TryOnRequest.objects.count() == 0
+
+    agreed = Caller(source=source, owner_key="session:x", consented=True)
+    tryon, _ = services.create_tryon(
+        garment=garment, person_image=imagegen.make_person(), caller=agreed, provider="fake"
+    )
+    assert tryon.consent_version == "2026-12" and tryon.consent_at is not None
+
+
+def test_a_merchandiser_and_a_house_model_need_no_consent(fake, make_garment):
+    garment = make_garment()
+    tryon, _ = services.create_tryon(
+        garment=garment,
+        person_image=imagegen.make_person(),
+        caller=Caller.for_admin(None),
+        provider="fake",
+    )
+    assert tryon.consent_version == "" and tryon.consent_at is None

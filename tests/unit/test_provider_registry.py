@@ -30,7 +30,7 @@ def test_a_shop_plugs_its_own_provider_in_by_dotted_path(settings, make_garment,
         garment=make_garment(),
         person_image=imagegen.make_person(),
         provider="fake",
-        caller=Caller(source="api"),
+        caller=Caller(source="api", consented=True),
     )
     assert created and request.provider == "fake"
     services.submit(request.pk)
@@ -99,7 +99,7 @@ def test_a_category_the_provider_does_not_take_is_refused_before_anything_is_cre
             garment=make_garment("dress"),
             person_image=imagegen.make_person(),
             provider="fake",
-            caller=Caller(source="api"),
+            caller=Caller(source="api", consented=True),
         )
     assert caught.value.errors == {
         "garment": ["Tops Only cannot try on this kind of garment (dress)."]
@@ -114,7 +114,7 @@ def test_an_outfit_is_refused_where_the_provider_takes_one_garment(tops_only, ma
             lower_garment=make_garment("upper", name="Second top"),
             person_image=imagegen.make_person(),
             provider="fake",
-            caller=Caller(source="api"),
+            caller=Caller(source="api", consented=True),
         )
     assert caught.value.errors["lower_garment"] == ["Tops Only tries on one garment at a time."]
 
@@ -131,7 +131,7 @@ def test_a_provider_that_cannot_cancel_is_not_sent_a_cancel(
         garment=make_garment("upper"),
         person_image=imagegen.make_person(),
         provider="fake",
-        caller=Caller(source="api"),
+        caller=Caller(source="api", consented=True),
     )
     with django_capture_on_commit_callbacks(execute=True):
         services.submit(request.pk)

@@ -36,7 +36,9 @@ def create(
     make_garment, *, lower=False, source="api", owner_key="", enforce_shopper_quota=None, **kwargs
 ):
     kwargs.setdefault("person_image", imagegen.make_person())
-    caller = Caller(source=source, owner_key=owner_key, staff=enforce_shopper_quota is False)
+    caller = Caller(
+        source=source, owner_key=owner_key, staff=enforce_shopper_quota is False, consented=True
+    )
     request, _ = services.create_tryon(
         garment=make_garment("upper"),
         lower_garment=make_garment("lower") if lower else None,
@@ -141,7 +143,7 @@ def test_a_create_refused_before_sending_never_holds_the_probe(
         garment=first.garment,
         person_image=imagegen.make_person(),
         enqueue=False,
-        caller=Caller(source="api", owner_key="user:1"),
+        caller=Caller(source="api", owner_key="user:1", consented=True),
     )
     assert (again.pk, made) == (first.pk, False)  # the same photo: a duplicate, not paid again
     with pytest.raises(QuotaExceeded):

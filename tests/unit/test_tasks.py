@@ -64,7 +64,7 @@ def test_retries_used_up_fail_the_request(monkeypatch, make_garment, settings):
         person_image=imagegen.make_person(),
         provider="kling",
         enqueue=False,
-        caller=Caller(source="api"),
+        caller=Caller(source="api", consented=True),
     )
 
     calls = []
