@@ -4,7 +4,8 @@ The example shop's models and tasks with a real Celery worker (prefork, with bea
 Redis and PostgreSQL when installed, the sandbox over HTTP, and faults a busy shop meets,
 armed at random while try-ons run:
 
-* provider answers: 429 (1302, 1303, FASHN's rate and concurrency limits), 5xx, create
+* provider answers: 429 (1302, 1303, FASHN's rate and concurrency limits, Model Studio's
+  throttling), 5xx, a create refused for its content, create
   timeouts, a 504 *after* PiAPI created the task, Kling's 5002 after creating it, Kling
   out of credit (1102: routed try-ons move to FASHN, named ones fail unpaid); dropped,
   duplicated and reordered callbacks; failing and stalling result downloads; tasks that
@@ -81,6 +82,9 @@ FAULTS = [
     ("fashn_concurrency_limit", 1),
     ("fashn_server_error", 1),
     ("kling_error", {"code": 1102, "count": 1}),
+    ("dashscope_throttling", 2),
+    ("dashscope_internal", 1),
+    ("dashscope_data_inspection", 1),
 ]
 
 
@@ -167,10 +171,12 @@ class ChaosRun:
                 draw = self.rng.random()
                 provider = (
                     "kling"
-                    if draw < 0.45
+                    if draw < 0.4
                     else "piapi"
-                    if draw < 0.72
+                    if draw < 0.62
                     else "fashn"
+                    if draw < 0.78
+                    else "dashscope"
                     if draw < 0.9
                     else None
                 )

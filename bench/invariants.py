@@ -72,8 +72,8 @@ def check(env, run) -> list[dict]:
             not clock_failed,
             f"{len(clock_failed)} failed so"
             + (
-                f"; {len(lost_answers)} PiAPI create answers lost with every webhook "
-                f"dropped: {', '.join(lost_answers)}"
+                f"; {len(lost_answers)} create answers lost with no webhook to name "
+                f"their task (PiAPI, FASHN, Model Studio): {', '.join(lost_answers)}"
                 if lost_answers
                 else ""
             ),
@@ -101,8 +101,10 @@ def check(env, run) -> list[dict]:
 
 
 def _task_owners(tasks: list[dict]) -> dict[str, str]:
-    """Task id -> our request id: Kling carries it as external_task_id; a PiAPI task is
-    named by the callback token in its webhook URL (only its hash is stored)."""
+    """Task id -> our request id: Kling carries it as external_task_id; a PiAPI or FASHN
+    task is named by the callback token in its webhook URL (only its hash is stored); a
+    Model Studio task, which has neither, by the signed link to its person photo (signed
+    with the request's id)."""
     from django_tryon import links
 
     owners = {}
@@ -114,7 +116,27 @@ def _task_owners(tasks: list[dict]) -> dict[str, str]:
             request = links.request_for_callback_token(token)
             if request is not None:
                 owners[task["task_id"]] = str(request.pk)
+        elif owner := _owner_of_inputs(task):
+            owners[task["task_id"]] = owner
     return owners
+
+
+def _owner_of_inputs(task: dict) -> str | None:
+    """The request id inside the signed person-photo link a task was created with."""
+    from django.core import signing
+
+    from django_tryon import links
+
+    given = (task.get("request") or {}).get("input") or {}
+    url = given.get("person_image_url") or given.get("model_input")
+    if not isinstance(url, str):
+        return None
+    value = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
+    try:
+        payload = signing.loads(value, salt=links.INPUT_URL_SALT)  # the age does not matter
+    except signing.BadSignature:
+        return None
+    return str(payload[1]) if isinstance(payload, list) and len(payload) > 1 else None
 
 
 def _released(request) -> bool:

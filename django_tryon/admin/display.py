@@ -73,15 +73,20 @@ def status_badge(status: str) -> SafeString:
 SIGNS = {"USD": "$", "GBP": "£", "EUR": "€"}
 
 
+#: What providers bill by count rather than in money (Kling's units, FASHN's credits,
+#: Model Studio's images): written as a count, ``1 image``, ``2.5 units``.
+COUNTED = {"units": "unit", "credits": "credit", "images": "image"}
+
+
 def money(amount: Decimal | None, currency: str) -> str:
-    """``$0.14``, ``£2.80``, ``6 units``, ``12.50 CHF``; a dash when unknown."""
+    """``$0.14``, ``£2.80``, ``6 units``, ``1 image``, ``12.50 CHF``; a dash when unknown."""
     if amount is None:
         return "—"
     if currency in SIGNS:
         return f"{SIGNS[currency]}{amount:,.2f}"
-    if currency == "units":
+    if currency in COUNTED:
         number = format(Decimal(amount).normalize(), "f")
-        return f"{number} unit{'' if Decimal(amount) == 1 else 's'}"
+        return f"{number} {COUNTED[currency]}{'' if Decimal(amount) == 1 else 's'}"
     return f"{amount:,.2f} {currency}".strip()
 
 

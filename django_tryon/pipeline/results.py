@@ -101,7 +101,7 @@ def accept_task(request: TryOnRequest, adapter: Provider, task: ProviderTask) ->
         cost=task.cost if task.cost is not None else estimate,
         cost_currency=task.cost_currency or currency,
         error_code="",
-        next_check_at=timezone.now() + timedelta(seconds=_first_poll_delay(request)),
+        next_check_at=timezone.now() + timedelta(seconds=_first_poll_delay(request, adapter)),
     )
     if not moved:
         # Moved on while the create call was in flight (cancelled, or accepted by another
@@ -115,8 +115,8 @@ def accept_task(request: TryOnRequest, adapter: Provider, task: ProviderTask) ->
         apply_task(request, adapter, task)
 
 
-def _first_poll_delay(request: TryOnRequest) -> float:
-    if callback_url(request):
+def _first_poll_delay(request: TryOnRequest, adapter: Provider) -> float:
+    if adapter.sends_callbacks and callback_url(request):
         return get_setting("POLL_FIRST_AFTER_SECONDS")
     return get_setting("POLL_INTERVAL_SECONDS")
 

@@ -15,6 +15,7 @@ PROVIDER_CLASSES: dict[str, str] = {
     "kling": "django_tryon.providers.kling.KlingProvider",
     "piapi": "django_tryon.providers.piapi.PiAPIProvider",
     "fashn": "django_tryon.providers.fashn.FashnProvider",
+    "dashscope": "django_tryon.providers.dashscope.DashScopeProvider",
 }
 
 _cache: dict[str, Provider] = {}

@@ -128,6 +128,9 @@ class Provider:
     needs_input_urls: ClassVar[bool] = False
     #: True when tasks can be looked up by our own request id (Kling external_task_id).
     supports_find: ClassVar[bool] = False
+    #: False when the app reads no callback of the provider's: its tasks are polled from
+    #: the start instead of after POLL_FIRST_AFTER_SECONDS.
+    sends_callbacks: ClassVar[bool] = True
     #: Hosts result images may be downloaded from (the safe downloader enforces it).
     default_result_hosts: ClassVar[tuple[str, ...]] = ()
     #: How long the provider keeps a task and its results: a task we are following is

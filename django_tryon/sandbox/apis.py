@@ -7,8 +7,9 @@ new provider is one module and one line here.
 
 from __future__ import annotations
 
+from .dashscope import DashScopeApi
 from .fashn import FashnApi
 from .kling import KlingApi
 from .piapi import PiApi
 
-PROVIDER_APIS = (KlingApi, PiApi, FashnApi)
+PROVIDER_APIS = (KlingApi, PiApi, FashnApi, DashScopeApi)

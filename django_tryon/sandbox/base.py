@@ -70,7 +70,7 @@ class ProviderApi:
     prefix: ClassVar[str | tuple[str, ...]]  # every path this API answers starts with one
     tasks_path: ClassVar[str]
     items_path: ClassVar[str] = ""  # where one task lives, when not under tasks_path
-    status_field: ClassVar[str]  # where task_data() says the provider's status word
+    status_field: ClassVar[str]  # where task_data() says the status word (or: status_word)
     serves_watermarks: ClassVar[bool] = False
     collection_methods: ClassVar[dict[str, str]]
     item_methods: ClassVar[dict[str, str]]
@@ -85,6 +85,14 @@ class ProviderApi:
         """Every kind of request this API routes (create, query, ...)."""
         kinds = [*cls.collection_methods.values(), *cls.item_methods.values()]
         return tuple(dict.fromkeys(kinds))
+
+    def render_size(self, task: Task) -> tuple[int, int] | None:
+        """The size a task's result images are drawn at; None: the person photo's."""
+        return None
+
+    def status_word(self, data: dict[str, Any]) -> str:
+        """The provider's status word in ``task_data()``'s answer (the control API shows it)."""
+        return data[self.status_field]
 
     @property
     def create_path(self) -> str:

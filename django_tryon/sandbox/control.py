@@ -72,7 +72,10 @@ def serve_result(sandbox: Sandbox, rest: str) -> ApiResponse:
     with task.result_lock:  # render once, outside the global lock
         png = task.results.get((index, watermarked))
         if png is None:
-            png = render_tryon(task.person, task.garments, index=index, watermark=watermarked)
+            size = sandbox.api(task.provider).render_size(task)
+            png = render_tryon(
+                task.person, task.garments, index=index, watermark=watermarked, size=size
+            )
             task.results[(index, watermarked)] = png
     return ApiResponse(200, body=png, content_type="image/png")
 

@@ -128,14 +128,18 @@ def render_tryon(
     *,
     index: int = 0,
     watermark: bool = False,
+    size: tuple[int, int] | None = None,
 ) -> bytes:
     """Lay each garment over the person, stamp SIMULATED, return PNG bytes.
 
     Pure and deterministic: the same inputs, index and watermark flag give the same bytes.
-    ``garments`` holds (kind, bytes) with kind in garment, dress, upper, lower.
+    ``garments`` holds (kind, bytes) with kind in garment, dress, upper, lower. ``size``:
+    the output's own size (cropped to its shape), else the person's, capped.
     """
     with Image.open(io.BytesIO(person), formats=ALLOWED_FORMATS) as img:
         base = ImageOps.exif_transpose(img).convert("RGB")
+    if size is not None:
+        base = ImageOps.fit(base, size, Image.Resampling.LANCZOS)
     size = output_size(*base.size)
     if size != base.size:
         base = base.resize(size, Image.Resampling.LANCZOS)

@@ -350,12 +350,13 @@ class Sandbox:
             "task_id": task.task_id,
             "external_task_id": task.external_task_id,
             "state": task.state,
-            "status": data[api.status_field],
+            "status": api.status_word(data),
             "created": task.created,
             "ended": task.ended,
             "callback_url": task.callback_url,
             "batch_size": task.batch_size,
             "result_downloads": task.result_downloads,
+            "request": task.request,  # what the create asked for, without image bytes
             "data": data,
         }
 

@@ -13,6 +13,7 @@ SANDBOX_KLING_AK = "sandbox-access-key"
 SANDBOX_KLING_SK = "sandbox-secret-key-0123456789abcdef"
 SANDBOX_FASHN_KEY = "sandbox-fashn-key"
 SANDBOX_PIAPI_KEY = "sandbox-piapi-key"
+SANDBOX_DASHSCOPE_KEY = "sandbox-dashscope-key"
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env("SHOP_VAR_DIR", str(BASE_DIR.parent / "var")))
@@ -129,6 +130,7 @@ SANDBOX_URL = env("TRYON_SANDBOX_URL", "http://127.0.0.1:8765")
 _kling_base = env("KLING_BASE_URL", "" if env("KLING_ACCESS_KEY", "") else SANDBOX_URL)
 _piapi_base = env("PIAPI_BASE_URL", "" if env("PIAPI_API_KEY", "") else SANDBOX_URL)
 _fashn_base = env("FASHN_BASE_URL", "" if env("FASHN_API_KEY", "") else SANDBOX_URL)
+_dashscope_base = env("DASHSCOPE_BASE_URL", "" if env("DASHSCOPE_API_KEY", "") else SANDBOX_URL)
 
 
 def _sandbox_trust(base_url: str) -> dict:
@@ -169,6 +171,14 @@ TRYON = {
             # What one FASHN credit costs the shop: about $0.075 at FASHN's prices.
             "UNIT_PRICE": env("FASHN_UNIT_PRICE", "0.075"),
             **_sandbox_trust(_fashn_base),
+        },
+        "dashscope": {
+            "API_KEY": env("DASHSCOPE_API_KEY", SANDBOX_DASHSCOPE_KEY),
+            "BASE_URL": _dashscope_base,
+            "MODEL": env("DASHSCOPE_MODEL", "aitryon-plus"),
+            # What one image costs the shop: about $0.072 at Alibaba Cloud's listed price.
+            "UNIT_PRICE": env("DASHSCOPE_UNIT_PRICE", "0.072"),
+            **_sandbox_trust(_dashscope_base),
         },
     },
     "PUBLIC_BASE_URL": env("TRYON_PUBLIC_BASE_URL", "http://127.0.0.1:8000"),

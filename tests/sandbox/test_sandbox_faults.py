@@ -377,10 +377,12 @@ def test_invalid_faults_are_refused_and_nothing_is_armed(sandbox, faults):
 
 
 def test_every_documented_fault_name_is_accepted(sandbox):
+    from django_tryon.sandbox.faults import SPECS
+
     for name in FAULT_NAMES:
-        if name in ("kling_error",):
+        if SPECS[name].needs == "code":
             value = {"code": 1102}
-        elif name in ("piapi_error", "fashn_error"):
+        elif SPECS[name].needs == "http":
             value = {"http": 402}
         elif name.endswith("_seconds"):
             value = 1

@@ -162,3 +162,5 @@ def test_money_is_written_as_a_shop_in_that_currency_writes_it():
     assert money(Decimal("0.14"), "USD") == "$0.14"
     assert money(Decimal("12.5"), "CHF") == "12.50 CHF"
     assert money(Decimal("2"), "units") == "2 units"
+    assert money(Decimal("1"), "images") == "1 image"
+    assert money(Decimal("8.0000"), "credits") == "8 credits"
