@@ -215,3 +215,21 @@ def test_a_result_host_that_keeps_timing_out_ends_the_wait(fake, make_garment, s
     assert {request.error_code} <= results_module.RECOVERABLE_CODES
     services.refresh(request.pk)  # a late poll changes nothing and downloads nothing
     assert len(tries) == most + 1
+
+
+@pytest.mark.parametrize(("sends_callbacks", "first_poll"), [(True, 15), (False, 3)])
+def test_a_provider_that_sends_no_callbacks_is_polled_from_the_start(
+    fake, make_garment, settings, monkeypatch, sends_callbacks, first_poll
+):
+    """Model Studio sends no callback the app reads: waiting POLL_FIRST_AFTER_SECONDS for
+    one would only delay its shoppers."""
+    settings.TRYON = {
+        **settings.TRYON,
+        "PUBLIC_BASE_URL": "https://shop.test",
+        "POLL_FIRST_AFTER_SECONDS": 15,
+        "POLL_INTERVAL_SECONDS": 3,
+    }
+    monkeypatch.setattr(type(fake), "sends_callbacks", sends_callbacks)
+    request = submitted(fake, make_garment)
+    wait = (request.next_check_at - request.submitted_at).total_seconds()
+    assert first_poll <= wait < first_poll + 1
