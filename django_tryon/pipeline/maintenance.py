@@ -166,7 +166,8 @@ def resolve_stuck_submission(request: TryOnRequest, *, enqueue=True, now=None) -
     Where tasks can be looked up by our id (Kling), the provider says whether it exists.
     Elsewhere (PiAPI) the request waits for the provider's webhook to name its task
     (``UNCONFIRMED_SUBMIT_WAIT_SECONDS``), and only then fails as ``submit_unknown``:
-    it is never sent again, so it is never paid twice.
+    it is never sent again, so it is never paid twice. A provider that sends no webhook
+    (Model Studio) has nothing to wait for: it fails at once.
     """
     adapter = get_provider(request.provider)
     if adapter.supports_find:
@@ -181,7 +182,7 @@ def resolve_stuck_submission(request: TryOnRequest, *, enqueue=True, now=None) -
         return moved
     now = now or timezone.now()
     waited = now - timedelta(seconds=get_setting("UNCONFIRMED_SUBMIT_WAIT_SECONDS"))
-    if request.updated_at >= waited:
+    if adapter.sends_callbacks and request.updated_at >= waited:
         return False  # its webhook may still come
     return fail(
         request,

@@ -276,6 +276,24 @@ def test_an_unconfirmed_create_waits_for_its_webhook_then_fails_unpaid_twice(
     assert len(no_find.calls_of("submit")) == 1
 
 
+def test_an_unconfirmed_create_at_a_provider_without_webhooks_fails_at_the_reapers_look(
+    no_find, make_garment, sent, settings, monkeypatch
+):
+    """Nothing can ever name the task (Model Studio sends no webhook): waiting an hour
+    would only keep the shopper waiting. Still never sent again."""
+    settings.TRYON = {**settings.TRYON, "UNCONFIRMED_SUBMIT_WAIT_SECONDS": 3600}
+    no_find = get_provider("fake")
+    monkeypatch.setattr(type(no_find), "sends_callbacks", False)
+    request, _ = create(make_garment())
+    no_find.submit_effects = [ProviderUnavailable("timeout", provider="fake")]
+    services.submit(request.pk)
+    age(request, updated_at=timezone.now() - timedelta(minutes=3))  # stuck, not an hour
+    services.reap(enqueue=False)
+    request.refresh_from_db()
+    assert request.status == Status.FAILED and request.error_code == "submit_unknown"
+    assert len(no_find.calls_of("submit")) == 1
+
+
 # -- refused downloads are recovered, not paid again ---------------------------------------
 
 
