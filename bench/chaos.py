@@ -5,7 +5,7 @@ Redis and PostgreSQL when installed, the sandbox over HTTP, and faults a busy sh
 armed at random while try-ons run:
 
 * provider answers: 429 (1302, 1303, FASHN's rate and concurrency limits, Model Studio's
-  throttling), 5xx, a create refused for its content, create
+  throttling, Vertex AI's per-minute quota), 5xx, a create refused for its content, create
   timeouts, a 504 *after* PiAPI created the task, Kling's 5002 after creating it, Kling
   out of credit (1102: routed try-ons move to FASHN, named ones fail unpaid); dropped,
   duplicated and reordered callbacks; failing and stalling result downloads; tasks that
@@ -85,6 +85,8 @@ FAULTS = [
     ("dashscope_throttling", 2),
     ("dashscope_internal", 1),
     ("dashscope_data_inspection", 1),
+    ("vertex_quota", 1),
+    ("vertex_unavailable", 1),
 ]
 
 
@@ -177,11 +179,15 @@ class ChaosRun:
                     else "fashn"
                     if draw < 0.78
                     else "dashscope"
+                    if draw < 0.84
+                    else "vertex"
                     if draw < 0.9
                     else None
                 )
                 source = Source.WIDGET if self.rng.random() < 0.7 else Source.ADMIN
-                batch = 2 if provider in ("piapi", "fashn") and self.rng.random() < 0.2 else 1
+                batch = (
+                    2 if provider in ("piapi", "fashn", "vertex") and self.rng.random() < 0.2 else 1
+                )
                 person = imagegen.person(640, 900, seed=1000 + i)
                 services.create_tryon(
                     garment=garments[i % len(garments)],

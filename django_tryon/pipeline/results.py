@@ -279,14 +279,16 @@ def _store_images(request: TryOnRequest, adapter: Provider, task: ProviderTask):
     raced = False
     started = time.monotonic()
     fetched = 0
-    for index, url in enumerate(task.image_urls):
+    # Images that came in the provider's answer are stored as they are; links are
+    # downloaded through the safe downloader.
+    for index, source in enumerate(task.images or task.image_urls):
         if index in stored:
             continue
         spent = time.monotonic() - started
         if fetched and spent > persist_time_budget():
             return stored, raced, False  # hand the rest on rather than hit the time limit
         fetched += 1
-        data = download(url, allowed_hosts=adapter.result_hosts, **adapter.download_trust)
+        data = source if isinstance(source, bytes) else _download(source, adapter)
         info = images.verify_image(data, min_side=1, max_bytes=get_setting("DOWNLOAD_MAX_BYTES"))
         ext = {"PNG": "png", "WEBP": "webp"}.get(info.format, "jpg")
         name = _fresh_name(storage, _result_name(request, index, ext))
@@ -300,6 +302,10 @@ def _store_images(request: TryOnRequest, adapter: Provider, task: ProviderTask):
             storage.delete(name)  # a parallel persist stored this index first
             raced = True
     return stored, raced, True
+
+
+def _download(url: str, adapter: Provider) -> bytes:
+    return download(url, allowed_hosts=adapter.result_hosts, **adapter.download_trust)
 
 
 def _result_name(request: TryOnRequest, index: int, ext: str) -> str:

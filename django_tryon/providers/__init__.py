@@ -16,6 +16,7 @@ PROVIDER_CLASSES: dict[str, str] = {
     "piapi": "django_tryon.providers.piapi.PiAPIProvider",
     "fashn": "django_tryon.providers.fashn.FashnProvider",
     "dashscope": "django_tryon.providers.dashscope.DashScopeProvider",
+    "vertex": "django_tryon.providers.vertex.VertexProvider",
 }
 
 _cache: dict[str, Provider] = {}

@@ -1,4 +1,5 @@
-"""The provider interface and the normalised task (the errors are in ``errors.py``).
+"""The provider interface (the value types are in ``tasks.py``, the errors in ``errors.py``;
+both are re-exported here).
 
 Adapters translate HTTP and never touch the database: services hand them a
 ``TryOnInput`` and get a ``ProviderTask`` back.
@@ -6,10 +7,8 @@ Adapters translate HTTP and never touch the database: services hand them a
 
 from __future__ import annotations
 
-import enum
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -31,72 +30,7 @@ from .errors import (  # noqa: F401
     TaskNotFound,
     parse_retry_after,
 )
-
-
-class TaskState(enum.StrEnum):
-    """A provider task's status, normalised across providers (PROVIDERS.md section 3)."""
-
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-
-    @property
-    def is_terminal(self) -> bool:
-        return self in (TaskState.SUCCEEDED, TaskState.FAILED)
-
-
-@dataclass(frozen=True)
-class InputImage:
-    """One provider-ready image: normalised bytes, and a signed URL when the app serves it."""
-
-    data: bytes
-    content_type: str = "image/jpeg"
-    url: str | None = None
-
-
-@dataclass(frozen=True)
-class TryOnInput:
-    """Everything an adapter needs to create one task.
-
-    ``garment`` is the single cloth image; for PiAPI outfits ``lower_garment`` is the
-    second one (Kling gets one composed image from the service instead).
-    """
-
-    request_id: str
-    person: InputImage
-    garment: InputImage
-    garment_category: str  # "upper", "lower" or "dress"
-    lower_garment: InputImage | None = None
-    batch_size: int = 1
-    callback_url: str | None = None
-    callback_secret: str | None = None
-
-
-@dataclass
-class ProviderTask:
-    """A provider task as the app understands it; ``raw`` keeps the provider's own payload."""
-
-    provider: str
-    task_id: str
-    state: TaskState
-    raw_status: str = ""
-    image_urls: list[str] = field(default_factory=list)
-    message: str = ""
-    error_code: str = ""
-    external_id: str = ""
-    cost: Decimal | None = None
-    cost_currency: str = ""  # "USD" for money, "units" for Kling resource-pack units
-    raw: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class CallbackHint:
-    """What a callback body says: only a hint that tells the app which task to fetch."""
-
-    task_id: str
-    raw_status: str = ""
-    external_id: str = ""
+from .tasks import CallbackHint, InputImage, ProviderTask, TaskState, TryOnInput  # noqa: F401
 
 
 class Provider:
@@ -301,6 +235,7 @@ class Provider:
         task_id: str,
         raw_status: str,
         image_urls: list[str],
+        images: list[bytes] | None = None,
         failure: str = "",
         error_code: str = "provider_failed",
         message: str = "",
@@ -316,7 +251,7 @@ class Provider:
         name = self.label.split(" (")[0] if self.label else self.name
         if state is TaskState.FAILED:
             message = failure or f"{name} reported the task as failed without a reason"
-        elif state is TaskState.SUCCEEDED and not image_urls:
+        elif state is TaskState.SUCCEEDED and not (image_urls or images):
             state, error_code = TaskState.FAILED, "no_result"
             message = f"{name} reported success but returned no result image"
         else:
@@ -327,6 +262,7 @@ class Provider:
             state=state,
             raw_status=raw_status,
             image_urls=image_urls,
+            images=images or [],
             message=message,
             error_code=error_code,
             external_id=external_id,
@@ -349,6 +285,42 @@ class Provider:
                 f"{self.label or self.name} could not be reached ({type(exc).__name__})",
                 provider=self.name,
             ) from exc
+
+    def refusal(
+        self,
+        response: httpx.Response,
+        body: dict | None,
+        *,
+        code: str,
+        message: str,
+        fetching: bool,
+        content_refused: bool = False,
+        account: bool = False,
+    ) -> ProviderError:
+        """The error of a refused call, once the adapter has read the provider's own
+        ``code`` and ``message``: the account when it says so; unknown when the body is not
+        the provider's JSON or a 2xx carries an error (a 429 is busy whatever its body);
+        else what its HTTP status means (``error_for_status``)."""
+        status = response.status_code
+        common: dict[str, Any] = {
+            "provider": self.name,
+            "http_status": status,
+            "code": code or None,
+            "body": body,
+        }
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        if account:
+            return ProviderAccountError(message, **common)
+        if status != 429 and (body is None or response.is_success):
+            return ProviderUnavailable(message, retry_after=retry_after, **common)
+        return self.error_for_status(
+            status,
+            message,
+            fetching=fetching,
+            retry_after=retry_after,
+            content_refused=content_refused,
+            **common,
+        )
 
     def error_for_status(
         self,

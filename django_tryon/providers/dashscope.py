@@ -29,7 +29,6 @@ from .base import (
     InputImage,
     InvalidInput,
     Provider,
-    ProviderAccountError,
     ProviderError,
     ProviderTask,
     ProviderUnavailable,
@@ -37,7 +36,6 @@ from .base import (
     TaskState,
     TryOnInput,
     json_object,
-    parse_retry_after,
 )
 
 CREATE_PATH = "/api/v1/services/aigc/image2image/image-synthesis"
@@ -176,31 +174,18 @@ class DashScopeProvider(Provider):
         self, response: httpx.Response, body: dict | None, *, fetching: bool
     ) -> ProviderError:
         """``{"code", "message", "request_id"}`` with an HTTP status."""
-        status = response.status_code
         code = _text(body, "code")
-        message = _text(body, "message") or code or f"HTTP {status} from Model Studio"
-        common: dict[str, Any] = {
-            "provider": self.name,
-            "http_status": status,
-            "code": code or None,
-            "body": body,
-        }
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        if code in ACCOUNT_CODES or (
-            code.startswith("Throttling.AllocationQuota") and "free" in message.lower()
-        ):
-            # Overdue payment, a model not bought, the free quota used up: the account.
-            return ProviderAccountError(message, **common)
-        if body is None or response.is_success:
-            # Not the service's JSON, or a 2xx that carries an error code: unknown.
-            return ProviderUnavailable(message, retry_after=retry_after, **common)
-        return self.error_for_status(
-            status,
-            message,
+        message = _text(body, "message") or code or f"HTTP {response.status_code} from Model Studio"
+        return self.refusal(
+            response,
+            body,
+            code=code,
+            message=message,
             fetching=fetching,
-            retry_after=retry_after,
             content_refused=code in CONTENT_CODES,
-            **common,
+            # Overdue payment, a model not bought, the free quota used up: the account.
+            account=code in ACCOUNT_CODES
+            or (code.startswith("Throttling.AllocationQuota") and "free" in message.lower()),
         )
 
     # -- translation -----------------------------------------------------------------

@@ -28,14 +28,12 @@ from .base import (
     InputImage,
     InvalidInput,
     Provider,
-    ProviderAccountError,
     ProviderError,
     ProviderTask,
     ProviderUnavailable,
     TaskState,
     TryOnInput,
     json_object,
-    parse_retry_after,
 )
 
 MODELS = ("tryon-v1.6", "tryon-max")
@@ -174,26 +172,15 @@ class FashnProvider(Provider):
         """FASHN's request errors: HTTP status and ``{"error": "<Name>", "message": ...}``."""
         status = response.status_code
         name = _error_name(body)
-        message = _text(body, "message") or name or f"HTTP {status} from FASHN"
-        common: dict[str, Any] = {
-            "provider": self.name,
-            "http_status": status,
-            "code": name or None,
-            "body": body,
-        }
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        if status == 429 and name in ACCOUNT_ERRORS:
-            return ProviderAccountError(message, **common)  # out of credits, under a 429
-        if status != 429 and (body is None or response.is_success):
-            # Not FASHN's JSON, or a 200 that carries an error: unknown.
-            return ProviderUnavailable(message, retry_after=retry_after, **common)
-        return self.error_for_status(
-            status,
-            message,
+        return self.refusal(
+            response,
+            body,
+            code=name,
+            message=_text(body, "message") or name or f"HTTP {status} from FASHN",
             fetching=fetching,
-            retry_after=retry_after,
             content_refused=name == "ContentModerationError",
-            **common,
+            # Out of credits comes under a 429, but it is the account, not a pause.
+            account=status == 429 and name in ACCOUNT_ERRORS,
         )
 
     # -- translation -----------------------------------------------------------------

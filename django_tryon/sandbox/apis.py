@@ -11,5 +11,6 @@ from .dashscope import DashScopeApi
 from .fashn import FashnApi
 from .kling import KlingApi
 from .piapi import PiApi
+from .vertex import VertexApi
 
-PROVIDER_APIS = (KlingApi, PiApi, FashnApi, DashScopeApi)
+PROVIDER_APIS = (KlingApi, PiApi, FashnApi, DashScopeApi, VertexApi)

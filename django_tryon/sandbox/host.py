@@ -70,6 +70,9 @@ class ProviderHost(Protocol):
     def download(self, url: str, field: str) -> bytes:
         """Fetch an input image the way the provider does (ValueError if it cannot)."""
 
+    def pause(self, seconds: float) -> None:
+        """Hold this request's thread for ``seconds``, or until the sandbox stops."""
+
 
 class ControlledSandbox(ProviderHost, Protocol):
     """What the control API (``/_sandbox/``) reads and changes."""

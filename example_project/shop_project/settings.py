@@ -14,6 +14,8 @@ SANDBOX_KLING_SK = "sandbox-secret-key-0123456789abcdef"
 SANDBOX_FASHN_KEY = "sandbox-fashn-key"
 SANDBOX_PIAPI_KEY = "sandbox-piapi-key"
 SANDBOX_DASHSCOPE_KEY = "sandbox-dashscope-key"
+SANDBOX_VERTEX_TOKEN = "sandbox-vertex-token"
+SANDBOX_VERTEX_PROJECT = "sandbox-project"
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env("SHOP_VAR_DIR", str(BASE_DIR.parent / "var")))
@@ -131,6 +133,7 @@ _kling_base = env("KLING_BASE_URL", "" if env("KLING_ACCESS_KEY", "") else SANDB
 _piapi_base = env("PIAPI_BASE_URL", "" if env("PIAPI_API_KEY", "") else SANDBOX_URL)
 _fashn_base = env("FASHN_BASE_URL", "" if env("FASHN_API_KEY", "") else SANDBOX_URL)
 _dashscope_base = env("DASHSCOPE_BASE_URL", "" if env("DASHSCOPE_API_KEY", "") else SANDBOX_URL)
+_vertex_base = env("VERTEX_BASE_URL", "" if env("VERTEX_PROJECT", "") else SANDBOX_URL)
 
 
 def _sandbox_trust(base_url: str) -> dict:
@@ -179,6 +182,20 @@ TRYON = {
             # What one image costs the shop: about $0.072 at Alibaba Cloud's listed price.
             "UNIT_PRICE": env("DASHSCOPE_UNIT_PRICE", "0.072"),
             **_sandbox_trust(_dashscope_base),
+        },
+        "vertex": {
+            "PROJECT": env("VERTEX_PROJECT", SANDBOX_VERTEX_PROJECT),
+            "LOCATION": env("VERTEX_LOCATION", "us-central1"),
+            "MODEL": env("VERTEX_MODEL", "virtual-try-on-001"),
+            # A token as given (the sandbox's), else google-auth's credentials: a key file
+            # or Application Default Credentials (django-tryon[vertex]).
+            "ACCESS_TOKEN": env(
+                "VERTEX_ACCESS_TOKEN", SANDBOX_VERTEX_TOKEN if _vertex_base == SANDBOX_URL else ""
+            ),
+            "CREDENTIALS_FILE": env("VERTEX_CREDENTIALS_FILE", ""),
+            "BASE_URL": _vertex_base,
+            "UNIT_PRICE": env("VERTEX_UNIT_PRICE", "0.06" if _vertex_base == SANDBOX_URL else ""),
+            **_sandbox_trust(_vertex_base),
         },
     },
     "PUBLIC_BASE_URL": env("TRYON_PUBLIC_BASE_URL", "http://127.0.0.1:8000"),

@@ -66,7 +66,7 @@ def test_w004_a_budget_in_a_currency_nobody_bills_in(tryon_settings):
     tryon_settings(SHOP_DAILY_BUDGET={"EUR": 20})
     assert warnings() == ["django_tryon.W004"]
     message = next(m for m in run_checks() if m.id == "django_tryon.W004")
-    assert "'EUR'" in message.msg and "USD, credits, units" in message.hint
+    assert "'EUR'" in message.msg and "USD, credits, images, units" in message.hint
 
 
 @pytest.mark.parametrize("rate", ["10", "ten/minute", "0/minute", "5/fortnight", "/s", 10])

@@ -4,6 +4,7 @@
     PIAPI_API_KEY=... TRYON_LIVE_PUBLIC_IMAGE_BASE=https://... pytest tests/live -m live
     FASHN_API_KEY=... pytest tests/live -m live
     DASHSCOPE_API_KEY=... TRYON_LIVE_PUBLIC_IMAGE_BASE=https://... pytest tests/live -m live
+    VERTEX_PROJECT=... [VERTEX_ACCESS_TOKEN=... | Application Default Credentials] pytest ...
 
 Each test creates one real task (one paid image) and waits for it to finish.
 """
@@ -21,6 +22,7 @@ from django_tryon.providers.dashscope import DashScopeProvider
 from django_tryon.providers.fashn import FashnProvider
 from django_tryon.providers.kling import KlingProvider
 from django_tryon.providers.piapi import PiAPIProvider
+from django_tryon.providers.vertex import VertexProvider
 from kit import imagegen
 
 pytestmark = pytest.mark.live
@@ -29,6 +31,7 @@ KLING_KEYS = os.environ.get("KLING_ACCESS_KEY") and os.environ.get("KLING_SECRET
 PIAPI_KEY = os.environ.get("PIAPI_API_KEY")
 FASHN_KEY = os.environ.get("FASHN_API_KEY")
 DASHSCOPE_KEY = os.environ.get("DASHSCOPE_API_KEY")
+VERTEX_PROJECT = os.environ.get("VERTEX_PROJECT")
 # PiAPI and Model Studio fetch inputs by URL: a public folder holding person.jpg and garment.png.
 PUBLIC_IMAGES = os.environ.get("TRYON_LIVE_PUBLIC_IMAGE_BASE")
 
@@ -146,3 +149,27 @@ def test_dashscope_live_round_trip():
     assert done.state in (TaskState.SUCCEEDED, TaskState.FAILED)
     if done.state == TaskState.SUCCEEDED:
         assert done.image_urls and done.cost_currency == "images"
+
+
+@pytest.mark.skipif(not VERTEX_PROJECT, reason="live: VERTEX_PROJECT not set")
+def test_vertex_live_call():
+    """One real call: the answer carries the images (or all of them were filtered)."""
+    settings = {
+        "PROJECT": VERTEX_PROJECT,
+        "LOCATION": os.environ.get("VERTEX_LOCATION", "us-central1"),
+        "MODEL": os.environ.get("VERTEX_MODEL", "virtual-try-on-001"),
+        "ACCESS_TOKEN": os.environ.get("VERTEX_ACCESS_TOKEN"),
+        "CREDENTIALS_FILE": os.environ.get("VERTEX_CREDENTIALS_FILE"),
+        "TIMEOUT_SECONDS": 90,
+    }
+    adapter = VertexProvider({k: v for k, v in settings.items() if v})
+    job = TryOnInput(
+        request_id=str(uuid.uuid4()),
+        person=InputImage(imagegen.make_person()),
+        garment=InputImage(imagegen.make_garment("upper"), content_type="image/png"),
+        garment_category="upper",
+    )
+    done = adapter.submit(job)
+    assert done.state in (TaskState.SUCCEEDED, TaskState.FAILED)
+    if done.state == TaskState.SUCCEEDED:
+        assert done.images and done.cost_currency == "images"

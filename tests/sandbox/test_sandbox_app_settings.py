@@ -23,7 +23,7 @@ def sandbox():
 
 def test_every_provider_api_gets_an_entry_the_sandbox_accepts(sandbox):
     providers = provider_settings(sandbox.url, config=sandbox.config_snapshot())
-    assert set(providers) == set(sandbox.apis) == {"kling", "piapi", "fashn", "dashscope"}
+    assert set(providers) == set(sandbox.apis) == {"kling", "piapi", "fashn", "dashscope", "vertex"}
     for name, options in providers.items():
         adapter = provider_class(name)({**options, "TIMEOUT_SECONDS": 5})
         try:

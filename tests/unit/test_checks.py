@@ -18,6 +18,8 @@ SANDBOX_WARNINGS = [
     "django_tryon.W003",  # kling BASE_URL is the sandbox
     "django_tryon.W003",  # piapi BASE_URL is the sandbox
     "django_tryon.W003",  # fashn BASE_URL is the sandbox
+    "django_tryon.W003",  # dashscope BASE_URL is the sandbox
+    "django_tryon.W003",  # vertex BASE_URL is the sandbox
     # REFRESH_TIME_LIMIT_SECONDS is cut to 10 so a test can watch a refresh hit its soft
     # limit in a real worker; the 20 s download timeout no longer fits inside it.
     "django_tryon.W006",

@@ -157,7 +157,9 @@ def test_unknown_category_is_a_usage_error(person, garment):
 
 def test_unknown_provider(person, garment):
     message = refused("--person", person, "--garment", garment, "--provider", "replicate")
-    assert message == "unknown provider 'replicate' (choose from fashn, kling, piapi)"
+    assert message == (
+        "unknown provider 'replicate' (choose from dashscope, fashn, kling, piapi, vertex)"
+    )
 
 
 KLING_ONE = "batch_size: Kling makes one image per try-on: the batch size must be 1."
