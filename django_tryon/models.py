@@ -76,9 +76,21 @@ def result_name(request, key: str, ext: str) -> str:
 
 
 class Category(models.TextChoices):
+    """What a garment is. Clothing goes to every provider; accessories only to those that
+    declare them (``Provider.garment_categories``: FASHN with its ``tryon-max`` model)."""
+
     UPPER = "upper", _("Upper body")
     LOWER = "lower", _("Lower body")
     DRESS = "dress", _("Dress / full body")
+    SHOES = "shoes", _("Shoes")
+    BAG = "bag", _("Bag")
+    HAT = "hat", _("Hat")
+    JEWELLERY = "jewellery", _("Jewellery")
+
+
+#: The clothing categories (every provider's), and the accessories (some providers').
+CLOTHING = frozenset({Category.UPPER, Category.LOWER, Category.DRESS})
+ACCESSORIES = frozenset({Category.SHOES, Category.BAG, Category.HAT, Category.JEWELLERY})
 
 
 class Source(models.TextChoices):

@@ -1,8 +1,9 @@
 """Which provider a new try-on goes to, and when one that never reached it may move.
 
 ``TRYON["ROUTING"]`` lists providers in order per entry point (widget, api, admin, cli,
-or "default"). A try-on that does not name its provider goes to the first on its route
-that is available now:
+or "default"), and may name a route per garment category ("shoes", "dress"...) or for
+outfits ("outfit"), which comes first. A try-on that does not name its provider goes to
+the first on its route that is available now:
 
 * not switched off (its ``ENABLED`` option);
 * not out of credit (it answered Kling 1100-1103/1304, FASHN ``OutOfCredits``, PiAPI
@@ -32,10 +33,12 @@ from django.utils import timezone
 
 from .conf import get_setting
 from .models import ProviderHealth
-from .providers import default_provider_name, get_provider
+from .providers import configured_providers, default_provider_name, get_provider
 from .untrusted import plain
 
 SOURCES = ("widget", "api", "admin", "cli")
+#: A route for outfits (an upper and a lower garment at once), beside the categories'.
+OUTFIT = "outfit"
 BEING_PROBED = "is being probed after failing"
 
 
@@ -47,16 +50,18 @@ class Choice:
     note: str = ""
 
 
-def route(source: str) -> list[str]:
-    """The providers a try-on from ``source`` may go to, in order."""
+def route(source: str, what: str = "") -> list[str]:
+    """The providers a try-on from ``source`` may go to, in order: the route of ``what``
+    it is (a garment category, or ``OUTFIT``) when the shop names one, else its entry
+    point's, else the default."""
     routing = get_setting("ROUTING")
     if not routing:
         return [default_provider_name()]
-    names = routing.get(source) or routing.get("default") or []
-    return list(names) or [default_provider_name()]
+    names = (routing.get(what) if what else None) or routing.get(source) or routing.get("default")
+    return list(names or []) or [default_provider_name()]
 
 
-def choose(source: str, *, fits=None, leave=(), now=None) -> Choice | None:
+def choose(source: str, *, fits=None, leave=(), now=None, what: str = "") -> Choice | None:
     """The first provider on the route that ``fits`` (a predicate on the adapter) and is
     available now, skipping those in ``leave``. Claims nothing: a half-open breaker's
     probe is claimed by the request about to be sent (``claim_to_send``), so a create
@@ -67,7 +72,7 @@ def choose(source: str, *, fits=None, leave=(), now=None) -> Choice | None:
     """
     now = now or timezone.now()
     skipped, fitting = [], []
-    for name in route(source):
+    for name in route(source, what):
         if name in leave:
             continue
         adapter = _adapter(name)
@@ -155,15 +160,41 @@ def record_out_of_credit(provider: str, reason: str, *, now=None) -> None:
     )
 
 
-def first_available(source: str) -> str:
-    """The provider a try-on from ``source`` would go to now, without claiming a probe:
-    what the admin's bulk form offers first, and what the quota endpoint prices."""
+def first_available(source: str, what: str = "") -> str:
+    """The provider a try-on from ``source`` (of ``what``: a category or an outfit) would
+    go to now, without claiming a probe: what the admin's bulk form offers first, and
+    what the quota endpoint prices."""
     if not routed_shop():
         return default_provider_name()
-    for name in route(source):
+    names = route(source, what)
+    for name in names:
         if unavailable_now(name) is None:
             return name
-    return route(source)[0]
+    return names[0]
+
+
+def providers_taking(category: str) -> list[str]:
+    """The configured providers that can try on a garment of ``category``."""
+    return [
+        name
+        for name in configured_providers()
+        if (adapter := _adapter(name)) is not None and category in adapter.garment_categories
+    ]
+
+
+def offered(source: str, category: str) -> bool:
+    """Whether a try-on of a ``category`` garment from ``source`` has a provider that
+    takes it where it would be sent (its route, or the default provider): the widget is
+    not shown for a product none takes."""
+    return any(
+        (adapter := _adapter(name)) is not None and category in adapter.garment_categories
+        for name in route(source, category)
+    )
+
+
+def what_of(garment_category: str, outfit: bool) -> str:
+    """The route key of a try-on: ``OUTFIT`` for an upper and a lower, else its category."""
+    return OUTFIT if outfit else garment_category
 
 
 def unavailable_now(provider: str, *, now=None) -> str | None:

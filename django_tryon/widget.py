@@ -59,11 +59,16 @@ def render_widget(
 ) -> str:
     """The widget for ``garment``, or "" when it cannot be used by this shopper now.
 
-    Nothing for a missing or inactive garment, while try-on is switched off, or when the
-    shop's budget or this shopper's daily quota is used up (the button hides rather than
-    shows an error).
+    Nothing for a missing or inactive garment, one no provider the widget's try-ons go to
+    can try on (a hat where only clothing is taken), while try-on is switched off, or when
+    the shop's budget or this shopper's daily quota is used up (the button hides rather
+    than shows an error).
     """
-    if garment is None or not getattr(garment, "active", False) or not available(request):
+    from . import routing
+
+    if garment is None or not getattr(garment, "active", False):
+        return ""
+    if not routing.offered("widget", garment.category) or not available(request):
         return ""
     if house_models is None:
         house_models = bool(get_setting("HOUSE_MODELS_FOR_SHOPPERS"))

@@ -131,10 +131,11 @@ def check_routing(values) -> list:
     routing = values["ROUTING"]
     if routing is None:
         return []
-    from ..routing import SOURCES
+    from ..models import Category
+    from ..routing import OUTFIT, SOURCES
 
     configured = values["PROVIDERS"] if isinstance(values["PROVIDERS"], dict) else {}
-    keys = (*SOURCES, "default")
+    keys = (*SOURCES, "default", *Category.values, OUTFIT)
     problems = []
     if not isinstance(routing, dict) or not routing:
         problems.append(f"must be None or a dict of entry point -> providers, not {routing!r}")
@@ -153,8 +154,8 @@ def check_routing(values) -> list:
     return [
         Error(
             f"TRYON['ROUTING'] {problem}.",
-            hint='For example {"default": ["kling", "fashn"], "admin": ["fashn"]} '
-            "(docs/providers.md#routing-and-fallback).",
+            hint='For example {"default": ["kling", "fashn"], "admin": ["fashn"], '
+            '"shoes": ["fashn"]} (docs/providers.md#routing-and-fallback).',
             id="django_tryon.E018",
         )
         for problem in problems

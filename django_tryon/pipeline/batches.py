@@ -3,6 +3,9 @@ it or nothing, counted against the shop's limits at once."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from decimal import Decimal
+
 from django.db import transaction
 
 from .. import quotas
@@ -28,12 +31,19 @@ def create_batch(
     everything is committed. Raises what ``create_tryon`` raises, or ``NothingToRun``;
     either way nothing is created and nothing stays reserved."""
     pairs = [(garment, photo) for garment in garments for photo in model_photos]
-    each = estimated_charge(provider, batch_size)
+    if not pairs:
+        raise NothingToRun()
+    # A garment's price can depend on what it is (FASHN's accessories): priced per pair.
+    prices = {
+        category: estimated_charge(provider, batch_size, category)
+        for category in {garment.category for garment in garments}
+    }
+    whole = together([prices[garment.category] for garment, _photo in pairs])
     # The whole batch is counted against the shop's limits first, in one short
     # transaction: the shop's counter rows are never held locked while a thousand
     # requests are written, so shoppers' creates do not wait for the batch.
-    quotas.reserve(each.times(len(pairs)), enforce_shopper=False)
-    created = 0
+    quotas.reserve(whole, enforce_shopper=False)
+    created, reused = 0, []
     try:
         with transaction.atomic():
             batch = TryOnBatch.objects.create(created_by=caller.user, provider=provider, note=note)
@@ -49,12 +59,23 @@ def create_batch(
                     reserved=True,
                 )
                 created += new
+                if not new:
+                    reused.append(prices[garment.category])
             if not created:
                 raise NothingToRun()
     except BaseException:
-        quotas.release(each.times(len(pairs)))
+        quotas.release(whole)
         raise
-    reused = len(pairs) - created
     if reused:  # already had a result or one in progress: nothing new is paid for
-        quotas.release(each.times(reused))
-    return batch, created, reused
+        quotas.release(together(reused))
+    return batch, created, len(reused)
+
+
+def together(charges: list[quotas.Charge]) -> quotas.Charge:
+    """Charges of one provider (one currency and price) as one."""
+    first = charges[0]
+    return replace(
+        first,
+        generations=sum(c.generations for c in charges),
+        amount=sum((c.amount for c in charges), Decimal("0")),
+    )

@@ -14,13 +14,15 @@ from ..providers import get_provider
 from ..providers.base import Provider
 
 
-def estimated_charge(provider: str | None = None, batch_size: int = 1) -> quotas.Charge:
+def estimated_charge(
+    provider: str | None = None, batch_size: int = 1, category: str = ""
+) -> quotas.Charge:
     """What a new request would count (default provider, one image unless told)."""
     try:
         adapter = get_provider(provider)
     except ImproperlyConfigured:
         adapter = None
-    return charge_for(adapter, batch_size)
+    return charge_for(adapter, batch_size, category)
 
 
 def next_tryon_allowance(caller: Caller) -> quotas.Allowance:
@@ -47,10 +49,10 @@ def reserved_charge(request: TryOnRequest) -> quotas.Charge:
     )
 
 
-def charge_for(adapter: Provider | None, batch_size: int) -> quotas.Charge:
+def charge_for(adapter: Provider | None, batch_size: int, category: str = "") -> quotas.Charge:
     if adapter is None:
         return quotas.Charge(batch_size)
-    amount, currency = adapter.estimate_cost(batch_size)
+    amount, currency = adapter.estimate_cost_of(batch_size, category)
     shop_currency = get_setting("CURRENCY") or ""
     price = adapter.price_in(currency, shop_currency)
     return quotas.Charge(

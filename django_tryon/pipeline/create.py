@@ -115,7 +115,7 @@ def create_tryon(
     )
     if not get_setting("ENABLED"):
         raise TryOnDisabled()
-    charge = charge_for(adapter, batch_size)
+    charge = charge_for(adapter, batch_size, garment.category)
     saved_name = ""
     try:
         # The upload is stored before the transaction, so the usage-counter rows are
@@ -201,10 +201,9 @@ def _route(source, garment, lower_garment, batch_size) -> routing.Choice | None:
     or nothing on it can take this try-on, which validation then says)."""
     if garment is None or not routing.routed_shop():
         return None
-    fits = routing.taking(
-        garment_category=garment.category, outfit=lower_garment is not None, batch_size=batch_size
-    )
-    return routing.choose(source, fits=fits)
+    outfit = lower_garment is not None
+    fits = routing.taking(garment_category=garment.category, outfit=outfit, batch_size=batch_size)
+    return routing.choose(source, fits=fits, what=routing.what_of(garment.category, outfit))
 
 
 def _model_photo_digest(model_photo) -> str:

@@ -30,11 +30,13 @@ def move_on(request: TryOnRequest, reason: str) -> bool:
         outfit=request.lower_garment_id is not None,
         batch_size=request.batch_size,
     )
-    choice = routing.choose(request.source, fits=fits, leave=left)
+    what = routing.what_of(request.garment.category, request.lower_garment_id is not None)
+    choice = routing.choose(request.source, fits=fits, leave=left, what=what)
     if choice is None:
         return False
     adapter = get_provider(choice.provider)
-    old, new = reserved_charge(request), charge_for(adapter, request.batch_size)
+    new = charge_for(adapter, request.batch_size, request.garment.category)
+    old = reserved_charge(request)
     note = "; ".join(p for p in (f"{request.provider} {reason}", choice.note) if p)
     note = f"{note} -> {choice.provider}"
     if request.routing_note:

@@ -90,7 +90,8 @@ def mark_generating(request: TryOnRequest) -> bool:
 
 def accept_task(request: TryOnRequest, adapter: Provider, task: ProviderTask) -> None:
     target = Status.PROCESSING if task.state == TaskState.RUNNING else Status.SUBMITTED
-    estimate, currency = adapter.estimate_cost(request.batch_size)
+    # Until the provider reports the real figure, the cost is what create reserved.
+    estimate, currency = request.reserved_amount, request.reserved_currency
     moved = transition(
         request,
         target,

@@ -46,7 +46,7 @@ def retry(request: TryOnRequest, *, source: str | None = None) -> TryOnRequest:
         consent_version=request.consent_version,
         consent_at=request.consent_at,
     )
-    charge = estimated_charge(clone.provider, clone.batch_size)
+    charge = estimated_charge(clone.provider, clone.batch_size, request.garment.category)
     record_charge(clone, charge)
     try:
         with transaction.atomic():

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .. import images
+from .. import images, routing
 from ..conf import get_setting
 from ..errors import TryOnValidationError
+from ..models import ACCESSORIES, Category
 from ..providers import get_provider, provider_names
 from ..providers.base import Provider, ProviderConfigurationError
 
@@ -69,9 +70,14 @@ def validate_garments(
 
 
 def _provider_takes(adapter, garment, field: str, errors: FieldErrors) -> None:
-    if adapter is not None and garment.category not in adapter.garment_categories:
-        label = adapter.label or adapter.name
-        errors.add(field, f"{label} cannot try on this kind of garment ({garment.category}).")
+    if adapter is None or garment.category in adapter.garment_categories:
+        return
+    if not routing.providers_taking(garment.category):
+        kind = garment.get_category_display().lower()
+        errors.add(field, f"No try-on provider this shop uses can try on {kind}.")
+        return
+    label = adapter.label or adapter.name
+    errors.add(field, f"{label} cannot try on this kind of garment ({garment.category}).")
 
 
 @dataclass(frozen=True)
@@ -152,7 +158,7 @@ def _read_all(upload) -> bytes:
 
 
 #: Garment categories the providers know.
-CATEGORIES = ("upper", "lower", "dress")
+CATEGORIES = tuple(Category.values)
 
 
 def check_outfit(first_category: str, second_category: str | None) -> None:
@@ -165,14 +171,19 @@ def check_outfit(first_category: str, second_category: str | None) -> None:
         if category is not None and category not in CATEGORIES:
             raise images.ImageError(
                 "invalid_outfit",
-                f"Unknown garment category {category!r}: use upper, lower or dress.",
+                f"Unknown garment category {category!r}: use {', '.join(CATEGORIES)}.",
             )
     if second_category is None:
         return
     pair = {first_category, second_category}
     if pair == {"upper", "lower"}:
         return
-    if "dress" in pair:
+    if pair & ACCESSORIES:
+        message = (
+            "Shoes, bags, hats and jewellery are tried on by themselves: they cannot be "
+            "combined with another garment. Remove one of them."
+        )
+    elif "dress" in pair:
         message = (
             "A dress is tried on by itself: it cannot be combined with another garment. "
             "Remove one of them."

@@ -66,6 +66,12 @@ def default_provider_name() -> str:
     return next(iter(providers), "") if isinstance(providers, dict) else ""
 
 
+def configured_providers() -> list[str]:
+    """The providers the shop has set up (``TRYON["PROVIDERS"]``), in its order."""
+    providers = get_setting("PROVIDERS")
+    return list(providers) if isinstance(providers, dict) else []
+
+
 def get_provider(name: str | None = None) -> Provider:
     """Return the adapter for ``name`` (default: :func:`default_provider_name`), reusing its
     HTTP client."""

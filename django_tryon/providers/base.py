@@ -229,6 +229,11 @@ class Provider:
         """What one request is expected to cost, as (amount, currency)."""
         return Decimal("0"), ""
 
+    def estimate_cost_of(self, batch_size: int, category: str) -> tuple[Decimal, str]:
+        """``estimate_cost`` for a garment of ``category``: a provider whose price depends
+        on what is tried on (FASHN's accessories go to a dearer model) says so here."""
+        return self.estimate_cost(batch_size)
+
     def build_task(
         self,
         *,

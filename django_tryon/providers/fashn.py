@@ -44,6 +44,10 @@ GARMENT_PHOTO_TYPES = ("auto", "flat-lay", "model")
 MODERATION_LEVELS = ("conservative", "permissive", "none")
 IMAGE_TRANSPORTS = ("base64", "url")
 CATEGORIES = {"upper": "tops", "lower": "bottoms", "dress": "one-pieces"}
+#: FASHN's model for shoes, bags, hats and jewellery: it takes a product image and no
+#: category ("clothing, shoes, hats, jewelry, bags, and other wearable fashion items").
+PRODUCT_MODEL = "tryon-max"
+ACCESSORY_CATEGORIES = frozenset({"shoes", "bag", "hat", "jewellery"})
 MAX_SEED = 2**32 - 1
 
 STATES: dict[str, TaskState] = {
@@ -82,6 +86,7 @@ class FashnProvider(Provider):
             "MODERATION_LEVEL",
             "SEED",
             "IMAGE_TRANSPORT",
+            "ACCESSORIES",
         }
     )
     required_options = frozenset({"API_KEY"})
@@ -114,6 +119,16 @@ class FashnProvider(Provider):
                 "SEED", f"must be an integer from 0 to {MAX_SEED}, not {seed!r}"
             )
         self.seed = seed
+        accessories = self.config.get("ACCESSORIES", True)
+        if not isinstance(accessories, bool):
+            raise self.setting_error("ACCESSORIES", "must be True or False")
+        # Shoes, bags, hats and jewellery go to tryon-max (4 credits an image), whatever
+        # MODEL says for clothing; False keeps this shop's FASHN to clothing.
+        self.garment_categories = (  # type: ignore[misc]
+            type(self).garment_categories | ACCESSORY_CATEGORIES
+            if accessories
+            else type(self).garment_categories
+        )
 
     @property
     def model_name(self) -> str:
@@ -124,7 +139,9 @@ class FashnProvider(Provider):
 
     def submit(self, job: TryOnInput) -> ProviderTask:
         """Start one prediction: exactly one POST, never repeated here."""
-        payload = {"model_name": self.model, "inputs": self._inputs(job)}
+        model = self._model_for(job.garment_category)
+        inputs = self._product_inputs(job) if model == PRODUCT_MODEL else self._inputs(job)
+        payload = {"model_name": model, "inputs": inputs}
         params = {"webhook_url": job.callback_url} if job.callback_url else None
         body = self._call("POST", "/v1/run", json=payload, params=params)
         task_id = body.get("id")
@@ -152,6 +169,16 @@ class FashnProvider(Provider):
     def estimate_cost(self, batch_size: int) -> tuple[Decimal, str]:
         """FASHN's credits: one an image with tryon-v1.6, four with tryon-max."""
         return CREDITS_PER_IMAGE[self.model] * batch_size, "credits"
+
+    def estimate_cost_of(self, batch_size: int, category: str) -> tuple[Decimal, str]:
+        return CREDITS_PER_IMAGE[self._model_for(category)] * batch_size, "credits"
+
+    @property
+    def _one_model(self) -> bool:
+        return self.model == PRODUCT_MODEL or not (self.garment_categories & ACCESSORY_CATEGORIES)
+
+    def _model_for(self, category: str) -> str:
+        return PRODUCT_MODEL if category in ACCESSORY_CATEGORIES else self.model
 
     # -- HTTP ------------------------------------------------------------------------
 
@@ -208,6 +235,18 @@ class FashnProvider(Provider):
             inputs["seed"] = self.seed
         return inputs
 
+    def _product_inputs(self, job: TryOnInput) -> dict[str, Any]:
+        """tryon-max's inputs: the person and the product, nothing else documented (its
+        sample count is not confirmed, so one image a run)."""
+        if job.lower_garment is not None:
+            raise self._invalid("FASHN takes one product per run: outfits are not supported")
+        if job.batch_size != 1:
+            raise self._invalid(f"FASHN's {PRODUCT_MODEL} makes one image a run")
+        return {
+            "model_image": self._image(job.person, "person"),
+            "product_image": self._image(job.garment, "product"),
+        }
+
     def _image(self, image: InputImage, role: str) -> str:
         """The one place FASHN's image rule lives: a URL, or base64 *with* its data: prefix."""
         if self.image_transport == "url":
@@ -238,7 +277,9 @@ class FashnProvider(Provider):
             image_urls=urls,
             failure=failure,
             error_code=RUNTIME_ERRORS.get(name, "provider_failed"),
-            cost=CREDITS_PER_IMAGE[self.model] * len(urls) if made else None,
+            # With accessories at tryon-max beside clothing at another model, a status
+            # answer does not say which ran it: the estimate made for its category stands.
+            cost=CREDITS_PER_IMAGE[self.model] * len(urls) if made and self._one_model else None,
             cost_currency="credits" if made else "",
             raw=data,
         )

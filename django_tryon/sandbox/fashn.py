@@ -25,6 +25,7 @@ from .web import ApiRequest, ApiResponse, encode_json
 
 DEFAULT_KEY = "sandbox-fashn-key"
 MODELS = ("tryon-v1.6", "tryon-max")
+PRODUCT_MODEL = "tryon-max"  # takes a product image (shoes, bags...), no category
 CHOICES = {
     "category": ("auto", "tops", "bottoms", "one-pieces"),
     "mode": ("performance", "balanced", "quality"),
@@ -265,6 +266,8 @@ def _parse_run(body: dict[str, Any]) -> tuple[str, dict[str, Any]] | str:
     inputs = body.get("inputs")
     if not isinstance(inputs, dict):
         return "inputs is required and must be an object."
+    if model == PRODUCT_MODEL:
+        return _parse_product_run(inputs)
     checked: dict[str, Any] = {}
     for field in ("model_image", "garment_image"):
         value = inputs.get(field)
@@ -285,6 +288,18 @@ def _parse_run(body: dict[str, Any]) -> tuple[str, dict[str, Any]] | str:
         return f"inputs.seed must be an integer from 0 to {MAX_SEED}."
     checked["seed"] = seed
     return model, checked
+
+
+def _parse_product_run(inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | str:
+    """tryon-max: a person and a product (any wearable item), no category; one image."""
+    checked: dict[str, Any] = {}
+    for field, given in (("model_image", "model_image"), ("garment_image", "product_image")):
+        value = inputs.get(given)
+        if not isinstance(value, str) or not value.strip():
+            return f"inputs.{given} is required: an image URL or a base64 data URI."
+        checked[field] = value.strip()
+    checked.update(category="auto", num_samples=1, product=True)
+    return PRODUCT_MODEL, checked
 
 
 def _echo(inputs: dict[str, Any]) -> dict[str, Any]:

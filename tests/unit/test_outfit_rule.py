@@ -35,5 +35,5 @@ def test_check_outfit_matrix(first, second):
 
 def test_check_outfit_unknown_category():
     with pytest.raises(ImageError) as excinfo:
-        check_outfit("hat", None)
+        check_outfit("scarf", None)
     assert _code(excinfo) == "invalid_outfit"

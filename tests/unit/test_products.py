@@ -91,6 +91,19 @@ def test_two_mapped_categories_are_not_guessed(catalogue, settings):
     assert not Garment.objects.exists()
 
 
+def test_a_shops_shoes_become_shoes(catalogue, settings):
+    """CATEGORY_MAP may name any garment category, accessories included."""
+    settings.TRYON["CATALOGUE"]["CATEGORY_MAP"] = {"Footwear": "shoes"}
+    SHOP_CATEGORIES["boots"] = ["Footwear"]
+    try:
+        product("boots")
+        code, out = sync()
+    finally:
+        del SHOP_CATEGORIES["boots"]
+    assert code == 0, out
+    assert Garment.objects.get().category == "shoes"
+
+
 def test_bad_input_is_one_line_and_exit_code_2(settings, catalogue):
     assert sync("--product", "999999")[0] == 2
     settings.TRYON = {**settings.TRYON, "CATALOGUE": None}

@@ -89,7 +89,7 @@ def test_running_statuses(word, state):
 
 def test_completed_with_images_costs_credits():
     urls = ["https://cdn.fashn.ai/x/output_0.png", "https://cdn.fashn.ai/x/output_1.png"]
-    fashn_, calls = adapter(status("completed", output=urls))
+    fashn_, calls = adapter(status("completed", output=urls), ACCESSORIES=False)
     task = fashn_.fetch(ID)
     assert (task.state, task.image_urls) == (TaskState.SUCCEEDED, urls)
     assert (task.cost, task.cost_currency) == (Decimal(2), "credits")
@@ -188,7 +188,11 @@ def test_what_fashn_would_refuse_is_refused_before_paying():
     with pytest.raises(InvalidInput):
         fashn_.submit(job(batch_size=5))
     with pytest.raises(InvalidInput):
-        fashn_.submit(job(garment_category="hat"))
+        fashn_.submit(job(garment_category="scarf"))
+    with pytest.raises(InvalidInput, match="one image a run"):
+        fashn_.submit(job(garment_category="shoes", batch_size=2))
+    with pytest.raises(InvalidInput, match="one product per run"):
+        fashn_.submit(job(garment_category="hat", lower_garment=InputImage(b"x")))
     url_mode, _ = adapter(IMAGE_TRANSPORT="url")
     with pytest.raises(InvalidInput):
         url_mode.submit(job(person=InputImage(b"p")))
@@ -215,14 +219,45 @@ def test_bad_options_name_the_setting(option, value):
 
 def test_options_reach_the_run_and_the_dedupe_key():
     answer = httpx.Response(200, json={"id": ID, "error": None})
-    options = {"MODEL": "tryon-max", "MODE": "quality", "SEED": 9, "MODERATION_LEVEL": "none"}
+    options = {"MODE": "quality", "SEED": 9, "MODERATION_LEVEL": "none"}
     fashn_, calls = adapter(answer, **options)
     fashn_.submit(job(garment_category="dress"))
     inputs = json.loads(calls.requests[0].content)["inputs"]
     assert (inputs["seed"], inputs["mode"], inputs["moderation_level"]) == (9, "quality", "none")
     assert inputs["category"] == "one-pieces"
-    assert fashn_.model_name == "tryon-max:quality"
-    assert fashn_.estimate_cost(2) == (Decimal(8), "credits")
+    assert fashn_.model_name == "tryon-v1.6:quality"
+    maximal, _ = adapter(MODEL="tryon-max")
+    assert maximal.estimate_cost(2) == (Decimal(8), "credits")
+
+
+@pytest.mark.parametrize("category", ["shoes", "bag", "hat", "jewellery"])
+def test_an_accessory_goes_to_tryon_max_as_a_product(category):
+    """tryon-max takes "shoes, hats, jewelry, bags": a product image and the person,
+    nothing else documented, 4 credits an image, whatever MODEL says for clothing."""
+    fashn_, calls = adapter(httpx.Response(200, json={"id": ID, "error": None}))
+    assert category in fashn_.garment_categories
+    fashn_.submit(job(garment_category=category))
+    sent = json.loads(calls.requests[0].content)
+    assert sent["model_name"] == "tryon-max"
+    assert set(sent["inputs"]) == {"model_image", "product_image"}
+    assert sent["inputs"]["product_image"].startswith("data:image/png;base64,")
+    assert fashn_.estimate_cost_of(1, category) == (Decimal(4), "credits")
+    assert fashn_.estimate_cost_of(1, "upper") == (Decimal(1), "credits")
+
+
+def test_a_shop_may_keep_fashn_to_clothing():
+    fashn_, _ = adapter(ACCESSORIES=False)
+    assert fashn_.garment_categories == {"upper", "lower", "dress"}
+    with pytest.raises(ProviderConfigurationError, match="ACCESSORIES"):
+        FashnProvider({"API_KEY": API_KEY, "ACCESSORIES": "yes"})
+
+
+def test_with_accessories_beside_clothing_a_status_leaves_the_estimate_standing():
+    """A status answer does not say which model ran it (tryon-max costs 4 credits an
+    image, tryon-v1.6 one): the estimate made for the garment's category stands."""
+    urls = ["https://cdn.fashn.ai/x/output_0.png"]
+    fashn_, _ = adapter(status("completed", output=urls))
+    assert fashn_.fetch(ID).cost is None
 
 
 def test_webhook_is_a_hint_by_its_id():
