@@ -64,7 +64,9 @@ def raw_run(sandbox: Sandbox, body: Any, key: str = API_KEY) -> httpx.Response:
 # -- happy paths ---------------------------------------------------------------------
 
 
-def test_run_poll_download_with_base64_and_its_prefix(sandbox, adapter):
+def test_run_poll_download_with_base64_and_its_prefix(sandbox):
+    # Clothing only: with accessories at tryon-max beside it, a status says no cost.
+    adapter = connect(sandbox, ACCESSORIES=False)
     created = adapter.submit(job(batch_size=2))
     assert created.state is TaskState.QUEUED and created.task_id
     done = poll(adapter, created.task_id)
@@ -87,6 +89,7 @@ def test_run_poll_download_with_base64_and_its_prefix(sandbox, adapter):
         "num_samples": 2,
         "moderation_level": "conservative",
     }
+    adapter.close()
 
 
 def test_inputs_by_url(sandbox, local):
@@ -102,9 +105,21 @@ def test_inputs_by_url(sandbox, local):
     assert set(local.fetched) == {"/in/p.png", "/in/g.jpg"}
     body = runs(sandbox)[0].json
     assert body["model_name"] == "tryon-max"
-    assert body["inputs"]["category"] == "one-pieces" and body["inputs"]["seed"] == 42
+    # tryon-max takes the garment as a product image, with no category.
+    assert body["inputs"] == {
+        "model_image": local.url + "/in/p.png",
+        "product_image": local.url + "/in/g.jpg",
+    }
     assert adapter.needs_input_urls and adapter.model_name == "tryon-max:quality"
     adapter.close()
+
+
+def test_a_shoe_goes_to_tryon_max_as_a_product(sandbox, adapter):
+    done = poll(adapter, adapter.submit(job(garment_category="shoes")).task_id)
+    assert done.state is TaskState.SUCCEEDED and len(done.image_urls) == 1
+    body = runs(sandbox)[0].json
+    assert body["model_name"] == "tryon-max"
+    assert set(body["inputs"]) == {"model_image", "product_image"}
 
 
 def test_an_outfit_is_refused_before_anything_is_sent(sandbox, adapter):
