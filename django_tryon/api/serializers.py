@@ -187,7 +187,8 @@ class TryOnCreateSerializer(serializers.Serializer):
     )
     garment = UUIDField(
         error_messages={"required": "Choose a garment.", "null": "Choose a garment."},
-        help_text="The garment to try on (upper, lower or dress).",
+        help_text="The garment to try on (clothing: upper, lower or dress; or an accessory: "
+        "shoes, bag, hat or jewellery, where a provider takes it).",
     )
     lower_garment = UUIDField(
         required=False, help_text="A lower-body garment to wear with an upper one (an outfit)."
