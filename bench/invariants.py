@@ -6,6 +6,8 @@ provider created, finished and served) and from the shop's database and storage.
 
 from __future__ import annotations
 
+import json
+import zlib
 from collections import Counter, defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -42,7 +44,8 @@ def check(env, run) -> list[dict]:
             "one provider task per request that reached the provider",
             not twice and not strangers,
             f"{reached} reached it; {len(twice)} with more than one task; "
-            f"{len(strangers)} tasks of no request",
+            f"{len(strangers)} tasks of no request"
+            + (f" ({dict(Counter(t['provider'] for t in strangers))})" if strangers else ""),
         )
     )
 
@@ -57,7 +60,10 @@ def check(env, run) -> list[dict]:
         if task["state"] == "succeeded" and not (
             request.status == "succeeded" and request.stored == task["batch_size"]
         ):
-            missing.append(f"{pk} ({request.status} {request.error_code}, {request.stored} stored)")
+            missing.append(
+                f"{pk} ({request.provider}: {request.status} {request.error_code}, "
+                f"{request.stored} stored, {request.attempts} attempts)"
+            )
     rows.append(
         _row(
             "every finished provider task has all its images stored, once",
@@ -122,19 +128,21 @@ def _task_owners(tasks: list[dict]) -> dict[str, str]:
 
 
 def _owner_of_inputs(task: dict) -> str | None:
-    """The request id inside the signed person-photo link a task was created with."""
+    """The request id inside the signed person-photo link a task was created with. Read
+    without checking the signature: the run rotates SECRET_KEY, and a link the worker
+    signed with the new key is still this run's own (Django's ``value:time:signature``,
+    the value base64 JSON, zlib-compressed when it starts with a dot)."""
     from django.core import signing
-
-    from django_tryon import links
 
     given = (task.get("request") or {}).get("input") or {}
     url = given.get("person_image_url") or given.get("model_input")
     if not isinstance(url, str):
         return None
-    value = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
+    data = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 2)[0]
     try:
-        payload = signing.loads(value, salt=links.INPUT_URL_SALT)  # the age does not matter
-    except signing.BadSignature:
+        raw = signing.b64_decode(data.lstrip(".").encode())
+        payload = json.loads(zlib.decompress(raw) if data.startswith(".") else raw)
+    except (ValueError, zlib.error):
         return None
     return str(payload[1]) if isinstance(payload, list) and len(payload) > 1 else None
 

@@ -111,6 +111,7 @@ class Driver:
                     "result_downloads",
                     "callback_url",
                     "batch_size",
+                    "request",  # what the create asked for (Model Studio's input links)
                 )
             }
             for t in self.sb.tasks
