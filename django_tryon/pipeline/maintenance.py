@@ -17,7 +17,7 @@ from ..models import CallbackReceipt, Source, TryOnRequest, TryOnResult
 from ..providers import get_provider
 from ..status import AT_PROVIDER, TERMINAL, Status
 from .dispatch import enqueue_on_commit
-from .results import accept_task
+from .results import accept_task, not_being_stored
 from .slots import waiting_for_slot, wake_waiting
 from .submission import give_up_pending
 from .transitions import drop_person_photo, fail, transition
@@ -144,7 +144,10 @@ def _expire_unsent(request: TryOnRequest, report: ReapReport) -> None:
 
 
 def _at_provider_past_retention(now):
-    """Requests at a provider that has long since deleted their task (never found again)."""
+    """Requests at a provider that has long since deleted their task (never found again).
+
+    Not one whose images a worker is storing right now, and not at a provider that keeps
+    nothing to ask for (retention None): a poll that finds nothing ends those."""
     rows = TryOnRequest.objects.none()
     at_provider = TryOnRequest.objects.filter(status__in=AT_PROVIDER).order_by()
     for name in at_provider.values_list("provider", flat=True).distinct():
@@ -152,12 +155,14 @@ def _at_provider_past_retention(now):
             retention = get_provider(name).task_retention_seconds
         except ImproperlyConfigured:
             continue
+        if retention is None:
+            continue
         rows |= TryOnRequest.objects.filter(
             status__in=AT_PROVIDER,
             provider=name,
             submitted_at__lt=now - timedelta(seconds=retention),
         )
-    return list(rows)
+    return list(rows.filter(not_being_stored(now)))
 
 
 def resolve_stuck_submission(request: TryOnRequest, *, enqueue=True, now=None) -> bool:

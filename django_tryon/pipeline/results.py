@@ -65,11 +65,14 @@ def refresh(request_id, *, callback_task_id: str = "", early: bool = False) -> T
     try:
         task = adapter.fetch(request.provider_task_id)
     except TaskNotFound as exc:
+        # A provider that keeps nothing (Vertex) cannot be asked again while a worker
+        # still stores the answer it had in hand: only a lapsed lease means it was lost.
         fail(
             request,
             code="task_not_found",
             detail=str(exc),
             expected=list(AT_PROVIDER),
+            where=not_being_stored(timezone.now()),
         )
         return request
     if task.state != TaskState.SUCCEEDED:  # persist_results records the check itself
@@ -181,16 +184,15 @@ def persist_results(
     failed on our side after the provider finished, and succeeds once its images are in.
     """
     now = timezone.now()
-    lease = timedelta(seconds=get_setting("PERSIST_LEASE_SECONDS"))
     if recovering:
         rows = TryOnRequest.objects.filter(
             pk=request.pk, status=Status.FAILED, error_code__in=RECOVERABLE_CODES
         )
     else:
         rows = TryOnRequest.objects.filter(pk=request.pk, status__in=AT_PROVIDER)
-    claimed = rows.filter(
-        Q(persist_claimed_at__isnull=True) | Q(persist_claimed_at__lt=now - lease)
-    ).update(persist_claimed_at=now, **_checked(task, request))
+    claimed = rows.filter(not_being_stored(now)).update(
+        persist_claimed_at=now, **_checked(task, request)
+    )
     if not claimed:
         return False
     ours = TryOnRequest.objects.filter(pk=request.pk, persist_claimed_at=now)
@@ -254,6 +256,13 @@ def persist_results(
         results = list(request.results.all()) if raced else [stored[i] for i in sorted(stored)]
         send_on_commit(tryon_succeeded, request, results=results)
     return moved
+
+
+def not_being_stored(now) -> Q:
+    """Rows no worker is storing images for: unclaimed, or their lease has lapsed (the
+    worker was killed mid-download)."""
+    lease = timedelta(seconds=get_setting("PERSIST_LEASE_SECONDS"))
+    return Q(persist_claimed_at__isnull=True) | Q(persist_claimed_at__lt=now - lease)
 
 
 def persist_time_budget() -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from django.db.models import Q
 from django.utils import timezone
 
 from .. import polling
@@ -20,9 +21,15 @@ log = logging.getLogger("django_tryon")
 
 
 def transition(
-    request: TryOnRequest, target: str, *, expected: Iterable[str] | None = None, **fields
+    request: TryOnRequest,
+    target: str,
+    *,
+    expected: Iterable[str] | None = None,
+    where: Q | None = None,
+    **fields,
 ) -> bool:
-    """Move ``request`` to ``target`` if it is still in an expected status: compare-and-set.
+    """Move ``request`` to ``target`` if it is still in an expected status (and matches
+    ``where``, when given): compare-and-set.
 
     Returns False (and changes nothing) when another worker or event moved it first.
     ``request`` is updated in memory when the move happens.
@@ -34,7 +41,8 @@ def transition(
     values = {"status": target, "updated_at": now, **fields}
     if target in TERMINAL and "completed_at" not in values:
         values["completed_at"] = now
-    moved = TryOnRequest.objects.filter(pk=request.pk, status__in=sources).update(**values)
+    rows = TryOnRequest.objects.filter(pk=request.pk, status__in=sources)
+    moved = (rows.filter(where) if where is not None else rows).update(**values)
     if moved:
         for key, value in values.items():
             setattr(request, key, value)
@@ -48,6 +56,7 @@ def fail(
     code: str,
     detail: str = "",
     expected: Iterable[str] | None = None,
+    where: Q | None = None,
     **fields,
 ) -> bool:
     """Fail an active request with its error code (the words a shopper reads are
@@ -56,6 +65,7 @@ def fail(
         request,
         Status.FAILED,
         expected=expected or [s for s in ACTIVE],
+        where=where,
         error_code=code[:40],
         error_detail=plain(detail, 2000),
         persist_claimed_at=None,

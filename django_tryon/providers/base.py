@@ -68,8 +68,9 @@ class Provider:
     #: Hosts result images may be downloaded from (the safe downloader enforces it).
     default_result_hosts: ClassVar[tuple[str, ...]] = ()
     #: How long the provider keeps a task and its results: a task we are following is
-    #: given up (``provider_expired``) only past this, never on our own clock.
-    task_retention_seconds: ClassVar[int] = 24 * 3600
+    #: given up (``provider_expired``) only past this, never on our own clock. None: it
+    #: keeps nothing to ask for again (the answer was the result), so no clock applies.
+    task_retention_seconds: ClassVar[int | None] = 24 * 3600
 
     common_options: ClassVar[frozenset[str]] = frozenset(
         {

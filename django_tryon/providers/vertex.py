@@ -98,8 +98,9 @@ class VertexProvider(Provider):
     sends_callbacks = False
     # The images come in the answer: nothing is downloaded from anywhere.
     default_result_hosts: ClassVar[tuple[str, ...]] = ()
-    # Nothing is kept: the answer is the only copy.
-    task_retention_seconds = 0
+    # Nothing is kept: the answer is the only copy. A try-on whose answer was not stored
+    # is ended by its next poll (task_not_found), once no worker is storing it.
+    task_retention_seconds = None
     status_map = STATES
 
     def configure(self) -> None:

@@ -25,6 +25,7 @@ from django_tryon.providers.base import (
     ProviderAuthError,
     ProviderTask,
     ProviderUnavailable,
+    TaskNotFound,
     TaskState,
 )
 from django_tryon.quotas import _periods
@@ -175,6 +176,37 @@ def test_a_task_past_the_providers_retention_fails_with_its_own_reason(fake, mak
     assert services.reap(enqueue=False).expired == [str(request.pk)]
     request.refresh_from_db()
     assert request.status == Status.FAILED and request.error_code == "provider_expired"
+
+
+def test_a_task_past_retention_is_not_expired_while_its_images_are_stored(fake, make_garment, sent):
+    request = submitted(fake, make_garment)
+    long_ago = timezone.now() - timedelta(seconds=fake.task_retention_seconds + 60)
+    age(request, submitted_at=long_ago, persist_claimed_at=timezone.now())
+    assert services.reap(enqueue=False).expired == []
+    age(request, persist_claimed_at=long_ago)  # that worker's lease lapsed
+    assert services.reap(enqueue=False).expired == [str(request.pk)]
+
+
+def test_an_answer_being_stored_is_not_given_up_at_a_provider_that_keeps_nothing(
+    fake, make_garment, sent, monkeypatch
+):
+    """Vertex answers with the images themselves and keeps no task to ask for again. While
+    a worker stores that answer neither the reaper nor a poll gives the try-on up (the
+    images are paid and in hand); once that worker's lease has run out, the poll does."""
+    monkeypatch.setattr(type(fake), "task_retention_seconds", None)
+    request = submitted(fake, make_garment)
+    long_ago = timezone.now() - timedelta(days=40)
+    age(request, submitted_at=long_ago, persist_claimed_at=timezone.now())
+    assert services.reap(enqueue=False).expired == []
+    fake.fetch_effects.append(TaskNotFound("keeps nothing", provider="fake"))
+    services.refresh(request.pk)
+    request.refresh_from_db()
+    assert request.status == Status.SUBMITTED
+    age(request, persist_claimed_at=long_ago)  # the storing worker died
+    fake.fetch_effects.append(TaskNotFound("keeps nothing", provider="fake"))
+    services.refresh(request.pk)
+    request.refresh_from_db()
+    assert request.status == Status.FAILED and request.error_code == "task_not_found"
 
 
 def test_a_long_running_task_is_polled_less_and_less_often(fake, make_garment, settings):
