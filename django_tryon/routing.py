@@ -2,8 +2,9 @@
 
 ``TRYON["ROUTING"]`` lists providers in order per entry point (widget, api, admin, cli,
 or "default"), and may name a route per garment category ("shoes", "dress"...) or for
-outfits ("outfit"), which comes first. A try-on that does not name its provider goes to
-the first on its route that is available now:
+outfits ("outfit"), which comes first. "cheapest" on a route stands for the providers it
+does not name, the cheapest first. A try-on that does not name its provider goes to the
+first on its route that is available now:
 
 * not switched off (its ``ENABLED`` option);
 * not out of credit (it answered Kling 1100-1103/1304, FASHN ``OutOfCredits``, PiAPI
@@ -39,6 +40,8 @@ from .untrusted import plain
 SOURCES = ("widget", "api", "admin", "cli")
 #: A route for outfits (an upper and a lower garment at once), beside the categories'.
 OUTFIT = "outfit"
+#: On a route: every configured provider the route does not name, cheapest first.
+CHEAPEST = "cheapest"
 BEING_PROBED = "is being probed after failing"
 
 
@@ -53,12 +56,41 @@ class Choice:
 def route(source: str, what: str = "") -> list[str]:
     """The providers a try-on from ``source`` may go to, in order: the route of ``what``
     it is (a garment category, or ``OUTFIT``) when the shop names one, else its entry
-    point's, else the default."""
+    point's, else the default. ``CHEAPEST`` on a route stands for the providers it does
+    not name, cheapest first."""
     routing = get_setting("ROUTING")
     if not routing:
         return [default_provider_name()]
     names = (routing.get(what) if what else None) or routing.get(source) or routing.get("default")
-    return list(names or []) or [default_provider_name()]
+    names = list(names or []) or [default_provider_name()]
+    if CHEAPEST not in names:
+        return names
+    others = [name for name in by_price(what) if name not in names]
+    expanded = []
+    for name in names:
+        expanded += others if name == CHEAPEST else [name]
+    return list(dict.fromkeys(expanded))
+
+
+def by_price(what: str = "") -> list[str]:
+    """The configured providers, the cheapest first for one image of ``what`` (a garment
+    category or ``OUTFIT``) in the shop's money (``CURRENCY``, and each provider's
+    ``UNIT_PRICE`` where it bills in something else). One with no such price cannot be
+    compared: it comes after those priced, in ``TRYON["PROVIDERS"]`` order."""
+    category = "upper" if what == OUTFIT else what
+    shop_currency = get_setting("CURRENCY") or ""
+
+    def price(name: str):
+        adapter = _adapter(name)
+        if adapter is None:
+            return None
+        amount, billed = adapter.estimate_cost_of(1, category)
+        unit = adapter.price_in(billed, shop_currency)
+        return None if unit is None else amount * unit
+
+    priced = [(price(name), order, name) for order, name in enumerate(configured_providers())]
+    priced.sort(key=lambda row: (row[0] is None, row[0] or 0, row[1]))
+    return [name for _price, _order, name in priced]
 
 
 def choose(source: str, *, fits=None, leave=(), now=None, what: str = "") -> Choice | None:

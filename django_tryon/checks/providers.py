@@ -132,7 +132,7 @@ def check_routing(values) -> list:
     if routing is None:
         return []
     from ..models import Category
-    from ..routing import OUTFIT, SOURCES
+    from ..routing import CHEAPEST, OUTFIT, SOURCES
 
     configured = values["PROVIDERS"] if isinstance(values["PROVIDERS"], dict) else {}
     keys = (*SOURCES, "default", *Category.values, OUTFIT)
@@ -146,7 +146,7 @@ def check_routing(values) -> list:
             elif not isinstance(names, list | tuple) or not names:
                 problems.append(f"[{key!r}] must be a non-empty list of provider names")
             else:
-                unknown = [n for n in names if n not in configured]
+                unknown = [n for n in names if n not in configured and n != CHEAPEST]
                 if unknown:
                     problems.append(
                         f"[{key!r}] names {', '.join(map(repr, unknown))}, not in TRYON['PROVIDERS']"
@@ -155,7 +155,8 @@ def check_routing(values) -> list:
         Error(
             f"TRYON['ROUTING'] {problem}.",
             hint='For example {"default": ["kling", "fashn"], "admin": ["fashn"], '
-            '"shoes": ["fashn"]} (docs/providers.md#routing-and-fallback).',
+            '"shoes": ["fashn"], "api": ["cheapest"]} '
+            "(docs/providers.md#routing-and-fallback).",
             id="django_tryon.E018",
         )
         for problem in problems

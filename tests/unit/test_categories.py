@@ -53,6 +53,13 @@ def test_the_check_takes_categories_and_outfits_as_route_names(shop):
     assert [e.id for e in bad] == ["django_tryon.E018"]
 
 
+def test_the_check_takes_cheapest_on_a_route_and_no_misspelling_of_it(shop):
+    values = get_setting_values()
+    assert check_routing({**values, "ROUTING": {"default": ["fashn", "cheapest"]}}) == []
+    [bad] = check_routing({**values, "ROUTING": {"default": ["cheepest"]}})
+    assert "'cheepest', not in TRYON['PROVIDERS']" in bad.msg
+
+
 def get_setting_values() -> dict:
     return {"PROVIDERS": get_setting("PROVIDERS"), "ROUTING": get_setting("ROUTING")}
 

@@ -190,3 +190,50 @@ def test_a_shop_without_a_route_keeps_no_health_and_pays_no_query_for_it(
         trip("kling", times=5)
         routing.record_out_of_credit("kling", "no credit")
     assert not ProviderHealth.objects.exists()
+
+
+# -- "cheapest": routing by price ------------------------------------------------------------
+
+
+def priced(settings, **unit_prices):
+    """The suite's providers with these UNIT_PRICEs (None: no price in the shop's money)."""
+    providers = {name: dict(options) for name, options in settings.TRYON["PROVIDERS"].items()}
+    for name, price in unit_prices.items():
+        if price is None:
+            providers[name].pop("UNIT_PRICE", None)
+        else:
+            providers[name]["UNIT_PRICE"] = price
+    settings.TRYON = {**settings.TRYON, "PROVIDERS": providers}
+
+
+def test_cheapest_orders_the_providers_by_their_price_of_one_image(settings):
+    priced(settings, kling="0.14", piapi=None, fashn="0.075", dashscope="0.072", vertex="0.06")
+    # PiAPI bills in dollars, the shop's own money: $0.07 an image with no UNIT_PRICE.
+    assert routing.by_price("upper") == ["vertex", "piapi", "dashscope", "fashn", "kling"]
+    # A shoe at FASHN is tryon-max, four credits: dearer than a Kling unit.
+    assert routing.by_price("shoes")[-2:] == ["kling", "fashn"]
+
+
+def test_a_provider_with_no_price_in_the_shops_money_comes_after_the_priced(settings):
+    priced(settings, kling=None, vertex=None)
+    assert routing.by_price("upper")[-2:] == ["kling", "vertex"]  # in TRYON["PROVIDERS"] order
+
+
+def test_cheapest_stands_for_the_providers_the_route_does_not_name(settings, routed):
+    priced(settings, kling="0.01")
+    routed(route=("cheapest", "piapi"))
+    assert routing.route("api")[0] == "kling" and routing.route("api")[-1] == "piapi"
+    assert sorted(routing.route("api")) == sorted(settings.TRYON["PROVIDERS"])
+
+
+def test_everything_else_to_the_cheapest_healthy_provider(make_garment, routed, settings, sent):
+    """The issue's example: shoes to FASHN, outfits to Kling, the rest to the cheapest."""
+    routed(route=("cheapest",), shoes=["fashn"], outfit=["kling"])
+    assert create(make_garment).provider == "vertex"  # $0.06 an image in the sandbox prices
+    assert create(make_garment, lower=True).provider == "kling"
+    trip("vertex")
+    request = create(make_garment)
+    assert request.provider == "piapi"  # the next cheapest, and why vertex was passed over
+    assert request.routing_note.startswith("vertex is failing")
+    priced(settings, kling="0.01")
+    assert create(make_garment).provider == "kling"
