@@ -165,7 +165,8 @@ class TryOnBatch(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    provider = models.CharField(max_length=32)
+    # The provider, or the providers ("fashn, kling") a routed batch went to.
+    provider = models.CharField(max_length=100)
     note = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -74,6 +74,25 @@ class Charge:
         return (Decimal(amount) * self.price).quantize(Decimal("0.0001"))
 
 
+def added_up(charges: list[Charge]) -> list[Charge]:
+    """``charges`` added up per currency and price, as one provider bills them (a batch
+    whose garments go to two providers is two charges)."""
+    groups: dict[tuple, Charge] = {}
+    for charge in charges:
+        key = (charge.currency, charge.price, charge.shop_currency)
+        seen = groups.get(key)
+        groups[key] = (
+            charge
+            if seen is None
+            else replace(
+                seen,
+                generations=seen.generations + charge.generations,
+                amount=seen.amount + charge.amount,
+            )
+        )
+    return list(groups.values())
+
+
 @dataclass
 class Allowance:
     """What is left for one shopper right now (what the API shows the widget)."""

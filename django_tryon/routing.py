@@ -81,7 +81,7 @@ def by_price(what: str = "") -> list[str]:
     shop_currency = get_setting("CURRENCY") or ""
 
     def price(name: str):
-        adapter = _adapter(name)
+        adapter = adapter_or_none(name)
         if adapter is None:
             return None
         amount, billed = adapter.estimate_cost_of(1, category)
@@ -107,7 +107,7 @@ def choose(source: str, *, fits=None, leave=(), now=None, what: str = "") -> Cho
     for name in route(source, what):
         if name in leave:
             continue
-        adapter = _adapter(name)
+        adapter = adapter_or_none(name)
         if adapter is None or (fits is not None and not fits(adapter)):
             continue
         fitting.append(name)
@@ -210,7 +210,7 @@ def providers_taking(category: str) -> list[str]:
     return [
         name
         for name in configured_providers()
-        if (adapter := _adapter(name)) is not None and category in adapter.garment_categories
+        if (adapter := adapter_or_none(name)) is not None and category in adapter.garment_categories
     ]
 
 
@@ -219,7 +219,7 @@ def offered(source: str, category: str) -> bool:
     takes it where it would be sent (its route, or the default provider): the widget is
     not shown for a product none takes."""
     return any(
-        (adapter := _adapter(name)) is not None and category in adapter.garment_categories
+        (adapter := adapter_or_none(name)) is not None and category in adapter.garment_categories
         for name in route(source, category)
     )
 
@@ -232,7 +232,7 @@ def what_of(garment_category: str, outfit: bool) -> str:
 def unavailable_now(provider: str, *, now=None) -> str | None:
     """Why ``provider`` takes no new try-on now (never claims a probe), or None."""
     now = now or timezone.now()
-    adapter = _adapter(provider)
+    adapter = adapter_or_none(provider)
     if adapter is None:
         return "is not configured"
     return _unavailable(provider, adapter, now)
@@ -244,7 +244,7 @@ def claim_to_send(provider: str, *, now=None) -> tuple[str | None, datetime | No
     request claimed (None otherwise). A claimed probe that is not spent on a create is
     handed back with ``give_back_probe``."""
     now = now or timezone.now()
-    adapter = _adapter(provider)
+    adapter = adapter_or_none(provider)
     if adapter is None:
         return "is not configured", None
     why, half_open = _health(provider, adapter, now)
@@ -312,7 +312,8 @@ def _row(provider: str) -> None:
     ProviderHealth.objects.bulk_create([ProviderHealth(provider=provider)], ignore_conflicts=True)
 
 
-def _adapter(name: str):
+def adapter_or_none(name: str):
+    """The adapter of ``name``, or None when it is not configured (or misconfigured)."""
     try:
         return get_provider(name)
     except ImproperlyConfigured:

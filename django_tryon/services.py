@@ -11,7 +11,7 @@ results, and callback tokens, are ``django_tryon.links``.
 
 from __future__ import annotations
 
-from .pipeline.batches import create_batch
+from .pipeline.batches import create_batch, plan_batch
 from .pipeline.cancel import cancel, cancel_at_provider
 from .pipeline.charges import charge_for, next_tryon_allowance
 from .pipeline.create import already_made, create_tryon
@@ -32,6 +32,7 @@ __all__ = [  # noqa: RUF022 (grouped by what a caller does)
     "create_batch",
     "create_tryon",
     "next_tryon_allowance",
+    "plan_batch",
     # Following them: the worker's steps, the reaper, the purge, callbacks.
     "act_on_hint",
     "cancel",

@@ -33,7 +33,7 @@ from .common import (
     report_withdrawn,
     say_count,
 )
-from .display import batch_label, garments_label, provider_label
+from .display import batch_label, batch_providers_label, garments_label
 
 #: How the batch page groups statuses (in this order), with the statuses of each group.
 GROUPS = [
@@ -116,7 +116,7 @@ class TryOnBatchAdmin(ViewOnly, admin.ModelAdmin):
 
     @admin.display(description=_("provider"), ordering="provider")
     def provider_name(self, obj):
-        return provider_label(obj.provider)
+        return batch_providers_label(obj.provider)
 
     @admin.display(description=_("progress"))
     def progress_cell(self, obj):
@@ -151,7 +151,7 @@ class TryOnBatchAdmin(ViewOnly, admin.ModelAdmin):
             "opts": self.opts,
             "original": batch,
             "batch": batch,
-            "provider_label": provider_label(batch.provider),
+            "provider_label": batch_providers_label(batch.provider),
             "progress": progress,
             "groups": zip(GROUPS, progress["groups"], strict=True),
             "poll_seconds": POLL_SECONDS,

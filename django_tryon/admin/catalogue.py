@@ -16,9 +16,10 @@ from ..callers import Caller
 from ..errors import NothingToRun, QuotaExceeded, TryOnValidationError
 from ..locking import StillLocked, when_unlocked
 from ..models import Garment, ModelPhoto
+from .bulk import BulkTryOnForm
 from .common import say_count
 from .display import placeholder, thumbnail
-from .forms import BulkTryOnForm, GarmentForm, ModelPhotoForm
+from .forms import GarmentForm, ModelPhotoForm
 from .operations import quota_message
 
 RUN_BULK_PERMISSION = "django_tryon.run_bulk_tryon"
@@ -41,7 +42,7 @@ def try_on_house_models(modeladmin, request, queryset):
                 Caller.for_admin(request.user),
                 garments,
                 data["model_photos"],
-                provider=data["provider"],
+                provider=form.provider_name(),
                 batch_size=data["batch_size"],
                 lower_garment=data.get("lower_garment"),
                 note=data.get("note", ""),
@@ -95,6 +96,8 @@ def try_on_house_models(modeladmin, request, queryset):
         "estimate": form.estimate(),
         "providers_json": {name: c.as_json() for name, c in form.providers.items()},
         "made_json": form.made_by_photo,
+        "routes_json": form.routes_json(),
+        "garments_json": [{"pk": str(g.pk), "category": g.category} for g in garments],
         "action_name": "try_on_house_models",
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         "media": modeladmin.media + form.media,

@@ -127,6 +127,11 @@ def provider_label(name: str) -> str:
         return name
 
 
+def batch_providers_label(names: str) -> str:
+    """A batch's provider, or its providers ("fashn, kling" for a routed batch)."""
+    return ", ".join(provider_label(name) for name in names.split(", "))
+
+
 def short_provider_label(name: str) -> str:
     """The label without its parenthesis ("PiAPI (Kling through PiAPI)" -> "PiAPI"), for
     list columns; pages with room show the whole label."""

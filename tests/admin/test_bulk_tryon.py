@@ -84,6 +84,9 @@ def test_preview_shows_the_count_and_the_estimated_cost(merch_client, catalogue)
     )
     assert response.status_code == 200
     estimate = response.context["estimate"]
+    assert [(row["garment"], row["provider"]) for row in estimate.pop("plan")] == [
+        (garment, "kling") for garment in sorted(garments, key=lambda g: g.name)
+    ]
     assert estimate == {
         "count": 6,
         "garments": 3,
@@ -122,7 +125,10 @@ def test_the_estimate_counts_only_what_will_run(merch_client, catalogue):
     assert 'value="Start 4 try-ons"' in html
     assert 'data-summary="made">2<' in html
     # The page's script gets the same figures for live updates.
-    assert response.context["made_json"]["kling"]["1"] == {str(catalogue.alex.pk): 2}
+    made = response.context["made_json"]["kling"]["1"]
+    assert made == {
+        str(catalogue.alex.pk): sorted([str(catalogue.shirt.pk), str(catalogue.tee.pk)])
+    }
 
     post["model_photos"] = [catalogue.alex.pk]
     post["_selected_action"] = [catalogue.shirt.pk, catalogue.tee.pk]
@@ -420,7 +426,7 @@ def test_the_form_offers_first_what_the_admin_route_would_use_now(settings):
     """The bulk form names its provider; with a route, the one preselected is the first
     the route would use now: FASHN while Kling is out of credit, Kling again after."""
     from django_tryon import routing
-    from django_tryon.admin.forms import available_providers
+    from django_tryon.admin.bulk import available_providers
 
     settings.TRYON = {**settings.TRYON, "ROUTING": {"admin": ["kling", "fashn"]}}
     assert available_providers()[0].name == "kling"
