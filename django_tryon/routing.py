@@ -207,21 +207,19 @@ def first_available(source: str, what: str = "") -> str:
 
 def providers_taking(category: str) -> list[str]:
     """The configured providers that can try on a garment of ``category``."""
-    return [
-        name
-        for name in configured_providers()
-        if (adapter := adapter_or_none(name)) is not None and category in adapter.garment_categories
-    ]
+    return [name for name in configured_providers() if _takes(name, category)]
 
 
 def offered(source: str, category: str) -> bool:
     """Whether a try-on of a ``category`` garment from ``source`` has a provider that
     takes it where it would be sent (its route, or the default provider): the widget is
     not shown for a product none takes."""
-    return any(
-        (adapter := adapter_or_none(name)) is not None and category in adapter.garment_categories
-        for name in route(source, category)
-    )
+    return any(_takes(name, category) for name in route(source, category))
+
+
+def _takes(name: str, category: str) -> bool:
+    adapter = adapter_or_none(name)
+    return adapter is not None and category in adapter.garment_categories
 
 
 def what_of(garment_category: str, outfit: bool) -> str:

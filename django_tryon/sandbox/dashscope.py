@@ -178,10 +178,10 @@ class DashScopeApi(ProviderApi):
             code = "InvalidURL" if "URL" in parsed else "InvalidParameter"
             return error(400, code, parsed)
         model, urls, resolution, restore_face = parsed
-        loaded, failure = self._load(urls)
+        loaded, sizes, failure = self._load(urls)
         person = loaded.get("person_image_url")
         width, height = RESOLUTIONS[resolution] or (
-            images.output_size(*_size(person)) if person else (576, 1024)
+            images.output_size(*sizes["person_image_url"]) if person else (576, 1024)
         )
         garments = [(kind, loaded[field]) for field, kind in GARMENT_FIELDS if field in loaded]
         sandbox = self.sandbox
@@ -249,19 +249,21 @@ class DashScopeApi(ProviderApi):
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _load(self, urls: dict[str, str]) -> tuple[dict[str, bytes], Failure | None]:
-        """Every image fetched and checked, or the failure the task will end with."""
+    def _load(self, urls: dict[str, str]):
+        """Every image fetched and checked, with its size (read once), or the failure
+        the task will end with: ``(images, sizes, failure)`` by field."""
         loaded: dict[str, bytes] = {}
+        sizes: dict[str, tuple[int, int]] = {}
         for field, url in urls.items():
             try:
                 data = self.sandbox.download(url, field)
             except images.ImageRejected as exc:
-                return {}, Failure("download", f"{field}: {exc}")
-            problem = _check(data)
+                return {}, {}, Failure("download", f"{field}: {exc}")
+            size, problem = _check(data)
             if problem:
-                return {}, Failure("image", f"{field}: {problem}")
-            loaded[field] = data
-        return loaded, None
+                return {}, {}, Failure("image", f"{field}: {problem}")
+            loaded[field], sizes[field] = data, size
+        return loaded, sizes, None
 
 
 ERROR_NAMES = {
@@ -310,23 +312,21 @@ def _parse(body: dict[str, Any]) -> tuple[str, dict[str, str], int, bool] | str:
     return model, urls, resolution, restore_face
 
 
-def _check(data: bytes) -> str:
-    """What the service would say is wrong with a fetched image, or ""."""
+def _check(data: bytes) -> tuple[tuple[int, int], str]:
+    """A fetched image's size, and what the service would say is wrong with it (or "")."""
     if not MIN_BYTES <= len(data) <= MAX_BYTES:
-        return f"the file is {len(data)} bytes; 5 KB to 5 MB are accepted"
+        return (0, 0), f"the file is {len(data)} bytes; 5 KB to 5 MB are accepted"
     try:
         with Image.open(io.BytesIO(data), formats=FORMATS) as img:
             width, height = img.size
     except (UnidentifiedImageError, OSError, ValueError):
-        return "not a JPG, JPEG, PNG or BMP image"
+        return (0, 0), "not a JPG, JPEG, PNG or BMP image"
     if not (MIN_SIDE <= width <= MAX_SIDE and MIN_SIDE <= height <= MAX_SIDE):
-        return f"the image is {width}x{height}; sides of {MIN_SIDE} to {MAX_SIDE} px are accepted"
-    return ""
-
-
-def _size(data: bytes) -> tuple[int, int]:
-    with Image.open(io.BytesIO(data)) as img:
-        return img.size
+        problem = (
+            f"the image is {width}x{height}; sides of {MIN_SIDE} to {MAX_SIDE} px are accepted"
+        )
+        return (width, height), problem
+    return (width, height), ""
 
 
 def _expired(task: Task, now: float, keep: float) -> bool:
