@@ -374,7 +374,11 @@ class Sandbox:
     def respond(self, request: ApiRequest) -> ApiResponse:
         """Answer one request; provider requests are recorded and may be delayed."""
         if control.is_control(request.path):
-            return control.answer(self, request)
+            try:
+                return control.answer(self, request)
+            except Exception as exc:  # a test must read the bug, not a hung-up connection
+                logger.exception("sandbox error on %s %s", request.method, request.path)
+                return ApiResponse(500, {"error": f"sandbox: {type(exc).__name__}: {exc}"})
         api = self.api_for(request.path)
         try:
             if api is None:

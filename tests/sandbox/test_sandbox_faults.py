@@ -416,6 +416,20 @@ def test_reset_forgets_tasks_requests_callbacks_and_faults(sandbox, kling, kling
 # -- control endpoint ---------------------------------------------------------------------
 
 
+def test_a_bug_behind_the_control_endpoint_is_answered_not_hung_up(sandbox, monkeypatch):
+    """A test reads the sandbox's own error, as from a provider endpoint, instead of a
+    connection closed without an answer."""
+    from django_tryon.sandbox import control
+
+    def broken(*args, **kwargs):
+        raise TypeError("a bug")
+
+    monkeypatch.setattr(control, "answer", broken)
+    answer = httpx.get(sandbox.url + "/_sandbox/tasks")
+    assert answer.status_code == 500
+    assert answer.json() == {"error": "sandbox: TypeError: a bug"}
+
+
 def test_control_endpoint(sandbox, kling, kling_body):
     control = httpx.Client(base_url=sandbox.url + "/_sandbox")
     health = control.get("/health").json()
