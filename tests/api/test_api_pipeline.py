@@ -25,18 +25,23 @@ def test_create_poll_and_fetch_the_result(
     with httpx.Client(base_url=base, trust_env=False, timeout=30) as browser:
         quota = browser.get(API + "quota/")
         assert quota.status_code == 200 and quota.json()["available"] is True
+
+        def create() -> httpx.Response:
+            """The widget's create, with the same idempotency key each time."""
+            return browser.post(
+                API + "requests/",
+                data={
+                    "garment": str(garment.pk),
+                    "consent": "true",
+                    "provider": provider,
+                    "batch_size": str(batch_size),
+                },
+                files={"person_image": ("me.jpg", imagegen.make_person(), "image/jpeg")},
+                headers={"X-CSRFToken": browser.cookies["csrftoken"], "Idempotency-Key": "e2e-1"},
+            )
+
         started = time.monotonic()
-        created = browser.post(
-            API + "requests/",
-            data={
-                "garment": str(garment.pk),
-                "consent": "true",
-                "provider": provider,
-                "batch_size": str(batch_size),
-            },
-            files={"person_image": ("me.jpg", imagegen.make_person(), "image/jpeg")},
-            headers={"X-CSRFToken": browser.cookies["csrftoken"], "Idempotency-Key": "e2e-1"},
-        )
+        created = create()
         create_seconds = time.monotonic() - started
         assert created.status_code == 202, created.text
         location = created.headers["Location"]
@@ -69,17 +74,7 @@ def test_create_poll_and_fetch_the_result(
                 assert stranger.get(result["url"]).status_code == 200
 
         # The same key again (a double submit) answers the same request.
-        replay = browser.post(
-            API + "requests/",
-            data={
-                "garment": str(garment.pk),
-                "consent": "true",
-                "provider": provider,
-                "batch_size": str(batch_size),
-            },
-            files={"person_image": ("me.jpg", imagegen.make_person(), "image/jpeg")},
-            headers={"X-CSRFToken": browser.cookies["csrftoken"], "Idempotency-Key": "e2e-1"},
-        )
+        replay = create()
         assert replay.status_code == 200 and replay.json()["id"] == body["id"]
         assert browser.get(API + "quota/").json()["shopper"]["used"] == batch_size
     # The create call only checks headers and stores the upload.

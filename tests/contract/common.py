@@ -1,5 +1,5 @@
 """What every adapter's contract test shares: the test images, a sandbox holding the
-module's keys, polling a task to its end, creates counted, a result downloaded as PNG."""
+module's keys, an adapter connected to it, one try-on's input, polling a task to its end, creates counted, a result downloaded as PNG."""
 
 from __future__ import annotations
 
@@ -40,6 +40,13 @@ def fast_sandbox(**keys: Any) -> Sandbox:
         callback_timeout_seconds=2,
         **keys,
     )
+
+
+def connected(provider_class: type[Provider], sandbox: Sandbox, settings: dict, options: dict):
+    """An adapter of ``provider_class`` on ``sandbox``: the module's ``settings``, a short
+    timeout, then the test's ``options`` (``None`` leaves a setting out)."""
+    values = {"BASE_URL": sandbox.url, "TIMEOUT_SECONDS": 5, **settings, **options}
+    return provider_class({k: v for k, v in values.items() if v is not None})
 
 
 def poll(adapter: Provider, task_id: str, timeout: float = 10.0) -> ProviderTask:

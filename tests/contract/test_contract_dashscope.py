@@ -6,29 +6,18 @@ Each fault switch the sandbox offers for it must become the right exception or s
 
 from __future__ import annotations
 
-import uuid
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 
-from django_tryon.providers.base import (
-    ContentRefused,
-    InputImage,
-    InvalidInput,
-    ProviderAccountError,
-    ProviderAuthError,
-    ProviderUnavailable,
-    RateLimited,
-    TaskNotFound,
-    TaskState,
-    TryOnInput,
-)
+from django_tryon.providers import base
 from django_tryon.providers.dashscope import DashScopeProvider
 from django_tryon.sandbox import Sandbox
 from kit import imagegen
-from tests.contract.common import creates, download_png, poll
+from tests.adapters import tryon_input
+from tests.contract.common import connected, creates, download_png, poll
 from tests.localhost import LocalHost
 
 API_KEY = "contract-dashscope-key"
@@ -41,23 +30,17 @@ BOTTOM = imagegen.encode(imagegen.textured_image(500, 600, seed=3), "JPEG")
 
 
 def connect(sandbox: Sandbox, **options: Any) -> DashScopeProvider:
-    opts = {"API_KEY": API_KEY, "BASE_URL": sandbox.url, "TIMEOUT_SECONDS": 5, **options}
-    return DashScopeProvider(opts)
+    return connected(DashScopeProvider, sandbox, {"API_KEY": API_KEY}, options)
 
 
-def job(local: LocalHost, **overrides: Any) -> TryOnInput:
-    values: dict[str, Any] = {
-        "request_id": str(uuid.uuid4()),
-        "person": InputImage(PERSON, url=local.add("/in/person.jpg", PERSON)),
-        "garment": InputImage(TOP, url=local.add("/in/top.jpg", TOP)),
-        "garment_category": "upper",
-    }
-    values.update(overrides)
-    return TryOnInput(**values)
+def job(local: LocalHost, **overrides: Any) -> base.TryOnInput:
+    person = base.InputImage(PERSON, url=local.add("/in/person.jpg", PERSON))
+    garment = base.InputImage(TOP, url=local.add("/in/top.jpg", TOP))
+    return tryon_input(person, garment, "upper", overrides)
 
 
-def bottom(local: LocalHost) -> InputImage:
-    return InputImage(BOTTOM, url=local.add("/in/bottom.jpg", BOTTOM))
+def bottom(local: LocalHost) -> base.InputImage:
+    return base.InputImage(BOTTOM, url=local.add("/in/bottom.jpg", BOTTOM))
 
 
 # -- happy paths ---------------------------------------------------------------------
@@ -65,11 +48,11 @@ def bottom(local: LocalHost) -> InputImage:
 
 def test_submit_poll_download(sandbox, adapter, local):
     created = adapter.submit(job(local))
-    assert created.state is TaskState.QUEUED and created.raw_status == "PENDING"
+    assert created.state is base.TaskState.QUEUED and created.raw_status == "PENDING"
     assert set(local.fetched) == {"/in/person.jpg", "/in/top.jpg"}
 
     done = poll(adapter, created.task_id)
-    assert done.state is TaskState.SUCCEEDED and done.raw_status == "SUCCEEDED"
+    assert done.state is base.TaskState.SUCCEEDED and done.raw_status == "SUCCEEDED"
     assert (done.cost, done.cost_currency) == (Decimal(1), "images")
     assert len(done.image_urls) == 1
     assert download_png(done.image_urls[0]).size == (600, 800)  # resolution -1: the input's
@@ -89,7 +72,7 @@ def test_submit_poll_download(sandbox, adapter, local):
 
 def test_an_outfit_is_one_task_with_a_top_and_a_bottom(sandbox, adapter, local):
     done = poll(adapter, adapter.submit(job(local, lower_garment=bottom(local))).task_id)
-    assert done.state is TaskState.SUCCEEDED
+    assert done.state is base.TaskState.SUCCEEDED
     assert len(creates(sandbox)) == 1
     assert creates(sandbox)[0].json["input"] == {
         "person_image_url": local.url + "/in/person.jpg",
@@ -127,13 +110,13 @@ def test_the_output_size_and_a_new_face_are_the_shops_choice(sandbox, local):
     ids=["narrow", "tiny"],
 )
 def test_what_the_service_would_refuse_is_refused_before_a_call(sandbox, adapter, local, image):
-    with pytest.raises(InvalidInput):
-        adapter.submit(job(local, garment=InputImage(image, url=local.add("/in/bad", image))))
+    with pytest.raises(base.InvalidInput):
+        adapter.submit(job(local, garment=base.InputImage(image, url=local.add("/in/bad", image))))
     assert creates(sandbox) == []
 
 
 def test_two_images_per_task_are_refused_before_a_call(sandbox, adapter, local):
-    with pytest.raises(InvalidInput, match="one image per task"):
+    with pytest.raises(base.InvalidInput, match="one image per task"):
         adapter.submit(job(local, batch_size=2))
     assert creates(sandbox) == []
 
@@ -143,7 +126,7 @@ def test_two_images_per_task_are_refused_before_a_call(sandbox, adapter, local):
 
 def test_a_wrong_key_is_an_auth_error(sandbox, local):
     adapter = connect(sandbox, API_KEY="not-the-key")
-    with pytest.raises(ProviderAuthError) as caught:
+    with pytest.raises(base.ProviderAuthError) as caught:
         adapter.submit(job(local))
     assert caught.value.code == "InvalidApiKey" and caught.value.http_status == 401
     adapter.close()
@@ -152,10 +135,10 @@ def test_a_wrong_key_is_an_auth_error(sandbox, local):
 @pytest.mark.parametrize(
     ("fault", "error", "code"),
     [
-        ("dashscope_throttling", RateLimited, "Throttling.RateQuota"),
-        ("dashscope_arrearage", ProviderAccountError, "Arrearage"),
-        ("dashscope_data_inspection", ContentRefused, "DataInspectionFailed"),
-        ("dashscope_internal", ProviderUnavailable, "InternalError"),
+        ("dashscope_throttling", base.RateLimited, "Throttling.RateQuota"),
+        ("dashscope_arrearage", base.ProviderAccountError, "Arrearage"),
+        ("dashscope_data_inspection", base.ContentRefused, "DataInspectionFailed"),
+        ("dashscope_internal", base.ProviderUnavailable, "InternalError"),
     ],
 )
 def test_each_refusal_at_create_is_its_error(sandbox, adapter, local, fault, error, code):
@@ -168,10 +151,10 @@ def test_each_refusal_at_create_is_its_error(sandbox, adapter, local, fault, err
 
 def test_any_error_the_shop_scripts_is_mapped_by_its_status(sandbox, adapter, local):
     sandbox.set_faults(dashscope_error={"http": 403, "code": 0, "message": "no model access"})
-    with pytest.raises(ProviderAccountError):
+    with pytest.raises(base.ProviderAccountError):
         adapter.submit(job(local))
     sandbox.set_faults(dashscope_error={"http": 400, "message": "bad"})
-    with pytest.raises(InvalidInput):
+    with pytest.raises(base.InvalidInput):
         adapter.submit(job(local))
 
 
@@ -179,7 +162,7 @@ def test_past_five_running_tasks_a_create_is_busy_and_makes_nothing(sandbox, ada
     sandbox.configure(generation_seconds=30)
     for _ in range(5):
         adapter.submit(job(local))
-    with pytest.raises(RateLimited) as caught:
+    with pytest.raises(base.RateLimited) as caught:
         adapter.submit(job(local))
     assert caught.value.code == "Throttling" and caught.value.http_status == 429
     assert sandbox.task_count == 5
@@ -194,24 +177,24 @@ def test_past_five_running_tasks_a_create_is_busy_and_makes_nothing(sandbox, ada
 def test_a_failed_task_carries_its_code(sandbox, adapter, local, fault, code):
     sandbox.set_faults(**{fault: 1})
     done = poll(adapter, adapter.submit(job(local)).task_id)
-    assert done.state is TaskState.FAILED and done.raw_status == "FAILED"
+    assert done.state is base.TaskState.FAILED and done.raw_status == "FAILED"
     assert done.error_code == code and done.image_urls == [] and done.cost is None
 
 
 def test_an_image_the_service_cannot_fetch_fails_the_task(sandbox, adapter, local):
-    gone = InputImage(TOP, url=local.url + "/in/missing.jpg")
+    gone = base.InputImage(TOP, url=local.url + "/in/missing.jpg")
     done = poll(adapter, adapter.submit(job(local, garment=gone)).task_id)
-    assert done.state is TaskState.FAILED
+    assert done.state is base.TaskState.FAILED
     assert done.error_code == "invalid_input" and "InvalidURL" in done.message
 
 
 def test_a_task_it_does_not_have_or_no_longer_keeps_is_not_found(sandbox, adapter, local):
-    with pytest.raises(TaskNotFound):
+    with pytest.raises(base.TaskNotFound):
         adapter.fetch("no-such-task")
     done = poll(adapter, adapter.submit(job(local)).task_id)
-    assert adapter.fetch(done.task_id).state is TaskState.SUCCEEDED
+    assert adapter.fetch(done.task_id).state is base.TaskState.SUCCEEDED
     sandbox.configure(dashscope_retention_seconds=0)  # as the service 24 hours on
-    with pytest.raises(TaskNotFound, match="24 hours"):
+    with pytest.raises(base.TaskNotFound, match="24 hours"):
         adapter.fetch(done.task_id)
 
 

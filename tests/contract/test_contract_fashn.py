@@ -15,40 +15,23 @@ from typing import Any
 import httpx
 import pytest
 
-from django_tryon.providers.base import (
-    InputImage,
-    InvalidInput,
-    PermanentProviderError,
-    ProviderAccountError,
-    ProviderAuthError,
-    ProviderUnavailable,
-    RateLimited,
-    TaskNotFound,
-    TaskState,
-    TryOnInput,
-)
+from django_tryon.providers import base
 from django_tryon.providers.fashn import FashnProvider
 from django_tryon.sandbox import Sandbox
-from tests.contract.common import PERSON, UPPER, download_png, poll
+from tests.adapters import raised_exactly, tryon_input
+from tests.contract.common import PERSON, UPPER, connected, download_png, poll
 
 API_KEY = "contract-fashn-key"
 SANDBOX_KEYS = {"fashn_key": API_KEY}
 
 
 def connect(sandbox: Sandbox, **options: Any) -> FashnProvider:
-    opts = {"API_KEY": API_KEY, "BASE_URL": sandbox.url, "TIMEOUT_SECONDS": 5, **options}
-    return FashnProvider(opts)
+    return connected(FashnProvider, sandbox, {"API_KEY": API_KEY}, options)
 
 
-def job(**overrides: Any) -> TryOnInput:
-    values: dict[str, Any] = {
-        "request_id": str(uuid.uuid4()),
-        "person": InputImage(PERSON, "image/png"),
-        "garment": InputImage(UPPER, "image/jpeg"),
-        "garment_category": "upper",
-    }
-    values.update(overrides)
-    return TryOnInput(**values)
+def job(**overrides: Any) -> base.TryOnInput:
+    person, garment = base.InputImage(PERSON, "image/png"), base.InputImage(UPPER, "image/jpeg")
+    return tryon_input(person, garment, "upper", overrides)
 
 
 def runs(sandbox: Sandbox) -> list:
@@ -68,9 +51,9 @@ def test_run_poll_download_with_base64_and_its_prefix(sandbox):
     # Clothing only: with accessories at tryon-max beside it, a status says no cost.
     adapter = connect(sandbox, ACCESSORIES=False)
     created = adapter.submit(job(batch_size=2))
-    assert created.state is TaskState.QUEUED and created.task_id
+    assert created.state is base.TaskState.QUEUED and created.task_id
     done = poll(adapter, created.task_id)
-    assert (done.state, done.raw_status) == (TaskState.SUCCEEDED, "completed")
+    assert (done.state, done.raw_status) == (base.TaskState.SUCCEEDED, "completed")
     assert (done.cost, done.cost_currency) == (Decimal("2"), "credits")
     assert len(done.image_urls) == 2
     images = [download_png(url) for url in done.image_urls]
@@ -95,12 +78,12 @@ def test_run_poll_download_with_base64_and_its_prefix(sandbox):
 def test_inputs_by_url(sandbox, local):
     adapter = connect(sandbox, IMAGE_TRANSPORT="url", MODEL="tryon-max", SEED=42, MODE="quality")
     tryon = job(
-        person=InputImage(PERSON, "image/png", url=local.add("/in/p.png", PERSON)),
-        garment=InputImage(UPPER, "image/jpeg", url=local.add("/in/g.jpg", UPPER)),
+        person=base.InputImage(PERSON, "image/png", url=local.add("/in/p.png", PERSON)),
+        garment=base.InputImage(UPPER, "image/jpeg", url=local.add("/in/g.jpg", UPPER)),
         garment_category="dress",
     )
     done = poll(adapter, adapter.submit(tryon).task_id)
-    assert done.state is TaskState.SUCCEEDED
+    assert done.state is base.TaskState.SUCCEEDED
     assert (done.cost, done.cost_currency) == (Decimal("4"), "credits")  # tryon-max
     assert set(local.fetched) == {"/in/p.png", "/in/g.jpg"}
     body = runs(sandbox)[0].json
@@ -116,15 +99,15 @@ def test_inputs_by_url(sandbox, local):
 
 def test_a_shoe_goes_to_tryon_max_as_a_product(sandbox, adapter):
     done = poll(adapter, adapter.submit(job(garment_category="shoes")).task_id)
-    assert done.state is TaskState.SUCCEEDED and len(done.image_urls) == 1
+    assert done.state is base.TaskState.SUCCEEDED and len(done.image_urls) == 1
     body = runs(sandbox)[0].json
     assert body["model_name"] == "tryon-max"
     assert set(body["inputs"]) == {"model_image", "product_image"}
 
 
 def test_an_outfit_is_refused_before_anything_is_sent(sandbox, adapter):
-    with pytest.raises(InvalidInput, match="one garment per run"):
-        adapter.submit(job(lower_garment=InputImage(UPPER, "image/jpeg")))
+    with pytest.raises(base.InvalidInput, match="one garment per run"):
+        adapter.submit(job(lower_garment=base.InputImage(UPPER, "image/jpeg")))
     assert runs(sandbox) == []
 
 
@@ -161,7 +144,7 @@ def test_bad_runs_are_400_and_create_nothing(sandbox, change, words):
 
 def test_a_bad_key_is_an_auth_error(sandbox):
     adapter = connect(sandbox, API_KEY="wrong")
-    with pytest.raises(ProviderAuthError) as caught:
+    with pytest.raises(base.ProviderAuthError) as caught:
         adapter.submit(job())
     assert caught.value.http_status == 401 and caught.value.code == "UnauthorizedAccess"
     assert "wrong" not in str(caught.value)
@@ -169,7 +152,7 @@ def test_a_bad_key_is_an_auth_error(sandbox):
 
 
 def test_fetch_unknown_prediction_is_task_not_found(adapter):
-    with pytest.raises(TaskNotFound):
+    with pytest.raises(base.TaskNotFound):
         adapter.fetch(str(uuid.uuid4()))
 
 
@@ -190,7 +173,7 @@ def test_base64_without_its_prefix_fails_the_prediction(sandbox):
     assert response.status_code == 200 and response.json()["error"] is None
     adapter = connect(sandbox)
     done = poll(adapter, response.json()["id"])
-    assert done.state is TaskState.FAILED and done.error_code == "invalid_input"
+    assert done.state is base.TaskState.FAILED and done.error_code == "invalid_input"
     assert done.message.startswith("ImageLoadError")
     adapter.close()
 
@@ -199,11 +182,11 @@ def test_a_url_that_is_not_an_image_fails_the_prediction(sandbox, local):
     adapter = connect(sandbox, IMAGE_TRANSPORT="url")
     page = local.add("/in/page.html", b"<html>not an image</html>")
     tryon = job(
-        person=InputImage(PERSON, "image/png", url=page),
-        garment=InputImage(UPPER, "image/jpeg", url=local.add("/in/g.jpg", UPPER)),
+        person=base.InputImage(PERSON, "image/png", url=page),
+        garment=base.InputImage(UPPER, "image/jpeg", url=local.add("/in/g.jpg", UPPER)),
     )
     done = poll(adapter, adapter.submit(tryon).task_id)
-    assert (done.state, done.error_code) == (TaskState.FAILED, "invalid_input")
+    assert (done.state, done.error_code) == (base.TaskState.FAILED, "invalid_input")
     assert "ImageLoadError" in done.message
     adapter.close()
 
@@ -211,14 +194,14 @@ def test_a_url_that_is_not_an_image_fails_the_prediction(sandbox, local):
 def test_moderation_fails_the_prediction(sandbox, adapter):
     sandbox.set_faults(content_refused=1)
     done = poll(adapter, adapter.submit(job()).task_id)
-    assert (done.state, done.error_code) == (TaskState.FAILED, "content_refused")
+    assert (done.state, done.error_code) == (base.TaskState.FAILED, "content_refused")
     assert done.message.startswith("ContentModerationError") and done.image_urls == []
 
 
 def test_a_pipeline_failure(sandbox, adapter):
     sandbox.set_faults(task_fail={"message": "no person found", "count": 1})
     done = poll(adapter, adapter.submit(job()).task_id)
-    assert (done.state, done.error_code) == (TaskState.FAILED, "provider_failed")
+    assert (done.state, done.error_code) == (base.TaskState.FAILED, "provider_failed")
     assert done.message == "PipelineError: no person found"
 
 
@@ -228,10 +211,10 @@ def test_a_pipeline_failure(sandbox, adapter):
 @pytest.mark.parametrize(
     ("fault", "error", "status", "name"),
     [
-        ("fashn_rate_limit", RateLimited, 429, "RateLimitExceeded"),
-        ("fashn_concurrency_limit", RateLimited, 429, "ConcurrencyLimitExceeded"),
-        ("fashn_out_of_credits", ProviderAccountError, 429, "OutOfCredits"),
-        ("fashn_server_error", ProviderUnavailable, 500, "InternalServerError"),
+        ("fashn_rate_limit", base.RateLimited, 429, "RateLimitExceeded"),
+        ("fashn_concurrency_limit", base.RateLimited, 429, "ConcurrencyLimitExceeded"),
+        ("fashn_out_of_credits", base.ProviderAccountError, 429, "OutOfCredits"),
+        ("fashn_server_error", base.ProviderUnavailable, 500, "InternalServerError"),
     ],
 )
 @pytest.mark.parametrize("kind", ["create", "query"])
@@ -239,21 +222,19 @@ def test_named_faults(sandbox, adapter, fault, error, status, name, kind):
     task_id = adapter.submit(job()).task_id if kind == "query" else None
     sandbox.set_faults(**{fault: {"on": kind, "count": 1}})
     call = (lambda: adapter.fetch(task_id)) if task_id else (lambda: adapter.submit(job()))
-    with pytest.raises(error) as caught:
-        call()
-    assert type(caught.value) is error
-    assert (caught.value.http_status, caught.value.code) == (status, name)
+    caught = raised_exactly(error, lambda: call())
+    assert (caught.http_status, caught.code) == (status, name)
     call()  # the switch fired once
 
 
 @pytest.mark.parametrize(
     ("http", "error"),
     [
-        (400, InvalidInput),
-        (401, ProviderAuthError),
-        (403, ProviderAccountError),
-        (409, PermanentProviderError),
-        (502, ProviderUnavailable),
+        (400, base.InvalidInput),
+        (401, base.ProviderAuthError),
+        (403, base.ProviderAccountError),
+        (409, base.PermanentProviderError),
+        (502, base.ProviderUnavailable),
     ],
 )
 def test_custom_http_errors(sandbox, adapter, http, error):
@@ -268,7 +249,7 @@ def test_a_lost_run_answer_is_unavailable_and_the_prediction_exists(sandbox):
     "unknown", never tries again itself; the pipeline must not resubmit blindly."""
     adapter = connect(sandbox, TIMEOUT_SECONDS=0.5)
     sandbox.set_faults(hang={"on": "create", "count": 1}, hang_seconds=2)
-    with pytest.raises(ProviderUnavailable):
+    with pytest.raises(base.ProviderUnavailable):
         adapter.submit(job())
     assert len(runs(sandbox)) == 1  # one call, no retry of its own
     adapter.close()

@@ -14,21 +14,19 @@ from typing import Any
 import jwt
 import pytest
 
-from django_tryon.providers.base import (
-    ContentRefused,
-    InputImage,
-    InvalidInput,
-    ProviderAccountError,
-    ProviderAuthError,
-    ProviderUnavailable,
-    RateLimited,
-    TaskNotFound,
-    TaskState,
-    TryOnInput,
-)
+from django_tryon.providers import base
 from django_tryon.providers.kling import KlingProvider
 from django_tryon.sandbox import Sandbox
-from tests.contract.common import PERSON, UPPER, creates, download_png, make_image, poll
+from tests.adapters import raised_exactly, tryon_input
+from tests.contract.common import (
+    PERSON,
+    UPPER,
+    connected,
+    creates,
+    download_png,
+    make_image,
+    poll,
+)
 
 ACCESS_KEY = "contract-access-key"
 # 32+ bytes: pyjwt warns about shorter HMAC keys.
@@ -42,25 +40,14 @@ SANDBOX_KEYS = {"kling_access_key": ACCESS_KEY, "kling_secret_key": SECRET_KEY}
 
 
 def connect(sandbox: Sandbox, **options: Any) -> KlingProvider:
-    opts = {
-        "ACCESS_KEY": ACCESS_KEY,
-        "SECRET_KEY": SECRET_KEY,
-        "BASE_URL": sandbox.url,
-        "TIMEOUT_SECONDS": 5,
-        **options,
-    }
-    return KlingProvider({k: v for k, v in opts.items() if v is not None})
+    return connected(
+        KlingProvider, sandbox, {"ACCESS_KEY": ACCESS_KEY, "SECRET_KEY": SECRET_KEY}, options
+    )
 
 
-def job(**overrides: Any) -> TryOnInput:
-    values: dict[str, Any] = {
-        "request_id": str(uuid.uuid4()),
-        "person": InputImage(PERSON, "image/png"),
-        "garment": InputImage(GARMENT, "image/jpeg"),
-        "garment_category": "upper",
-    }
-    values.update(overrides)
-    return TryOnInput(**values)
+def job(**overrides: Any) -> base.TryOnInput:
+    person, garment = base.InputImage(PERSON, "image/png"), base.InputImage(GARMENT, "image/jpeg")
+    return tryon_input(person, garment, "upper", overrides)
 
 
 # -- happy paths ---------------------------------------------------------------------
@@ -69,12 +56,12 @@ def job(**overrides: Any) -> TryOnInput:
 def test_submit_poll_download(sandbox, adapter):
     tryon = job()
     created = adapter.submit(tryon)
-    assert created.state is TaskState.QUEUED
+    assert created.state is base.TaskState.QUEUED
     assert created.raw_status == "submitted"
     assert created.external_id == tryon.request_id
 
     done = poll(adapter, created.task_id)
-    assert done.state is TaskState.SUCCEEDED
+    assert done.state is base.TaskState.SUCCEEDED
     assert done.raw_status == "succeed"
     assert done.task_id == created.task_id
     assert done.external_id == tryon.request_id
@@ -106,11 +93,11 @@ def test_url_transport_and_v1_5_model(sandbox, local):
     person_url = local.add("/person.png", PERSON)
     garment_url = local.add("/outfit.jpg", GARMENT)
     tryon = job(
-        person=InputImage(PERSON, "image/png", url=person_url),
-        garment=InputImage(GARMENT, "image/jpeg", url=garment_url),
+        person=base.InputImage(PERSON, "image/png", url=person_url),
+        garment=base.InputImage(GARMENT, "image/jpeg", url=garment_url),
     )
     done = poll(adapter, adapter.submit(tryon).task_id)
-    assert done.state is TaskState.SUCCEEDED
+    assert done.state is base.TaskState.SUCCEEDED
     body = creates(sandbox)[0].json
     assert (body["human_image"], body["cloth_image"]) == (person_url, garment_url)
     assert body["model_name"] == "kolors-virtual-try-on-v1-5"
@@ -124,15 +111,15 @@ def test_plain_api_key_mode():
     ) as sb:
         adapter = KlingProvider({"API_KEY": "contract-api-key", "BASE_URL": sb.url})
         done = poll(adapter, adapter.submit(job()).task_id)
-        assert done.state is TaskState.SUCCEEDED
+        assert done.state is base.TaskState.SUCCEEDED
         assert sb.requests[0].headers["authorization"] == "Bearer contract-api-key"
         adapter.close()
 
 
 def test_input_the_sandbox_refuses_is_invalid_input(sandbox, adapter):
     tiny = make_image(100, 100, "PNG", (0, 0, 0))
-    with pytest.raises(InvalidInput) as caught:
-        adapter.submit(job(person=InputImage(tiny, "image/png")))
+    with pytest.raises(base.InvalidInput) as caught:
+        adapter.submit(job(person=base.InputImage(tiny, "image/png")))
     assert caught.value.code == "1201"
     assert "300" in caught.value.message
 
@@ -150,7 +137,7 @@ def test_input_the_sandbox_refuses_is_invalid_input(sandbox, adapter):
 )
 def test_wrong_keys_are_an_auth_error(sandbox, options):
     adapter = connect(sandbox, **options)
-    with pytest.raises(ProviderAuthError) as caught:
+    with pytest.raises(base.ProviderAuthError) as caught:
         adapter.submit(job())
     assert caught.value.http_status == 401
     assert caught.value.code == "1002"
@@ -166,13 +153,13 @@ def test_token_refused_once_is_retried_with_a_new_token(sandbox, adapter, code):
     assert len(creates(sandbox)) == 2
     assert [r.status for r in creates(sandbox)] == [401, 200]
     assert len(sandbox.tasks) == 1
-    assert poll(adapter, created.task_id).state is TaskState.SUCCEEDED
+    assert poll(adapter, created.task_id).state is base.TaskState.SUCCEEDED
 
 
 @pytest.mark.parametrize("code", [1003, 1004])
 def test_token_refused_twice_is_an_auth_error(sandbox, adapter, code):
     sandbox.set_faults(kling_error={"code": code, "count": 2})
-    with pytest.raises(ProviderAuthError) as caught:
+    with pytest.raises(base.ProviderAuthError) as caught:
         adapter.submit(job())
     assert caught.value.code == str(code)
     assert len(creates(sandbox)) == 2
@@ -185,12 +172,12 @@ def test_token_refused_twice_is_an_auth_error(sandbox, adapter, code):
 @pytest.mark.parametrize(
     ("fault", "error", "status", "code"),
     [
-        ("kling_rate_limit", RateLimited, 429, "1302"),
-        ("kling_concurrency", RateLimited, 429, "1303"),
-        ("kling_internal", ProviderUnavailable, 500, "5000"),
-        ("kling_maintenance", ProviderUnavailable, 503, "5001"),
-        ("kling_timeout_code", ProviderUnavailable, 504, "5002"),
-        ("kling_content_refused_on_create", ContentRefused, 400, "1301"),
+        ("kling_rate_limit", base.RateLimited, 429, "1302"),
+        ("kling_concurrency", base.RateLimited, 429, "1303"),
+        ("kling_internal", base.ProviderUnavailable, 500, "5000"),
+        ("kling_maintenance", base.ProviderUnavailable, 503, "5001"),
+        ("kling_timeout_code", base.ProviderUnavailable, 504, "5002"),
+        ("kling_content_refused_on_create", base.ContentRefused, 400, "1301"),
     ],
 )
 def test_create_faults(sandbox, adapter, fault, error, status, code):
@@ -202,16 +189,16 @@ def test_create_faults(sandbox, adapter, fault, error, status, code):
     assert (exc.provider, exc.http_status, exc.code) == ("kling", status, code)
     assert exc.message  # the sandbox's words
     # The switch fired once: the next create goes through.
-    assert adapter.submit(job()).state is TaskState.QUEUED
+    assert adapter.submit(job()).state is base.TaskState.QUEUED
 
 
 @pytest.mark.parametrize(
     ("fault", "error"),
     [
-        ("kling_rate_limit", RateLimited),
-        ("kling_internal", ProviderUnavailable),
-        ("kling_maintenance", ProviderUnavailable),
-        ("kling_timeout_code", ProviderUnavailable),
+        ("kling_rate_limit", base.RateLimited),
+        ("kling_internal", base.ProviderUnavailable),
+        ("kling_maintenance", base.ProviderUnavailable),
+        ("kling_timeout_code", base.ProviderUnavailable),
     ],
 )
 def test_query_faults(sandbox, adapter, fault, error):
@@ -219,61 +206,59 @@ def test_query_faults(sandbox, adapter, fault, error):
     sandbox.set_faults(**{fault: {"on": "query", "count": 1}})
     with pytest.raises(error):
         adapter.fetch(created.task_id)
-    assert poll(adapter, created.task_id).state is TaskState.SUCCEEDED
+    assert poll(adapter, created.task_id).state is base.TaskState.SUCCEEDED
 
 
 def test_create_timeout_code_leaves_a_task_that_find_recovers(sandbox, adapter):
     tryon = job()
     sandbox.set_faults(kling_timeout_code=1)
-    with pytest.raises(ProviderUnavailable):
+    with pytest.raises(base.ProviderUnavailable):
         adapter.submit(tryon)
     found = adapter.find(tryon.request_id)
     assert found is not None
     assert found.external_id == tryon.request_id
-    assert poll(adapter, found.task_id).state is TaskState.SUCCEEDED
+    assert poll(adapter, found.task_id).state is base.TaskState.SUCCEEDED
     assert len(sandbox.tasks) == 1
 
 
 KLING_TABLE = [
-    (1000, ProviderAuthError),
-    (1001, ProviderAuthError),
-    (1002, ProviderAuthError),
-    (1100, ProviderAccountError),
-    (1101, ProviderAccountError),
-    (1102, ProviderAccountError),
-    (1103, ProviderAccountError),
-    (1200, InvalidInput),
-    (1201, InvalidInput),
-    (1202, ProviderAccountError),
-    (1203, ProviderAccountError),
-    (1300, ContentRefused),
-    (1301, ContentRefused),
-    (1302, RateLimited),
-    (1303, RateLimited),
-    (1304, ProviderAccountError),
-    (5000, ProviderUnavailable),
-    (5001, ProviderUnavailable),
-    (5002, ProviderUnavailable),
+    (1000, base.ProviderAuthError),
+    (1001, base.ProviderAuthError),
+    (1002, base.ProviderAuthError),
+    (1100, base.ProviderAccountError),
+    (1101, base.ProviderAccountError),
+    (1102, base.ProviderAccountError),
+    (1103, base.ProviderAccountError),
+    (1200, base.InvalidInput),
+    (1201, base.InvalidInput),
+    (1202, base.ProviderAccountError),
+    (1203, base.ProviderAccountError),
+    (1300, base.ContentRefused),
+    (1301, base.ContentRefused),
+    (1302, base.RateLimited),
+    (1303, base.RateLimited),
+    (1304, base.ProviderAccountError),
+    (5000, base.ProviderUnavailable),
+    (5001, base.ProviderUnavailable),
+    (5002, base.ProviderUnavailable),
 ]
 
 
 @pytest.mark.parametrize(("code", "error"), KLING_TABLE)
 def test_every_documented_code_on_create(sandbox, adapter, code, error):
     sandbox.set_faults(kling_error={"code": code, "message": f"sandbox says {code}", "count": 1})
-    with pytest.raises(error) as caught:
-        adapter.submit(job())
-    assert type(caught.value) is error
-    assert caught.value.code == str(code)
-    assert caught.value.message == f"sandbox says {code}"
-    assert ACCESS_KEY not in str(caught.value)
-    assert SECRET_KEY not in str(caught.value)
+    caught = raised_exactly(error, lambda: adapter.submit(job()))
+    assert caught.code == str(code)
+    assert caught.message == f"sandbox says {code}"
+    assert ACCESS_KEY not in str(caught)
+    assert SECRET_KEY not in str(caught)
 
 
 @pytest.mark.parametrize("code", [1202, 1203])
 def test_missing_resource_on_query_is_task_not_found(sandbox, adapter, code):
     created = adapter.submit(job())
     sandbox.set_faults(kling_error={"code": code, "on": "query", "count": 1})
-    with pytest.raises(TaskNotFound):
+    with pytest.raises(base.TaskNotFound):
         adapter.fetch(created.task_id)
 
 
@@ -281,19 +266,19 @@ def test_hang_is_unavailable_and_find_recovers_the_task(sandbox):
     adapter = connect(sandbox, TIMEOUT_SECONDS=0.5)
     sandbox.set_faults(hang=1, hang_seconds=3)
     tryon = job()
-    with pytest.raises(ProviderUnavailable) as caught:
+    with pytest.raises(base.ProviderUnavailable) as caught:
         adapter.submit(tryon)
     assert caught.value.retryable is True
     found = adapter.find(tryon.request_id)  # the hung create did create the task
     assert found is not None
-    assert poll(adapter, found.task_id).state is TaskState.SUCCEEDED
+    assert poll(adapter, found.task_id).state is base.TaskState.SUCCEEDED
     adapter.close()
 
 
 def test_slow_answers_beyond_the_timeout_are_unavailable(sandbox):
     adapter = connect(sandbox, TIMEOUT_SECONDS=0.3)
     sandbox.set_faults(slow_seconds=1)
-    with pytest.raises(ProviderUnavailable):
+    with pytest.raises(base.ProviderUnavailable):
         adapter.fetch("1")
     sandbox.set_faults(slow_seconds=0)
     adapter.close()
@@ -305,7 +290,7 @@ def test_slow_answers_beyond_the_timeout_are_unavailable(sandbox):
 def test_content_refused_task(sandbox, adapter):
     sandbox.set_faults(content_refused=1)
     done = poll(adapter, adapter.submit(job()).task_id)
-    assert done.state is TaskState.FAILED
+    assert done.state is base.TaskState.FAILED
     assert done.error_code == "content_refused"
     assert "risk control" in done.message
     assert done.image_urls == []
@@ -314,7 +299,7 @@ def test_content_refused_task(sandbox, adapter):
 def test_failed_task(sandbox, adapter):
     sandbox.set_faults(task_fail=1)
     done = poll(adapter, adapter.submit(job()).task_id)
-    assert done.state is TaskState.FAILED
+    assert done.state is base.TaskState.FAILED
     assert done.error_code == "provider_failed"
     assert done.message == "Image generation failed, please try again later"
     assert done.cost == Decimal("0")
@@ -323,7 +308,7 @@ def test_failed_task(sandbox, adapter):
 def test_failed_task_with_custom_message(sandbox, adapter):
     sandbox.set_faults(task_fail={"message": "Image pixel is invalid", "count": 1})
     done = poll(adapter, adapter.submit(job()).task_id)
-    assert (done.state, done.message) == (TaskState.FAILED, "Image pixel is invalid")
+    assert (done.state, done.message) == (base.TaskState.FAILED, "Image pixel is invalid")
 
 
 # -- find and unknown tasks ----------------------------------------------------------
@@ -345,10 +330,10 @@ def test_find_unknown_request_is_none(sandbox, adapter, unknown_task):
 
 def test_fetch_unknown_task(sandbox, adapter):
     failed = adapter.fetch("123456789")
-    assert failed.state is TaskState.FAILED
+    assert failed.state is base.TaskState.FAILED
     assert failed.message == "task not found"
     sandbox.configure(kling_unknown_task="not_found")
-    with pytest.raises(TaskNotFound):
+    with pytest.raises(base.TaskNotFound):
         adapter.fetch("123456789")
 
 
@@ -409,7 +394,7 @@ def test_reordered_callbacks_still_parse(sandbox, local, adapter):
     statuses = [adapter.parse_callback(p["body"], p["headers"]).raw_status for p in posts]
     assert statuses == ["succeed", "processing", "submitted"]
     # The body is only a hint: fetching gives the truth whatever order hints came in.
-    assert adapter.fetch(created.task_id).state is TaskState.SUCCEEDED
+    assert adapter.fetch(created.task_id).state is base.TaskState.SUCCEEDED
 
 
 def test_dropped_callbacks_do_not_hide_the_result(sandbox, local, adapter):
@@ -418,5 +403,5 @@ def test_dropped_callbacks_do_not_hide_the_result(sandbox, local, adapter):
     done = poll(adapter, created.task_id)
     sandbox.wait_idle()
     assert local.posts == []
-    assert done.state is TaskState.SUCCEEDED
+    assert done.state is base.TaskState.SUCCEEDED
     assert json.loads(sandbox.callbacks_dropped[-1].body)["task_status"] == "succeed"

@@ -12,22 +12,19 @@ from typing import Any
 
 import pytest
 
-from django_tryon.providers.base import (
-    CancelNotSupported,
-    InputImage,
-    InvalidInput,
-    PermanentProviderError,
-    ProviderAccountError,
-    ProviderAuthError,
-    ProviderUnavailable,
-    RateLimited,
-    TaskNotFound,
-    TaskState,
-    TryOnInput,
-)
+from django_tryon.providers import base
 from django_tryon.providers.piapi import PiAPIProvider
 from django_tryon.sandbox import Sandbox
-from tests.contract.common import LOWER, PERSON, UPPER, creates, download_png, poll
+from tests.adapters import raised_exactly, tryon_input
+from tests.contract.common import (
+    LOWER,
+    PERSON,
+    UPPER,
+    connected,
+    creates,
+    download_png,
+    poll,
+)
 from tests.localhost import LocalHost
 
 API_KEY = "contract-piapi-key"
@@ -37,19 +34,13 @@ SANDBOX_KEYS = {"piapi_key": API_KEY}
 
 
 def connect(sandbox: Sandbox, **options: Any) -> PiAPIProvider:
-    opts = {"API_KEY": API_KEY, "BASE_URL": sandbox.url, "TIMEOUT_SECONDS": 5, **options}
-    return PiAPIProvider(opts)
+    return connected(PiAPIProvider, sandbox, {"API_KEY": API_KEY}, options)
 
 
-def job(local: LocalHost, **overrides: Any) -> TryOnInput:
-    values: dict[str, Any] = {
-        "request_id": str(uuid.uuid4()),
-        "person": InputImage(PERSON, "image/png", url=local.add("/in/person.png", PERSON)),
-        "garment": InputImage(UPPER, "image/jpeg", url=local.add("/in/dress.jpg", UPPER)),
-        "garment_category": "dress",
-    }
-    values.update(overrides)
-    return TryOnInput(**values)
+def job(local: LocalHost, **overrides: Any) -> base.TryOnInput:
+    person = base.InputImage(PERSON, "image/png", url=local.add("/in/person.png", PERSON))
+    garment = base.InputImage(UPPER, "image/jpeg", url=local.add("/in/dress.jpg", UPPER))
+    return tryon_input(person, garment, "dress", overrides)
 
 
 # -- happy paths ---------------------------------------------------------------------
@@ -57,12 +48,12 @@ def job(local: LocalHost, **overrides: Any) -> TryOnInput:
 
 def test_submit_poll_download(sandbox, adapter, local):
     created = adapter.submit(job(local))
-    assert created.state is TaskState.QUEUED
+    assert created.state is base.TaskState.QUEUED
     assert created.raw_status == "pending"
     assert set(local.fetched) == {"/in/person.png", "/in/dress.jpg"}
 
     done = poll(adapter, created.task_id)
-    assert done.state is TaskState.SUCCEEDED
+    assert done.state is base.TaskState.SUCCEEDED
     assert done.raw_status == "completed"
     assert done.cost == Decimal("0.07")
     assert done.cost_currency == "USD"
@@ -83,13 +74,13 @@ def test_submit_poll_download(sandbox, adapter, local):
 def test_outfit_with_a_batch(sandbox, adapter, local):
     tryon = job(
         local,
-        garment=InputImage(UPPER, "image/jpeg", url=local.add("/in/upper.jpg", UPPER)),
-        lower_garment=InputImage(LOWER, "image/jpeg", url=local.add("/in/lower.jpg", LOWER)),
+        garment=base.InputImage(UPPER, "image/jpeg", url=local.add("/in/upper.jpg", UPPER)),
+        lower_garment=base.InputImage(LOWER, "image/jpeg", url=local.add("/in/lower.jpg", LOWER)),
         garment_category="upper",
         batch_size=2,
     )
     done = poll(adapter, adapter.submit(tryon).task_id)
-    assert done.state is TaskState.SUCCEEDED
+    assert done.state is base.TaskState.SUCCEEDED
     assert len(done.image_urls) == 2
     assert done.cost == Decimal("0.14")
     images = [download_png(url) for url in done.image_urls]
@@ -104,7 +95,7 @@ def test_outfit_with_a_batch(sandbox, adapter, local):
 def test_service_modes(sandbox, local, mode, sent):
     adapter = connect(sandbox, SERVICE_MODE=mode)
     done = poll(adapter, adapter.submit(job(local)).task_id)
-    assert done.state is TaskState.SUCCEEDED
+    assert done.state is base.TaskState.SUCCEEDED
     assert creates(sandbox)[0].json.get("config") == sent
     adapter.close()
 
@@ -112,14 +103,16 @@ def test_service_modes(sandbox, local, mode, sent):
 def test_title_case_statuses_and_staged_tasks(sandbox, adapter, local):
     sandbox.configure(piapi_status_case="title", piapi_staged_seconds=0.3)
     created = adapter.submit(job(local))
-    assert (created.state, created.raw_status) == (TaskState.QUEUED, "Staged")
+    assert (created.state, created.raw_status) == (base.TaskState.QUEUED, "Staged")
     done = poll(adapter, created.task_id)
-    assert (done.state, done.raw_status) == (TaskState.SUCCEEDED, "Completed")
+    assert (done.state, done.raw_status) == (base.TaskState.SUCCEEDED, "Completed")
 
 
 def test_unreachable_input_is_invalid_input(sandbox, adapter, local):
-    tryon = job(local, person=InputImage(PERSON, "image/png", url=local.url + "/in/missing.png"))
-    with pytest.raises(InvalidInput) as caught:
+    tryon = job(
+        local, person=base.InputImage(PERSON, "image/png", url=local.url + "/in/missing.png")
+    )
+    with pytest.raises(base.InvalidInput) as caught:
         adapter.submit(tryon)
     assert caught.value.http_status == 400
     assert "download" in caught.value.message
@@ -130,7 +123,7 @@ def test_unreachable_input_is_invalid_input(sandbox, adapter, local):
 
 def test_wrong_key_is_an_auth_error(sandbox, local):
     adapter = connect(sandbox, API_KEY="wrong-key")
-    with pytest.raises(ProviderAuthError) as caught:
+    with pytest.raises(base.ProviderAuthError) as caught:
         adapter.submit(job(local))
     assert caught.value.http_status == 401
     assert "wrong-key" not in str(caught.value)
@@ -139,7 +132,7 @@ def test_wrong_key_is_an_auth_error(sandbox, local):
 
 
 def test_fetch_unknown_task_is_task_not_found(adapter):
-    with pytest.raises(TaskNotFound):
+    with pytest.raises(base.TaskNotFound):
         adapter.fetch(str(uuid.uuid4()))
 
 
@@ -151,7 +144,7 @@ def test_cancel_a_pending_task(sandbox, adapter, local):
     created = adapter.submit(job(local))
     adapter.cancel(created.task_id)
     cancelled = adapter.fetch(created.task_id)
-    assert cancelled.state is TaskState.FAILED
+    assert cancelled.state is base.TaskState.FAILED
     assert cancelled.error_code == "provider_failed"
     assert cancelled.message == "task canceled by user"
 
@@ -159,14 +152,14 @@ def test_cancel_a_pending_task(sandbox, adapter, local):
 def test_cancel_a_finished_task_is_not_supported(sandbox, adapter, local):
     created = adapter.submit(job(local))
     poll(adapter, created.task_id)
-    with pytest.raises(CancelNotSupported) as caught:
+    with pytest.raises(base.CancelNotSupported) as caught:
         adapter.cancel(created.task_id)
     assert caught.value.http_status == 400
     assert "only pending tasks can be" in caught.value.message
 
 
 def test_cancel_unknown_task_is_task_not_found(adapter):
-    with pytest.raises(TaskNotFound):
+    with pytest.raises(base.TaskNotFound):
         adapter.cancel(str(uuid.uuid4()))
 
 
@@ -175,7 +168,10 @@ def test_cancel_unknown_task_is_task_not_found(adapter):
 
 @pytest.mark.parametrize(
     ("fault", "error", "status"),
-    [("piapi_server_error", ProviderUnavailable, 500), ("piapi_rate_limit", RateLimited, 429)],
+    [
+        ("piapi_server_error", base.ProviderUnavailable, 500),
+        ("piapi_rate_limit", base.RateLimited, 429),
+    ],
 )
 @pytest.mark.parametrize("kind", ["create", "query", "cancel"])
 def test_named_faults(sandbox, adapter, local, fault, error, status, kind):
@@ -194,29 +190,27 @@ def test_named_faults(sandbox, adapter, local, fault, error, status, kind):
         def call() -> object:
             return method(task_id)
 
-    with pytest.raises(error) as caught:
-        call()
-    assert type(caught.value) is error
-    assert (caught.value.provider, caught.value.http_status) == ("piapi", status)
+    caught = raised_exactly(error, lambda: call())
+    assert (caught.provider, caught.http_status) == ("piapi", status)
     call()  # the switch fired once
 
 
 @pytest.mark.parametrize(
     ("http", "on", "error"),
     [
-        (400, "create", InvalidInput),
-        (401, "create", ProviderAuthError),
-        (402, "create", ProviderAccountError),
-        (403, "create", ProviderAccountError),
-        (404, "create", PermanentProviderError),
-        (409, "create", PermanentProviderError),
-        (429, "create", RateLimited),
-        (500, "create", ProviderUnavailable),
-        (502, "create", ProviderUnavailable),
-        (503, "create", ProviderUnavailable),
-        (401, "query", ProviderAuthError),
-        (404, "query", TaskNotFound),
-        (503, "query", ProviderUnavailable),
+        (400, "create", base.InvalidInput),
+        (401, "create", base.ProviderAuthError),
+        (402, "create", base.ProviderAccountError),
+        (403, "create", base.ProviderAccountError),
+        (404, "create", base.PermanentProviderError),
+        (409, "create", base.PermanentProviderError),
+        (429, "create", base.RateLimited),
+        (500, "create", base.ProviderUnavailable),
+        (502, "create", base.ProviderUnavailable),
+        (503, "create", base.ProviderUnavailable),
+        (401, "query", base.ProviderAuthError),
+        (404, "query", base.TaskNotFound),
+        (503, "query", base.ProviderUnavailable),
     ],
 )
 def test_custom_http_errors(sandbox, adapter, local, http, on, error):
@@ -237,17 +231,17 @@ def test_hang_is_unavailable(sandbox, local):
     adapter = connect(sandbox, TIMEOUT_SECONDS=0.5)
     sandbox.set_faults(hang={"on": "query", "count": 1}, hang_seconds=3)
     created = adapter.submit(job(local))
-    with pytest.raises(ProviderUnavailable) as caught:
+    with pytest.raises(base.ProviderUnavailable) as caught:
         adapter.fetch(created.task_id)
     assert caught.value.retryable is True
-    assert poll(adapter, created.task_id).state is TaskState.SUCCEEDED
+    assert poll(adapter, created.task_id).state is base.TaskState.SUCCEEDED
     adapter.close()
 
 
 def test_slow_answers_beyond_the_timeout_are_unavailable(sandbox):
     adapter = connect(sandbox, TIMEOUT_SECONDS=0.3)
     sandbox.set_faults(slow_seconds=1)
-    with pytest.raises(ProviderUnavailable):
+    with pytest.raises(base.ProviderUnavailable):
         adapter.fetch(str(uuid.uuid4()))
     sandbox.set_faults(slow_seconds=0)
     adapter.close()
@@ -259,7 +253,7 @@ def test_slow_answers_beyond_the_timeout_are_unavailable(sandbox):
 def test_content_refused_task(sandbox, adapter, local):
     sandbox.set_faults(content_refused=1)
     done = poll(adapter, adapter.submit(job(local)).task_id)
-    assert done.state is TaskState.FAILED
+    assert done.state is base.TaskState.FAILED
     assert done.error_code == "content_refused"
     assert done.message.startswith("content policy violation")
     assert done.image_urls == []
@@ -269,7 +263,7 @@ def test_content_refused_task(sandbox, adapter, local):
 def test_failed_task(sandbox, adapter, local):
     sandbox.set_faults(task_fail={"message": "upstream generation failed", "count": 1})
     done = poll(adapter, adapter.submit(job(local)).task_id)
-    assert done.state is TaskState.FAILED
+    assert done.state is base.TaskState.FAILED
     assert done.error_code == "provider_failed"
     assert done.message == "upstream generation failed"
 
@@ -314,4 +308,4 @@ def test_dropped_webhooks_do_not_hide_the_result(sandbox, adapter, local):
     done = poll(adapter, created.task_id)
     sandbox.wait_idle()
     assert local.posts == []
-    assert done.state is TaskState.SUCCEEDED
+    assert done.state is base.TaskState.SUCCEEDED

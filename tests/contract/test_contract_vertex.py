@@ -6,25 +6,16 @@ from __future__ import annotations
 
 import io
 import json
-import uuid
 from typing import Any
 
 import pytest
 from PIL import Image
 
-from django_tryon.providers.base import (
-    InputImage,
-    InvalidInput,
-    ProviderAccountError,
-    ProviderAuthError,
-    ProviderUnavailable,
-    RateLimited,
-    TaskState,
-    TryOnInput,
-)
+from django_tryon.providers import base
 from django_tryon.providers.vertex import VertexProvider
 from django_tryon.sandbox import Sandbox
-from tests.contract.common import PERSON, UPPER
+from tests.adapters import tryon_input
+from tests.contract.common import PERSON, UPPER, connected
 
 TOKEN = "contract-vertex-token"
 PROJECT = "contract-project"
@@ -32,25 +23,12 @@ SANDBOX_KEYS = {"vertex_access_token": TOKEN, "vertex_project": PROJECT}
 
 
 def connect(sandbox: Sandbox, **options: Any) -> VertexProvider:
-    settings = {
-        "PROJECT": PROJECT,
-        "ACCESS_TOKEN": TOKEN,
-        "BASE_URL": sandbox.url,
-        "TIMEOUT_SECONDS": 5,
-        **options,
-    }
-    return VertexProvider(settings)
+    return connected(VertexProvider, sandbox, {"PROJECT": PROJECT, "ACCESS_TOKEN": TOKEN}, options)
 
 
-def job(**overrides: Any) -> TryOnInput:
-    values: dict[str, Any] = {
-        "request_id": str(uuid.uuid4()),
-        "person": InputImage(PERSON, "image/png"),
-        "garment": InputImage(UPPER, "image/jpeg"),
-        "garment_category": "upper",
-    }
-    values.update(overrides)
-    return TryOnInput(**values)
+def job(**overrides: Any) -> base.TryOnInput:
+    person, garment = base.InputImage(PERSON, "image/png"), base.InputImage(UPPER, "image/jpeg")
+    return tryon_input(person, garment, "upper", overrides)
 
 
 def calls(sandbox: Sandbox) -> list:
@@ -60,7 +38,7 @@ def calls(sandbox: Sandbox) -> list:
 def test_one_call_answered_with_the_images(sandbox, adapter):
     try_on = job(batch_size=3)
     task = adapter.submit(try_on)
-    assert task.state is TaskState.SUCCEEDED and task.image_urls == []
+    assert task.state is base.TaskState.SUCCEEDED and task.image_urls == []
     assert len(task.images) == 3
     for data in task.images:
         with Image.open(io.BytesIO(data)) as made:
@@ -75,13 +53,13 @@ def test_one_call_answered_with_the_images(sandbox, adapter):
 def test_a_safety_refusal_is_content_refused(sandbox, adapter):
     sandbox.set_faults(content_refused=1)
     task = adapter.submit(job())
-    assert task.state is TaskState.FAILED and task.error_code == "content_refused"
+    assert task.state is base.TaskState.FAILED and task.error_code == "content_refused"
     assert "safety filter" in task.message
 
 
 def test_a_wrong_token_is_an_auth_error(sandbox):
     adapter = connect(sandbox, ACCESS_TOKEN="ya29.wrong")
-    with pytest.raises(ProviderAuthError) as caught:
+    with pytest.raises(base.ProviderAuthError) as caught:
         adapter.submit(job())
     assert caught.value.code == "UNAUTHENTICATED"
     assert sandbox.task_count == 0
@@ -90,7 +68,7 @@ def test_a_wrong_token_is_an_auth_error(sandbox):
 
 def test_another_project_is_refused_as_the_account(sandbox):
     adapter = connect(sandbox, PROJECT="not-ours")
-    with pytest.raises(ProviderAccountError):
+    with pytest.raises(base.ProviderAccountError):
         adapter.submit(job())
     adapter.close()
 
@@ -98,8 +76,8 @@ def test_another_project_is_refused_as_the_account(sandbox):
 @pytest.mark.parametrize(
     ("fault", "error", "status"),
     [
-        ("vertex_quota", RateLimited, "RESOURCE_EXHAUSTED"),
-        ("vertex_unavailable", ProviderUnavailable, "UNAVAILABLE"),
+        ("vertex_quota", base.RateLimited, "RESOURCE_EXHAUSTED"),
+        ("vertex_unavailable", base.ProviderUnavailable, "UNAVAILABLE"),
     ],
 )
 def test_refusals_make_nothing(sandbox, adapter, fault, error, status):
@@ -113,7 +91,7 @@ def test_refusals_make_nothing(sandbox, adapter, fault, error, status):
 def test_a_failure_after_the_call_began_is_unknown(sandbox, adapter):
     """A 500 once the images were being made: the call may have been paid."""
     sandbox.set_faults(task_fail=1)
-    with pytest.raises(ProviderUnavailable) as caught:
+    with pytest.raises(base.ProviderUnavailable) as caught:
         adapter.submit(job())
     assert caught.value.http_status == 500
     assert sandbox.task_count == 1
@@ -122,15 +100,15 @@ def test_a_failure_after_the_call_began_is_unknown(sandbox, adapter):
 def test_a_lost_answer_is_unknown(sandbox):
     adapter = connect(sandbox, TIMEOUT_SECONDS=1)
     sandbox.set_faults(hang={"count": 1, "on": "predict"}, hang_seconds=3)
-    with pytest.raises(ProviderUnavailable) as caught:
+    with pytest.raises(base.ProviderUnavailable) as caught:
         adapter.submit(job())
     assert caught.value.http_status is None
     adapter.close()
 
 
 def test_an_input_vertex_refuses_is_a_400(sandbox, adapter):
-    small = InputImage(b"\x89PNG\r\n\x1a\n not really", "image/png")
-    with pytest.raises(InvalidInput) as caught:
+    small = base.InputImage(b"\x89PNG\r\n\x1a\n not really", "image/png")
+    with pytest.raises(base.InvalidInput) as caught:
         adapter.submit(job(garment=small))
     assert caught.value.code == "INVALID_ARGUMENT"
 
@@ -161,8 +139,8 @@ def test_a_service_account_key_gets_its_token_from_the_token_endpoint(sandbox, t
         )
     )
     adapter = connect(sandbox, ACCESS_TOKEN=None, CREDENTIALS_FILE=str(path))
-    assert adapter.submit(job()).state is TaskState.SUCCEEDED
-    assert adapter.submit(job()).state is TaskState.SUCCEEDED
+    assert adapter.submit(job()).state is base.TaskState.SUCCEEDED
+    assert adapter.submit(job()).state is base.TaskState.SUCCEEDED
     tokens = [r for r in sandbox.requests if r.kind == "token"]
     assert len(tokens) == 1  # reused until it is near its expiry
     assert calls(sandbox)[0].headers["authorization"].startswith("Bearer ya29.sandbox-")

@@ -24,6 +24,9 @@ BODY = b"\xff\xd8\xff" + b"image bytes" * 100
 ALLOWED = ["cdn.example.com"]
 URL = "https://cdn.example.com/results/1.jpg?sig=SECRET123&expires=9"
 
+#: What a download from the test's own server on loopback is allowed.
+LOOPBACK = {"allowed_hosts": ["127.0.0.1"], "allow_http": True, "allow_private": True, "timeout": 5}
+
 
 @pytest.fixture(autouse=True)
 def default_tryon_settings(settings):
@@ -452,33 +455,15 @@ def http_server():
 def test_real_http_download_from_a_local_server(http_server):
     port = http_server.port
     base = f"http://127.0.0.1:{port}"
-    got = download(
-        f"{base}/image.jpg?sig=abc",
-        allowed_hosts=["127.0.0.1"],
-        allow_http=True,
-        allow_private=True,
-        timeout=5,
-    )
+    got = download(f"{base}/image.jpg?sig=abc", **LOOPBACK)
     assert got == BODY
     assert http_server.hosts == [f"127.0.0.1:{port}"]
     with pytest.raises(DownloadError) as excinfo:
-        download(
-            f"{base}/redirect",
-            allowed_hosts=["127.0.0.1"],
-            allow_http=True,
-            allow_private=True,
-            timeout=5,
-        )
+        download(f"{base}/redirect", **LOOPBACK)
     assert excinfo.value.retryable is False
     assert len(http_server.hosts) == 2  # the redirect target was never requested
     with pytest.raises(DownloadError) as excinfo:
-        download(
-            f"{base}/missing",
-            allowed_hosts=["127.0.0.1"],
-            allow_http=True,
-            allow_private=True,
-            timeout=5,
-        )
+        download(f"{base}/missing", **LOOPBACK)
     assert excinfo.value.retryable is False
 
 
@@ -500,13 +485,7 @@ def test_connection_refused_is_retryable():
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     with pytest.raises(DownloadError) as excinfo:
-        download(
-            f"http://127.0.0.1:{port}/x.jpg",
-            allowed_hosts=["127.0.0.1"],
-            allow_http=True,
-            allow_private=True,
-            timeout=5,
-        )
+        download(f"http://127.0.0.1:{port}/x.jpg", **LOOPBACK)
     assert excinfo.value.retryable is True
 
 
@@ -655,13 +634,7 @@ def test_downloads_load_the_ca_bundle_once_per_process(http_server, monkeypatch)
     fetch._tls_context.cache_clear()
     port = http_server.port
     for _ in range(3):
-        got = download(
-            f"http://127.0.0.1:{port}/image.jpg",
-            allowed_hosts=["127.0.0.1"],
-            allow_http=True,
-            allow_private=True,
-            timeout=5,
-        )
+        got = download(f"http://127.0.0.1:{port}/image.jpg", **LOOPBACK)
         assert got == BODY
     assert len(loads) == 1
     assert len(http_server.hosts) == 3  # still one request (and connection) per download

@@ -8,21 +8,9 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from django_tryon.providers.base import (
-    ContentRefused,
-    InputImage,
-    InvalidInput,
-    PermanentProviderError,
-    ProviderAccountError,
-    ProviderAuthError,
-    ProviderConfigurationError,
-    ProviderUnavailable,
-    RateLimited,
-    TaskNotFound,
-    TaskState,
-    TryOnInput,
-)
+from django_tryon.providers import base
 from django_tryon.providers.fashn import FashnProvider
+from tests.adapters import raised_exactly, tryon_input
 from tests.unit.scripted import Scripted
 
 API_KEY = "fashn-test-key-0123456789"
@@ -38,15 +26,10 @@ def adapter(*responses: httpx.Response, **options) -> tuple[FashnProvider, Fashn
     return FashnProvider({"API_KEY": API_KEY, **options}, client=client), fashn
 
 
-def job(**overrides) -> TryOnInput:
-    values = {
-        "request_id": "r-1",
-        "person": InputImage(b"person-bytes", "image/jpeg", url="https://shop.test/p.jpg"),
-        "garment": InputImage(b"garment-bytes", "image/png", url="https://shop.test/g.png"),
-        "garment_category": "lower",
-        **overrides,
-    }
-    return TryOnInput(**values)
+def job(**overrides) -> base.TryOnInput:
+    person = base.InputImage(b"person-bytes", "image/jpeg", url="https://shop.test/p.jpg")
+    garment = base.InputImage(b"garment-bytes", "image/png", url="https://shop.test/g.png")
+    return tryon_input(person, garment, "lower", {"request_id": "r-1", **overrides})
 
 
 def status(word: str, **extra) -> httpx.Response:
@@ -58,7 +41,7 @@ def status(word: str, **extra) -> httpx.Response:
 def test_a_run_is_one_post_with_its_inputs():
     fashn_, calls = adapter(httpx.Response(200, json={"id": ID, "error": None}))
     task = fashn_.submit(job(callback_url="https://shop.test/cb/fashn/t/", batch_size=3))
-    assert (task.task_id, task.state) == (ID, TaskState.QUEUED)
+    assert (task.task_id, task.state) == (ID, base.TaskState.QUEUED)
     [request] = calls.requests
     assert request.method == "POST" and request.url.path == "/v1/run"
     assert request.url.params["webhook_url"] == "https://shop.test/cb/fashn/t/"
@@ -75,11 +58,11 @@ def test_a_run_is_one_post_with_its_inputs():
 @pytest.mark.parametrize(
     ("word", "state"),
     [
-        ("starting", TaskState.QUEUED),
-        ("in_queue", TaskState.QUEUED),
-        ("processing", TaskState.RUNNING),
-        ("IN_QUEUE", TaskState.QUEUED),
-        ("something-new", TaskState.RUNNING),
+        ("starting", base.TaskState.QUEUED),
+        ("in_queue", base.TaskState.QUEUED),
+        ("processing", base.TaskState.RUNNING),
+        ("IN_QUEUE", base.TaskState.QUEUED),
+        ("something-new", base.TaskState.RUNNING),
     ],
 )
 def test_running_statuses(word, state):
@@ -91,7 +74,7 @@ def test_completed_with_images_costs_credits():
     urls = ["https://cdn.fashn.ai/x/output_0.png", "https://cdn.fashn.ai/x/output_1.png"]
     fashn_, calls = adapter(status("completed", output=urls), ACCESSORIES=False)
     task = fashn_.fetch(ID)
-    assert (task.state, task.image_urls) == (TaskState.SUCCEEDED, urls)
+    assert (task.state, task.image_urls) == (base.TaskState.SUCCEEDED, urls)
     assert (task.cost, task.cost_currency) == (Decimal(2), "credits")
     assert calls.requests[0].url.path == f"/v1/status/{ID}"
 
@@ -99,7 +82,7 @@ def test_completed_with_images_costs_credits():
 def test_completed_without_an_image_is_a_failure():
     fashn_, _ = adapter(status("completed", output=[]))
     task = fashn_.fetch(ID)
-    assert (task.state, task.error_code) == (TaskState.FAILED, "no_result")
+    assert (task.state, task.error_code) == (base.TaskState.FAILED, "no_result")
 
 
 @pytest.mark.parametrize(
@@ -115,29 +98,33 @@ def test_completed_without_an_image_is_a_failure():
 def test_runtime_errors(name, code):
     fashn_, _ = adapter(status("failed", error={"name": name, "message": "why"}))
     task = fashn_.fetch(ID)
-    assert (task.state, task.error_code, task.message) == (TaskState.FAILED, code, f"{name}: why")
+    assert (task.state, task.error_code, task.message) == (
+        base.TaskState.FAILED,
+        code,
+        f"{name}: why",
+    )
 
 
 @pytest.mark.parametrize("word", ["canceled", "time_out"])
 def test_sdk_only_end_states_are_failures(word):
     fashn_, _ = adapter(status(word))
     task = fashn_.fetch(ID)
-    assert task.state is TaskState.FAILED and word in task.message
+    assert task.state is base.TaskState.FAILED and word in task.message
 
 
 @pytest.mark.parametrize(
     ("http", "name", "error"),
     [
-        (400, "BadRequest", InvalidInput),
-        (400, "ContentModerationError", ContentRefused),
-        (401, "UnauthorizedAccess", ProviderAuthError),
-        (403, "Forbidden", ProviderAccountError),
-        (404, "NotFound", PermanentProviderError),  # on /run: not a missing task
-        (429, "RateLimitExceeded", RateLimited),
-        (429, "ConcurrencyLimitExceeded", RateLimited),
-        (429, "OutOfCredits", ProviderAccountError),
-        (500, "InternalServerError", ProviderUnavailable),
-        (503, "ServiceUnavailable", ProviderUnavailable),
+        (400, "BadRequest", base.InvalidInput),
+        (400, "ContentModerationError", base.ContentRefused),
+        (401, "UnauthorizedAccess", base.ProviderAuthError),
+        (403, "Forbidden", base.ProviderAccountError),
+        (404, "NotFound", base.PermanentProviderError),  # on /run: not a missing task
+        (429, "RateLimitExceeded", base.RateLimited),
+        (429, "ConcurrencyLimitExceeded", base.RateLimited),
+        (429, "OutOfCredits", base.ProviderAccountError),
+        (500, "InternalServerError", base.ProviderUnavailable),
+        (503, "ServiceUnavailable", base.ProviderUnavailable),
     ],
 )
 def test_request_errors(http, name, error):
@@ -145,22 +132,20 @@ def test_request_errors(http, name, error):
         http, json={"error": name, "message": "said"}, headers={"Retry-After": "7"}
     )
     fashn_, _ = adapter(answer)
-    with pytest.raises(error) as caught:
-        fashn_.submit(job())
-    assert type(caught.value) is error
-    assert (caught.value.http_status, caught.value.code, caught.value.message) == (
+    caught = raised_exactly(error, lambda: fashn_.submit(job()))
+    assert (caught.http_status, caught.code, caught.message) == (
         http,
         name,
         "said",
     )
-    if error is RateLimited:
-        assert caught.value.retry_after == 7
-    assert API_KEY not in str(caught.value)
+    if error is base.RateLimited:
+        assert caught.retry_after == 7
+    assert API_KEY not in str(caught)
 
 
 def test_unknown_prediction_is_task_not_found():
     fashn_, _ = adapter(httpx.Response(404, json={"error": "NotFound", "message": "no"}))
-    with pytest.raises(TaskNotFound):
+    with pytest.raises(base.TaskNotFound):
         fashn_.fetch(ID)
 
 
@@ -176,26 +161,26 @@ def test_unknown_prediction_is_task_not_found():
 def test_a_run_without_an_id_is_unknown_never_a_refusal(answer):
     """Nothing says the run was not made: the pipeline must treat it as maybe paid."""
     fashn_, calls = adapter(answer)
-    with pytest.raises(ProviderUnavailable):
+    with pytest.raises(base.ProviderUnavailable):
         fashn_.submit(job())
     assert len(calls.requests) == 1  # never retried here
 
 
 def test_what_fashn_would_refuse_is_refused_before_paying():
     fashn_, calls = adapter()
-    with pytest.raises(InvalidInput):
-        fashn_.submit(job(lower_garment=InputImage(b"x")))
-    with pytest.raises(InvalidInput):
+    with pytest.raises(base.InvalidInput):
+        fashn_.submit(job(lower_garment=base.InputImage(b"x")))
+    with pytest.raises(base.InvalidInput):
         fashn_.submit(job(batch_size=5))
-    with pytest.raises(InvalidInput):
+    with pytest.raises(base.InvalidInput):
         fashn_.submit(job(garment_category="scarf"))
-    with pytest.raises(InvalidInput, match="one image a run"):
+    with pytest.raises(base.InvalidInput, match="one image a run"):
         fashn_.submit(job(garment_category="shoes", batch_size=2))
-    with pytest.raises(InvalidInput, match="one product per run"):
-        fashn_.submit(job(garment_category="hat", lower_garment=InputImage(b"x")))
+    with pytest.raises(base.InvalidInput, match="one product per run"):
+        fashn_.submit(job(garment_category="hat", lower_garment=base.InputImage(b"x")))
     url_mode, _ = adapter(IMAGE_TRANSPORT="url")
-    with pytest.raises(InvalidInput):
-        url_mode.submit(job(person=InputImage(b"p")))
+    with pytest.raises(base.InvalidInput):
+        url_mode.submit(job(person=base.InputImage(b"p")))
     assert calls.requests == []
 
 
@@ -213,7 +198,7 @@ def test_what_fashn_would_refuse_is_refused_before_paying():
     ],
 )
 def test_bad_options_name_the_setting(option, value):
-    with pytest.raises(ProviderConfigurationError, match=rf"\['fashn'\]\['{option}'\]"):
+    with pytest.raises(base.ProviderConfigurationError, match=rf"\['fashn'\]\['{option}'\]"):
         FashnProvider({"API_KEY": API_KEY, option: value})
 
 
@@ -248,7 +233,7 @@ def test_an_accessory_goes_to_tryon_max_as_a_product(category):
 def test_a_shop_may_keep_fashn_to_clothing():
     fashn_, _ = adapter(ACCESSORIES=False)
     assert fashn_.garment_categories == {"upper", "lower", "dress"}
-    with pytest.raises(ProviderConfigurationError, match="ACCESSORIES"):
+    with pytest.raises(base.ProviderConfigurationError, match="ACCESSORIES"):
         FashnProvider({"API_KEY": API_KEY, "ACCESSORIES": "yes"})
 
 

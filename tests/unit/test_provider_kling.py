@@ -13,21 +13,8 @@ import pytest
 
 from django_tryon.messages import shopper_message
 from django_tryon.providers import base
-from django_tryon.providers.base import (
-    ContentRefused,
-    InputImage,
-    InvalidInput,
-    PermanentProviderError,
-    ProviderAccountError,
-    ProviderAuthError,
-    ProviderConfigurationError,
-    ProviderUnavailable,
-    RateLimited,
-    TaskNotFound,
-    TaskState,
-    TryOnInput,
-)
 from django_tryon.providers.kling import KlingProvider
+from tests.adapters import raised_exactly, tryon_input
 from tests.unit.scripted import Scripted
 
 ACCESS_KEY = "ak-test-0123"
@@ -76,15 +63,10 @@ def make(kling: Kling, **options) -> KlingProvider:
     return provider
 
 
-def job(**overrides) -> TryOnInput:
-    values = {
-        "request_id": "req-uuid-1",
-        "person": InputImage(PERSON, "image/png", url="https://shop.test/in/person.png?sig=1"),
-        "garment": InputImage(GARMENT, "image/jpeg", url="https://shop.test/in/garment.jpg?sig=2"),
-        "garment_category": "upper",
-    }
-    values.update(overrides)
-    return TryOnInput(**values)
+def job(**overrides) -> base.TryOnInput:
+    person = base.InputImage(PERSON, "image/png", url="https://shop.test/in/person.png?sig=1")
+    garment = base.InputImage(GARMENT, "image/jpeg", url="https://shop.test/in/garment.jpg?sig=2")
+    return tryon_input(person, garment, "upper", {"request_id": "req-uuid-1", **overrides})
 
 
 # -- configuration -------------------------------------------------------------------
@@ -127,13 +109,13 @@ def test_result_hosts_are_kling_cdns_plus_the_api_host():
     ],
 )
 def test_bad_configuration_names_the_setting(options, needle):
-    with pytest.raises(ProviderConfigurationError) as caught:
+    with pytest.raises(base.ProviderConfigurationError) as caught:
         KlingProvider(options, client=httpx.Client(transport=httpx.MockTransport(Kling())))
     assert needle in str(caught.value)
 
 
 def test_configuration_errors_never_show_keys():
-    with pytest.raises(ProviderConfigurationError) as caught:
+    with pytest.raises(base.ProviderConfigurationError) as caught:
         KlingProvider({"ACCESS_KEY": ACCESS_KEY, "MODEL": "nope"})
     assert ACCESS_KEY not in str(caught.value)
 
@@ -230,7 +212,7 @@ def test_token_retry_bypasses_the_cached_token():
 @pytest.mark.parametrize("code", [1003, 1004])
 def test_token_rejected_twice_is_an_auth_error(code):
     kling = Kling(reply(code=code, status=401), reply(code=code, status=401))
-    with pytest.raises(ProviderAuthError) as caught:
+    with pytest.raises(base.ProviderAuthError) as caught:
         make(kling).fetch("1")
     assert len(kling.requests) == 2
     assert caught.value.code == str(code)
@@ -241,7 +223,7 @@ def test_plain_api_key_mode_sends_the_key_and_never_retries():
     provider = make(kling, API_KEY="plain-api-key", ACCESS_KEY="", SECRET_KEY="")
     provider.submit(job())
     assert kling.requests[0].headers["Authorization"] == "Bearer plain-api-key"
-    with pytest.raises(ProviderAuthError):
+    with pytest.raises(base.ProviderAuthError):
         provider.fetch("1")
     assert len(kling.requests) == 2
 
@@ -271,7 +253,7 @@ def test_submit_sends_raw_base64_without_data_prefix():
     assert not body["human_image"].startswith("data:")
     assert base64.b64decode(body["human_image"], validate=True) == PERSON
     assert result.task_id == "860133213433896960"
-    assert result.state is TaskState.QUEUED
+    assert result.state is base.TaskState.QUEUED
     assert result.raw_status == "submitted"
     assert result.external_id == "req-uuid-1"
     assert result.provider == "kling"
@@ -287,8 +269,8 @@ def test_submit_url_mode_sends_the_signed_urls():
 
 def test_submit_url_mode_without_url_is_invalid_before_any_request():
     kling = Kling()
-    with pytest.raises(InvalidInput):
-        make(kling, IMAGE_TRANSPORT="url").submit(job(person=InputImage(PERSON)))
+    with pytest.raises(base.InvalidInput):
+        make(kling, IMAGE_TRANSPORT="url").submit(job(person=base.InputImage(PERSON)))
     assert kling.requests == []
 
 
@@ -310,8 +292,8 @@ def test_submit_model_and_base_url_options():
 
 def test_submit_refuses_a_second_garment():
     kling = Kling()
-    with pytest.raises(InvalidInput) as caught:
-        make(kling).submit(job(lower_garment=InputImage(GARMENT)))
+    with pytest.raises(base.InvalidInput) as caught:
+        make(kling).submit(job(lower_garment=base.InputImage(GARMENT)))
     assert caught.value.provider == "kling"
     assert kling.requests == []
 
@@ -319,38 +301,38 @@ def test_submit_refuses_a_second_garment():
 @pytest.mark.parametrize("batch_size", [0, 2, 4])
 def test_submit_refuses_batches(batch_size):
     kling = Kling()
-    with pytest.raises(InvalidInput):
+    with pytest.raises(base.InvalidInput):
         make(kling).submit(job(batch_size=batch_size))
     assert kling.requests == []
 
 
 def test_submit_code_0_without_task_id_is_unavailable():
-    with pytest.raises(ProviderUnavailable):
+    with pytest.raises(base.ProviderUnavailable):
         make(Kling(reply({}))).submit(job())
 
 
 # -- error table ---------------------------------------------------------------------
 
 ERROR_TABLE = [
-    (401, 1000, ProviderAuthError),
-    (401, 1001, ProviderAuthError),
-    (401, 1002, ProviderAuthError),
-    (429, 1100, ProviderAccountError),
-    (429, 1101, ProviderAccountError),
-    (429, 1102, ProviderAccountError),
-    (403, 1103, ProviderAccountError),
-    (400, 1200, InvalidInput),
-    (400, 1201, InvalidInput),
-    (404, 1202, ProviderAccountError),
-    (404, 1203, ProviderAccountError),
-    (400, 1300, ContentRefused),
-    (400, 1301, ContentRefused),
-    (429, 1302, RateLimited),
-    (429, 1303, RateLimited),
-    (429, 1304, ProviderAccountError),
-    (500, 5000, ProviderUnavailable),
-    (503, 5001, ProviderUnavailable),
-    (504, 5002, ProviderUnavailable),
+    (401, 1000, base.ProviderAuthError),
+    (401, 1001, base.ProviderAuthError),
+    (401, 1002, base.ProviderAuthError),
+    (429, 1100, base.ProviderAccountError),
+    (429, 1101, base.ProviderAccountError),
+    (429, 1102, base.ProviderAccountError),
+    (403, 1103, base.ProviderAccountError),
+    (400, 1200, base.InvalidInput),
+    (400, 1201, base.InvalidInput),
+    (404, 1202, base.ProviderAccountError),
+    (404, 1203, base.ProviderAccountError),
+    (400, 1300, base.ContentRefused),
+    (400, 1301, base.ContentRefused),
+    (429, 1302, base.RateLimited),
+    (429, 1303, base.RateLimited),
+    (429, 1304, base.ProviderAccountError),
+    (500, 5000, base.ProviderUnavailable),
+    (503, 5001, base.ProviderUnavailable),
+    (504, 5002, base.ProviderUnavailable),
 ]
 
 
@@ -383,33 +365,33 @@ def test_error_table_with_http_200(status, code, error):
 
 @pytest.mark.parametrize("code", [1202, 1203])
 def test_missing_resource_on_fetch_is_task_not_found(code):
-    with pytest.raises(TaskNotFound) as caught:
+    with pytest.raises(base.TaskNotFound) as caught:
         make(Kling(reply(code=code, message="not exist", status=404))).fetch("1")
     assert caught.value.code == str(code)
 
 
 def test_retryability_follows_the_table():
-    assert RateLimited.retryable is True
-    assert ProviderUnavailable.retryable is True
-    assert ContentRefused.retryable is False
-    assert ProviderAccountError.retryable is False
+    assert base.RateLimited.retryable is True
+    assert base.ProviderUnavailable.retryable is True
+    assert base.ContentRefused.retryable is False
+    assert base.ProviderAccountError.retryable is False
 
 
 def test_content_refused_tells_the_shopper_about_the_content_policy():
-    with pytest.raises(ContentRefused) as caught:
+    with pytest.raises(base.ContentRefused) as caught:
         make(Kling(reply(code=1301, message="risk control", status=400))).submit(job())
     assert caught.value.user_message == shopper_message("content_refused")
 
 
 def test_rate_limit_honours_retry_after():
     kling = Kling(reply(code=1303, status=429, headers={"Retry-After": "7"}))
-    with pytest.raises(RateLimited) as caught:
+    with pytest.raises(base.RateLimited) as caught:
         make(kling).submit(job())
     assert caught.value.retry_after == 7.0
 
 
 def test_rate_limit_without_retry_after():
-    with pytest.raises(RateLimited) as caught:
+    with pytest.raises(base.RateLimited) as caught:
         make(Kling(reply(code=1302, status=429))).submit(job())
     assert caught.value.retry_after is None
 
@@ -417,23 +399,24 @@ def test_rate_limit_without_retry_after():
 @pytest.mark.parametrize(
     ("status", "error"),
     [
-        (429, RateLimited),
-        (500, ProviderUnavailable),
-        (502, ProviderUnavailable),
-        (400, PermanentProviderError),
-        (418, PermanentProviderError),
-        (200, ProviderUnavailable),
+        (429, base.RateLimited),
+        (500, base.ProviderUnavailable),
+        (502, base.ProviderUnavailable),
+        (400, base.PermanentProviderError),
+        (418, base.PermanentProviderError),
+        (200, base.ProviderUnavailable),
     ],
 )
 def test_unknown_code_falls_back_to_http_status(status, error):
-    with pytest.raises(error) as caught:
-        make(Kling(reply(code=9999, message="new code", status=status))).submit(job())
-    assert type(caught.value) is error
-    assert caught.value.code == "9999"
+    caught = raised_exactly(
+        error,
+        lambda: make(Kling(reply(code=9999, message="new code", status=status))).submit(job()),
+    )
+    assert caught.code == "9999"
 
 
 def test_unknown_code_404_on_fetch_is_task_not_found():
-    with pytest.raises(TaskNotFound):
+    with pytest.raises(base.TaskNotFound):
         make(Kling(reply(code=9999, status=404))).fetch("1")
 
 
@@ -450,12 +433,12 @@ def test_unknown_code_404_on_fetch_is_task_not_found():
     ],
 )
 def test_unparseable_body_is_unavailable(response):
-    with pytest.raises(ProviderUnavailable):
+    with pytest.raises(base.ProviderUnavailable):
         make(Kling(response)).fetch("1")
 
 
 def test_unparseable_429_is_rate_limited():
-    with pytest.raises(RateLimited) as caught:
+    with pytest.raises(base.RateLimited) as caught:
         make(Kling(httpx.Response(429, text="slow down", headers={"Retry-After": "3"}))).fetch("1")
     assert caught.value.retry_after == 3.0
 
@@ -473,7 +456,7 @@ def test_transport_errors_are_unavailable(exc):
         raise exc
 
     provider = make(handler)
-    with pytest.raises(ProviderUnavailable) as caught:
+    with pytest.raises(base.ProviderUnavailable) as caught:
         provider.submit(job())
     assert caught.value.provider == "kling"
     assert caught.value.retryable is True
@@ -494,7 +477,7 @@ def test_fetch_succeeded(status):
     result = make(kling).fetch("860133213433896960")
     assert kling.requests[0].method == "GET"
     assert kling.requests[0].url.path == PATH + "/860133213433896960"
-    assert result.state is TaskState.SUCCEEDED
+    assert result.state is base.TaskState.SUCCEEDED
     assert result.raw_status == status
     assert result.image_urls == [
         "https://h1.inkwai.com/a.png",
@@ -512,10 +495,10 @@ def test_fetch_succeeded(status):
 @pytest.mark.parametrize(
     ("status", "state"),
     [
-        ("submitted", TaskState.QUEUED),
-        ("processing", TaskState.RUNNING),
-        ("something_new", TaskState.RUNNING),
-        ("", TaskState.RUNNING),
+        ("submitted", base.TaskState.QUEUED),
+        ("processing", base.TaskState.RUNNING),
+        ("something_new", base.TaskState.RUNNING),
+        ("", base.TaskState.RUNNING),
     ],
 )
 def test_fetch_in_progress_states(status, state):
@@ -529,7 +512,7 @@ def test_fetch_in_progress_states(status, state):
 
 def test_fetch_failed_carries_kling_reason():
     result = make(Kling(reply(task("failed", task_status_msg="Image pixel is invalid")))).fetch("1")
-    assert result.state is TaskState.FAILED
+    assert result.state is base.TaskState.FAILED
     assert result.message == "Image pixel is invalid"
     assert result.error_code == "provider_failed"
 
@@ -545,7 +528,7 @@ def test_fetch_failed_carries_kling_reason():
 )
 def test_fetch_failed_by_moderation_is_content_refused(reason):
     result = make(Kling(reply(task("failed", task_status_msg=reason)))).fetch("1")
-    assert result.state is TaskState.FAILED
+    assert result.state is base.TaskState.FAILED
     assert result.error_code == "content_refused"
     assert result.message == reason
 
@@ -559,7 +542,7 @@ def test_fetch_failed_without_reason_still_explains():
 def test_fetch_succeeded_without_images_is_failed():
     data = task("succeed", task_result={"images": [{"index": 0, "url": ""}]})
     result = make(Kling(reply(data))).fetch("1")
-    assert result.state is TaskState.FAILED
+    assert result.state is base.TaskState.FAILED
     assert result.message == "Kling reported success but returned no result image"
     assert result.error_code == "no_result"
     assert result.image_urls == []
@@ -574,7 +557,7 @@ def test_fetch_tolerates_missing_optional_parts():
 
 
 def test_fetch_code_0_without_task_is_unavailable():
-    with pytest.raises(ProviderUnavailable):
+    with pytest.raises(base.ProviderUnavailable):
         make(Kling(reply(None))).fetch("1")
 
 
@@ -595,7 +578,7 @@ def test_find_by_external_id():
     assert result is not None
     assert result.task_id == "860133213433896960"
     assert result.external_id == "req-uuid-1"
-    assert result.state is TaskState.RUNNING
+    assert result.state is base.TaskState.RUNNING
 
 
 @pytest.mark.parametrize("code", [1202, 1203])
@@ -616,13 +599,13 @@ def test_find_returns_other_failed_tasks():
     data = task("failed", task_status_msg="Image pixel is invalid")
     result = make(Kling(reply(data))).find("req-uuid-1")
     assert result is not None
-    assert result.state is TaskState.FAILED
+    assert result.state is base.TaskState.FAILED
 
 
 def test_find_does_not_mistake_an_outage_for_absence():
-    with pytest.raises(ProviderUnavailable):
+    with pytest.raises(base.ProviderUnavailable):
         make(Kling(reply(code=5000, status=500))).find("req-uuid-1")
-    with pytest.raises(ProviderUnavailable):
+    with pytest.raises(base.ProviderUnavailable):
         make(Kling(httpx.Response(404, text="<html>"))).find("req-uuid-1")
 
 
@@ -705,19 +688,19 @@ def test_find_returns_none_for_task_not_found_without_task_id():
 def test_fetch_uses_the_requested_id_when_kling_omits_it():
     result = make(Kling(reply({"task_status": "processing"}))).fetch("860133213433896960")
     assert result.task_id == "860133213433896960"
-    assert result.state is TaskState.RUNNING
+    assert result.state is base.TaskState.RUNNING
 
 
 @pytest.mark.parametrize(
     ("raw", "state"),
     [
-        ("submitted", TaskState.QUEUED),
-        ("processing", TaskState.RUNNING),
-        ("succeed", TaskState.SUCCEEDED),
-        ("succeeded", TaskState.SUCCEEDED),
-        ("Succeed", TaskState.SUCCEEDED),
-        ("failed", TaskState.FAILED),
-        ("paused", TaskState.RUNNING),
+        ("submitted", base.TaskState.QUEUED),
+        ("processing", base.TaskState.RUNNING),
+        ("succeed", base.TaskState.SUCCEEDED),
+        ("succeeded", base.TaskState.SUCCEEDED),
+        ("Succeed", base.TaskState.SUCCEEDED),
+        ("failed", base.TaskState.FAILED),
+        ("paused", base.TaskState.RUNNING),
     ],
 )
 def test_normalise_status_for_callback_hints(raw, state):

@@ -9,23 +9,9 @@ import httpx
 import pytest
 
 from django_tryon.messages import shopper_message
-from django_tryon.providers.base import (
-    CallbackHint,
-    CancelNotSupported,
-    ContentRefused,
-    InputImage,
-    InvalidInput,
-    PermanentProviderError,
-    ProviderAccountError,
-    ProviderAuthError,
-    ProviderConfigurationError,
-    ProviderUnavailable,
-    RateLimited,
-    TaskNotFound,
-    TaskState,
-    TryOnInput,
-)
+from django_tryon.providers import base
 from django_tryon.providers.piapi import PiAPIProvider
+from tests.adapters import tryon_input
 from tests.unit.scripted import Scripted
 
 API_KEY = "piapi-test-key-0123456789"
@@ -75,19 +61,14 @@ def make(piapi, **options) -> PiAPIProvider:
     return PiAPIProvider(opts, client=httpx.Client(transport=httpx.MockTransport(piapi)))
 
 
-def image(url: str | None) -> InputImage:
-    return InputImage(b"jpeg-bytes", "image/jpeg", url=url)
+def image(url: str | None) -> base.InputImage:
+    return base.InputImage(b"jpeg-bytes", "image/jpeg", url=url)
 
 
-def job(**overrides) -> TryOnInput:
-    values = {
-        "request_id": "req-uuid-1",
-        "person": image(PERSON_URL),
-        "garment": image(GARMENT_URL),
-        "garment_category": "dress",
-    }
-    values.update(overrides)
-    return TryOnInput(**values)
+def job(**overrides) -> base.TryOnInput:
+    return tryon_input(
+        image(PERSON_URL), image(GARMENT_URL), "dress", {"request_id": "req-uuid-1", **overrides}
+    )
 
 
 # -- configuration -------------------------------------------------------------------
@@ -118,7 +99,7 @@ def test_result_hosts_include_piapi_storage_and_kling_cdn():
     ],
 )
 def test_bad_configuration_names_the_setting(options, needle):
-    with pytest.raises(ProviderConfigurationError) as caught:
+    with pytest.raises(base.ProviderConfigurationError) as caught:
         PiAPIProvider(options, client=httpx.Client(transport=httpx.MockTransport(PiAPI())))
     assert needle in str(caught.value)
 
@@ -149,7 +130,7 @@ def test_submit_dress_request_shape():
         "config": {"service_mode": "public"},
     }
     assert result.task_id == TASK_ID
-    assert result.state is TaskState.QUEUED
+    assert result.state is base.TaskState.QUEUED
     assert result.provider == "piapi"
 
 
@@ -174,13 +155,13 @@ def test_submit_outfit_sends_upper_and_lower():
 @pytest.mark.parametrize("category", ["dress", "lower"])
 def test_submit_outfit_needs_an_upper_garment(category):
     piapi = PiAPI()
-    with pytest.raises(InvalidInput):
+    with pytest.raises(base.InvalidInput):
         make(piapi).submit(job(garment_category=category, lower_garment=image(LOWER_URL)))
     assert piapi.requests == []
 
 
 def test_submit_unknown_category_is_invalid():
-    with pytest.raises(InvalidInput):
+    with pytest.raises(base.InvalidInput):
         make(PiAPI()).submit(job(garment_category="shoes"))
 
 
@@ -195,7 +176,7 @@ def test_submit_unknown_category_is_invalid():
 )
 def test_submit_needs_urls_for_every_image(overrides):
     piapi = PiAPI()
-    with pytest.raises(InvalidInput) as caught:
+    with pytest.raises(base.InvalidInput) as caught:
         make(piapi).submit(job(**overrides))
     assert caught.value.provider == "piapi"
     assert piapi.requests == []
@@ -204,7 +185,7 @@ def test_submit_needs_urls_for_every_image(overrides):
 @pytest.mark.parametrize("batch_size", [0, -1, 5])
 def test_submit_batch_size_bounds(batch_size):
     piapi = PiAPI()
-    with pytest.raises(InvalidInput):
+    with pytest.raises(base.InvalidInput):
         make(piapi).submit(job(batch_size=batch_size))
     assert piapi.requests == []
 
@@ -248,7 +229,7 @@ def test_submit_webhook_config():
 
 
 def test_submit_without_task_id_is_unavailable():
-    with pytest.raises(ProviderUnavailable):
+    with pytest.raises(base.ProviderUnavailable):
         make(PiAPI(reply({"status": "pending"}))).submit(job())
 
 
@@ -258,16 +239,16 @@ def test_submit_without_task_id_is_unavailable():
 @pytest.mark.parametrize(
     ("status", "error"),
     [
-        (400, InvalidInput),
-        (401, ProviderAuthError),
-        (402, ProviderAccountError),
-        (403, ProviderAccountError),
-        (404, PermanentProviderError),
-        (409, PermanentProviderError),
-        (429, RateLimited),
-        (500, ProviderUnavailable),
-        (502, ProviderUnavailable),
-        (503, ProviderUnavailable),
+        (400, base.InvalidInput),
+        (401, base.ProviderAuthError),
+        (402, base.ProviderAccountError),
+        (403, base.ProviderAccountError),
+        (404, base.PermanentProviderError),
+        (409, base.PermanentProviderError),
+        (429, base.RateLimited),
+        (500, base.ProviderUnavailable),
+        (502, base.ProviderUnavailable),
+        (503, base.ProviderUnavailable),
     ],
 )
 def test_http_errors_on_create(status, error):
@@ -285,33 +266,33 @@ def test_http_errors_on_create(status, error):
 
 
 def test_404_on_fetch_is_task_not_found():
-    with pytest.raises(TaskNotFound):
+    with pytest.raises(base.TaskNotFound):
         make(PiAPI(reply(code=404, message="task not found", status=404))).fetch(TASK_ID)
 
 
 def test_http_200_is_not_success_without_code_200():
-    with pytest.raises(ProviderUnavailable):
+    with pytest.raises(base.ProviderUnavailable):
         make(PiAPI(reply(task(), code=500, message="internal"))).fetch(TASK_ID)
-    with pytest.raises(InvalidInput):
+    with pytest.raises(base.InvalidInput):
         make(PiAPI(reply(None, code=400, message="bad input"))).submit(job())
-    with pytest.raises(ProviderUnavailable):
+    with pytest.raises(base.ProviderUnavailable):
         make(PiAPI(reply(task(), code=0))).fetch(TASK_ID)
 
 
 def test_error_message_prefers_the_task_error():
     data = {"error": {"code": 10000, "message": "model_input is not reachable", "raw_message": ""}}
-    with pytest.raises(InvalidInput) as caught:
+    with pytest.raises(base.InvalidInput) as caught:
         make(PiAPI(reply(data, code=400, message="failed", status=400))).submit(job())
     assert caught.value.message == "model_input is not reachable"
     data = {"error": {"code": 10000, "message": "", "raw_message": "raw words"}}
-    with pytest.raises(InvalidInput) as caught:
+    with pytest.raises(base.InvalidInput) as caught:
         make(PiAPI(reply(data, code=400, message="failed", status=400))).submit(job())
     assert caught.value.message == "raw words"
 
 
 def test_moderation_refusal_on_create_is_content_refused():
     piapi = PiAPI(reply(None, code=400, message="image failed content risk control", status=400))
-    with pytest.raises(ContentRefused) as caught:
+    with pytest.raises(base.ContentRefused) as caught:
         make(piapi).submit(job())
     assert caught.value.user_message == shopper_message("content_refused")
 
@@ -320,7 +301,7 @@ def test_rate_limit_honours_retry_after():
     piapi = PiAPI(
         reply(None, code=429, message="too many", status=429, headers={"Retry-After": "12"})
     )
-    with pytest.raises(RateLimited) as caught:
+    with pytest.raises(base.RateLimited) as caught:
         make(piapi).submit(job())
     assert caught.value.retry_after == 12.0
 
@@ -336,7 +317,7 @@ def test_rate_limit_honours_retry_after():
     ],
 )
 def test_unparseable_body_is_unavailable(response):
-    with pytest.raises(ProviderUnavailable):
+    with pytest.raises(base.ProviderUnavailable):
         make(PiAPI(response)).fetch(TASK_ID)
 
 
@@ -345,7 +326,7 @@ def test_transport_errors_are_unavailable(exc):
     def handler(request):
         raise exc
 
-    with pytest.raises(ProviderUnavailable) as caught:
+    with pytest.raises(base.ProviderUnavailable) as caught:
         make(handler).submit(job())
     assert caught.value.provider == "piapi"
 
@@ -356,14 +337,14 @@ def test_transport_errors_are_unavailable(exc):
 @pytest.mark.parametrize(
     ("status", "state"),
     [
-        ("pending", TaskState.QUEUED),
-        ("Pending", TaskState.QUEUED),
-        ("staged", TaskState.QUEUED),
-        ("STAGED", TaskState.QUEUED),
-        ("processing", TaskState.RUNNING),
-        ("Processing", TaskState.RUNNING),
-        ("retrying", TaskState.RUNNING),
-        ("", TaskState.RUNNING),
+        ("pending", base.TaskState.QUEUED),
+        ("Pending", base.TaskState.QUEUED),
+        ("staged", base.TaskState.QUEUED),
+        ("STAGED", base.TaskState.QUEUED),
+        ("processing", base.TaskState.RUNNING),
+        ("Processing", base.TaskState.RUNNING),
+        ("retrying", base.TaskState.RUNNING),
+        ("", base.TaskState.RUNNING),
     ],
 )
 def test_fetch_in_progress_states(status, state):
@@ -385,7 +366,7 @@ def test_fetch_completed(status):
     ]
     data = task(status, works=works)
     result = make(PiAPI(reply(data))).fetch(TASK_ID)
-    assert result.state is TaskState.SUCCEEDED
+    assert result.state is base.TaskState.SUCCEEDED
     assert result.image_urls == [
         "https://storage.theapi.app/a.png",
         "https://storage.theapi.app/b.png",
@@ -427,7 +408,7 @@ def test_fetch_tolerates_flat_output_urls():
 @pytest.mark.parametrize("output", [{"works": []}, None, {"works": [work()]}, "nothing"])
 def test_fetch_completed_without_url_is_failed(output):
     result = make(PiAPI(reply(task("completed", output=output)))).fetch(TASK_ID)
-    assert result.state is TaskState.FAILED
+    assert result.state is base.TaskState.FAILED
     assert result.message == "PiAPI reported success but returned no result image"
     assert result.error_code == "no_result"
     assert result.cost is None
@@ -453,7 +434,7 @@ def test_fetch_completed_without_url_is_failed(output):
 )
 def test_fetch_failed_message(error, detail, message):
     result = make(PiAPI(reply(task("Failed", error=error, detail=detail)))).fetch(TASK_ID)
-    assert result.state is TaskState.FAILED
+    assert result.state is base.TaskState.FAILED
     assert result.message == message
     assert result.error_code == "provider_failed"
     assert result.cost is None
@@ -481,7 +462,7 @@ def test_cancel_sends_delete():
 @pytest.mark.parametrize("status", [400, 409])
 def test_cancel_of_a_started_task_is_not_supported(status):
     piapi = PiAPI(reply(None, code=status, message="task is not pending", status=status))
-    with pytest.raises(CancelNotSupported) as caught:
+    with pytest.raises(base.CancelNotSupported) as caught:
         make(piapi).cancel(TASK_ID)
     assert caught.value.message == (
         "PiAPI would not cancel the task (only pending tasks can be): task is not pending"
@@ -492,7 +473,12 @@ def test_cancel_of_a_started_task_is_not_supported(status):
 
 @pytest.mark.parametrize(
     ("status", "error"),
-    [(401, ProviderAuthError), (404, TaskNotFound), (429, RateLimited), (500, ProviderUnavailable)],
+    [
+        (401, base.ProviderAuthError),
+        (404, base.TaskNotFound),
+        (429, base.RateLimited),
+        (500, base.ProviderUnavailable),
+    ],
 )
 def test_cancel_keeps_other_errors(status, error):
     with pytest.raises(error):
@@ -504,7 +490,7 @@ def test_cancel_keeps_other_errors(status, error):
 
 def test_parse_callback():
     body = json.dumps({"timestamp": 1781080794, "data": task("completed")}).encode()
-    assert make(PiAPI()).parse_callback(body, {}) == CallbackHint(
+    assert make(PiAPI()).parse_callback(body, {}) == base.CallbackHint(
         task_id=TASK_ID, raw_status="completed"
     )
 
@@ -545,12 +531,12 @@ def test_verify_callback_checks_the_echoed_secret(headers, request_secret, expec
 @pytest.mark.parametrize(
     ("raw", "state"),
     [
-        ("pending", TaskState.QUEUED),
-        ("Staged", TaskState.QUEUED),
-        ("processing", TaskState.RUNNING),
-        ("Completed", TaskState.SUCCEEDED),
-        ("FAILED", TaskState.FAILED),
-        ("retrying", TaskState.RUNNING),
+        ("pending", base.TaskState.QUEUED),
+        ("Staged", base.TaskState.QUEUED),
+        ("processing", base.TaskState.RUNNING),
+        ("Completed", base.TaskState.SUCCEEDED),
+        ("FAILED", base.TaskState.FAILED),
+        ("retrying", base.TaskState.RUNNING),
     ],
 )
 def test_normalise_status_for_callback_hints(raw, state):

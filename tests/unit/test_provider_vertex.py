@@ -10,24 +10,13 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from django_tryon.providers.base import (
-    ContentRefused,
-    InputImage,
-    InvalidInput,
-    PermanentProviderError,
-    ProviderAccountError,
-    ProviderAuthError,
-    ProviderConfigurationError,
-    ProviderUnavailable,
-    RateLimited,
-    TaskNotFound,
-    TaskState,
-    TryOnInput,
-)
+from django_tryon.providers import base
 from django_tryon.providers.vertex import VertexProvider
+from tests.adapters import raised_exactly, tryon_input
 from tests.unit.scripted import Scripted
 
 TOKEN = "ya29.test-token"
+REQUEST_ID = "6F1C2A34-0000-4000-8000-000000000001"
 PNG = b"\x89PNG\r\n\x1a\n" + b"made" * 10
 PREDICT = (
     "https://europe-west4-aiplatform.googleapis.com/v1/projects/shop-1/locations/"
@@ -41,15 +30,10 @@ def adapter(*responses: httpx.Response, **options) -> tuple[VertexProvider, Scri
     return VertexProvider({**settings, **options}, client=service.client()), service
 
 
-def job(**overrides) -> TryOnInput:
-    values = {
-        "request_id": "6F1C2A34-0000-4000-8000-000000000001",
-        "person": InputImage(b"person-jpeg", "image/jpeg"),
-        "garment": InputImage(b"garment-png", "image/png"),
-        "garment_category": "upper",
-        **overrides,
-    }
-    return TryOnInput(**values)
+def job(**overrides) -> base.TryOnInput:
+    person = base.InputImage(b"person-jpeg", "image/jpeg")
+    garment = base.InputImage(b"garment-png", "image/png")
+    return tryon_input(person, garment, "upper", {"request_id": REQUEST_ID, **overrides})
 
 
 def answered(*predictions: dict) -> httpx.Response:
@@ -101,7 +85,7 @@ def test_one_predict_call_with_both_images_inline():
     # The try-on's id, lower-cased as labels must be, in the shop's billing reports.
     assert body["labels"] == {"django-tryon-request": "6f1c2a34-0000-4000-8000-000000000001"}
     # The answer is the result: the images themselves, nothing to download.
-    assert task.state is TaskState.SUCCEEDED
+    assert task.state is base.TaskState.SUCCEEDED
     assert task.images == [PNG, b"\x89PNG second"] and task.image_urls == []
     assert task.task_id == "predict:6F1C2A34-0000-4000-8000-000000000001"
     assert (task.cost, task.cost_currency) == (Decimal(2), "images")
@@ -110,42 +94,42 @@ def test_one_predict_call_with_both_images_inline():
 def test_images_the_safety_filter_kept_back_are_not_paid_results():
     provider, _ = adapter(answered(image(), {"raiFilteredReason": "filtered"}))
     task = provider.submit(job(batch_size=2))
-    assert task.state is TaskState.SUCCEEDED and task.images == [PNG]
+    assert task.state is base.TaskState.SUCCEEDED and task.images == [PNG]
     assert task.cost == Decimal(1)
 
 
 def test_every_image_filtered_is_a_content_refusal():
     provider, _ = adapter(answered({"raiFilteredReason": "unsafe"}))
     task = provider.submit(job())
-    assert task.state is TaskState.FAILED and task.error_code == "content_refused"
+    assert task.state is base.TaskState.FAILED and task.error_code == "content_refused"
     assert task.message == "unsafe" and task.cost is None
 
 
 def test_an_answer_without_predictions_is_unknown():
     provider, _ = adapter(httpx.Response(200, json={"something": "else"}))
-    with pytest.raises(ProviderUnavailable):
+    with pytest.raises(base.ProviderUnavailable):
         provider.submit(job())
 
 
 def test_an_answer_with_no_usable_image_is_a_failure():
     provider, _ = adapter(answered({"bytesBase64Encoded": "%%not base64%%"}))
     task = provider.submit(job())
-    assert task.state is TaskState.FAILED and task.error_code == "provider_failed"
+    assert task.state is base.TaskState.FAILED and task.error_code == "provider_failed"
 
 
 @pytest.mark.parametrize(
     ("change", "fragment"),
     [
-        ({"lower_garment": InputImage(b"x", "image/png")}, "not an outfit"),
+        ({"lower_garment": base.InputImage(b"x", "image/png")}, "not an outfit"),
         ({"batch_size": 5}, "1 to 4"),
         ({"garment_category": "shoes"}, "does not take 'shoes'"),
-        ({"person": InputImage(b"x", "image/webp")}, "JPEG or PNG"),
-        ({"garment": InputImage(b"x" * (10 * 1024 * 1024 + 1), "image/png")}, "10 MB"),
+        ({"person": base.InputImage(b"x", "image/webp")}, "JPEG or PNG"),
+        ({"garment": base.InputImage(b"x" * (10 * 1024 * 1024 + 1), "image/png")}, "10 MB"),
     ],
 )
 def test_what_vertex_would_refuse_is_refused_without_a_call(change, fragment):
     provider, service = adapter()
-    with pytest.raises(InvalidInput, match=fragment):
+    with pytest.raises(base.InvalidInput, match=fragment):
         provider.submit(job(**change))
     assert service.requests == []
 
@@ -153,33 +137,31 @@ def test_what_vertex_would_refuse_is_refused_without_a_call(change, fragment):
 @pytest.mark.parametrize(
     ("http", "status", "error"),
     [
-        (400, "INVALID_ARGUMENT", InvalidInput),
-        (401, "UNAUTHENTICATED", ProviderAuthError),
-        (403, "PERMISSION_DENIED", ProviderAccountError),
-        (404, "NOT_FOUND", PermanentProviderError),
-        (429, "RESOURCE_EXHAUSTED", RateLimited),
-        (500, "INTERNAL", ProviderUnavailable),
-        (503, "UNAVAILABLE", ProviderUnavailable),
-        (504, "DEADLINE_EXCEEDED", ProviderUnavailable),
+        (400, "INVALID_ARGUMENT", base.InvalidInput),
+        (401, "UNAUTHENTICATED", base.ProviderAuthError),
+        (403, "PERMISSION_DENIED", base.ProviderAccountError),
+        (404, "NOT_FOUND", base.PermanentProviderError),
+        (429, "RESOURCE_EXHAUSTED", base.RateLimited),
+        (500, "INTERNAL", base.ProviderUnavailable),
+        (503, "UNAVAILABLE", base.ProviderUnavailable),
+        (504, "DEADLINE_EXCEEDED", base.ProviderUnavailable),
     ],
 )
 def test_every_google_rpc_error_maps_to_its_error(http, status, error):
     provider, _ = adapter(refused(http, status))
-    with pytest.raises(error) as caught:
-        provider.submit(job())
-    assert type(caught.value) is error
-    assert (caught.value.code, caught.value.http_status) == (status, http)
+    caught = raised_exactly(error, lambda: provider.submit(job()))
+    assert (caught.code, caught.http_status) == (status, http)
 
 
 def test_a_body_that_is_not_googles_json_is_unknown():
     provider, _ = adapter(httpx.Response(502, text="<html>bad gateway</html>"))
-    with pytest.raises(ProviderUnavailable):
+    with pytest.raises(base.ProviderUnavailable):
         provider.submit(job())
 
 
 def test_nothing_can_be_fetched_again_and_no_callback_is_read():
     provider, _ = adapter()
-    with pytest.raises(TaskNotFound, match="keeps no task"):
+    with pytest.raises(base.TaskNotFound, match="keeps no task"):
         provider.fetch("predict:x")
     with pytest.raises(ValueError):
         provider.parse_callback(b"{}", {})
@@ -189,9 +171,9 @@ def test_nothing_can_be_fetched_again_and_no_callback_is_read():
 def test_a_content_refusal_under_400_is_told_apart_from_bad_input():
     """Vertex answers a blocked input with 400 too: it is still bad input, never paid."""
     provider, _ = adapter(refused(400, "INVALID_ARGUMENT", "The input image is blocked"))
-    with pytest.raises(InvalidInput) as caught:
+    with pytest.raises(base.InvalidInput) as caught:
         provider.submit(job())
-    assert not isinstance(caught.value, ContentRefused)
+    assert not isinstance(caught.value, base.ContentRefused)
 
 
 @pytest.mark.parametrize(
@@ -208,7 +190,7 @@ def test_a_content_refusal_under_400_is_told_apart_from_bad_input():
 )
 def test_the_settings_are_checked(options, fragment):
     settings = {"PROJECT": "p", "ACCESS_TOKEN": TOKEN, **options}
-    with pytest.raises(ProviderConfigurationError, match=fragment):
+    with pytest.raises(base.ProviderConfigurationError, match=fragment):
         VertexProvider(settings)
 
 
