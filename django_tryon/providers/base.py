@@ -203,14 +203,18 @@ class Provider:
         raise CancelNotSupported("cancel is not supported", provider=self.name)
 
     def parse_callback(self, body: bytes, headers: Mapping[str, str]) -> CallbackHint:
-        """Read a callback body into a hint; raise ValueError when it is not one."""
+        """Read a callback body into a hint; raise ValueError when it is not one (always,
+        for a provider that sends none)."""
+        if not self.sends_callbacks:
+            raise ValueError(f"{self.name} sends no callbacks: its try-ons are polled")
         raise NotImplementedError
 
     def verify_callback(
         self, body: bytes, headers: Mapping[str, str], *, request_secret: str
     ) -> bool:
-        """Check the callback's provider-level authentication (signature or secret header)."""
-        return True
+        """Check the callback's provider-level authentication (signature or secret header);
+        nothing passes for a provider that sends no callbacks."""
+        return self.sends_callbacks
 
     #: Provider status (lower case) -> normalised state; unknown values count as RUNNING.
     status_map: ClassVar[dict[str, TaskState]] = {}

@@ -16,7 +16,6 @@ for this model was not found. ``BASE_URL`` names the region's endpoint.
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -25,7 +24,6 @@ import httpx
 from PIL import Image
 
 from .base import (
-    CallbackHint,
     InputImage,
     InvalidInput,
     Provider,
@@ -141,15 +139,6 @@ class DashScopeProvider(Provider):
         """The task's status: the truth about it."""
         body = self._call("GET", TASKS_PATH + quote(task_id, safe=""), fetching=True)
         return self._task(body)
-
-    def parse_callback(self, body: bytes, headers: Mapping[str, str]) -> CallbackHint:
-        """No callback of this service is read: the app polls its tasks."""
-        raise ValueError("Model Studio try-ons are polled; the app reads no callback")
-
-    def verify_callback(
-        self, body: bytes, headers: Mapping[str, str], *, request_secret: str
-    ) -> bool:
-        return False
 
     def estimate_cost(self, batch_size: int) -> tuple[Decimal, str]:
         """One image per task, billed per image (UNIT_PRICE prices it in the shop's money)."""

@@ -18,14 +18,12 @@ import base64
 import binascii
 import threading
 import time
-from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
 
 import httpx
 
 from .base import (
-    CallbackHint,
     InputImage,
     InvalidInput,
     Provider,
@@ -177,14 +175,6 @@ class VertexProvider(Provider):
             "Vertex AI answers with its images and keeps no task to fetch again",
             provider=self.name,
         )
-
-    def parse_callback(self, body: bytes, headers: Mapping[str, str]) -> CallbackHint:
-        raise ValueError("Vertex AI sends no callbacks: the answer is the result")
-
-    def verify_callback(
-        self, body: bytes, headers: Mapping[str, str], *, request_secret: str
-    ) -> bool:
-        return False
 
     def estimate_cost(self, batch_size: int) -> tuple[Decimal, str]:
         """Billed per image made (UNIT_PRICE prices it in the shop's money)."""

@@ -9,7 +9,9 @@ data and its callbacks, and its error envelope. ``apis.PROVIDER_APIS`` lists the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
@@ -121,6 +123,14 @@ class ProviderApi:
         endpoint = getattr(self, kind)
         return endpoint(request) if ref is None else endpoint(ref)
 
+    @contextmanager
+    def on_the_clock(self) -> Iterator[float]:
+        """Hold the sandbox's lock with every task caught up to now; gives the time."""
+        with self.sandbox.lock:
+            now = time.time()
+            self.sandbox.advance(now)
+            yield now
+
     def start_task(self, now: float, *, callback_url: str = "", **fields: Any) -> Task:
         """Create and register a task (lock held), on the sandbox's clock, with the task
         faults armed for this provider; ``fields`` are the rest of ``Task``'s."""
@@ -182,17 +192,17 @@ class ProviderApi:
 
     def custom_error(self, switch: Switch) -> ApiResponse:
         """The answer to the ``<name>_error`` fault (its code, http and message)."""
-        raise NotImplementedError
+        return self.error(switch.http or 500, switch.message or "simulated error")
 
     def internal_error(self, message: str) -> ApiResponse:
         """How the provider answers when something broke on its side."""
-        raise NotImplementedError
+        return self.error(500, message)
 
     def no_such_path(self, request: ApiRequest) -> ApiResponse:
-        raise NotImplementedError
+        return self.error(404, f"not found: {request.path}")
 
     def bad_method(self, request: ApiRequest) -> ApiResponse:
-        raise NotImplementedError
+        return self.error(405, f"{request.method} is not allowed on {request.path}")
 
     def task_data(self, task: Task) -> dict[str, Any]:
         """The task as the provider's query answers it."""

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hmac
 import io
-import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -145,18 +144,8 @@ class DashScopeApi(ProviderApi):
         return self.error(fault.code or 500, message, fault.error_name)
 
     def custom_error(self, switch: Switch) -> ApiResponse:
-        status = switch.http or 500
-        name = str(switch.code) if switch.code else ERROR_NAMES.get(status, "InvalidParameter")
-        return error(status, name, switch.message or "simulated error")
-
-    def internal_error(self, message: str) -> ApiResponse:
-        return error(500, "InternalError", message)
-
-    def no_such_path(self, request: ApiRequest) -> ApiResponse:
-        return error(404, "NotFound", f"not found: {request.path}")
-
-    def bad_method(self, request: ApiRequest) -> ApiResponse:
-        return error(405, "MethodNotAllowed", f"{request.method} is not allowed here")
+        name = str(switch.code) if switch.code else ""
+        return self.error(switch.http or 500, switch.message or "simulated error", name)
 
     def authenticate(self, request: ApiRequest) -> ApiResponse | None:
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
@@ -185,9 +174,7 @@ class DashScopeApi(ProviderApi):
         )
         garments = [(kind, loaded[field]) for field, kind in GARMENT_FIELDS if field in loaded]
         sandbox = self.sandbox
-        with sandbox.lock:
-            now = time.time()
-            sandbox.advance(now)
+        with self.on_the_clock() as now:
             running = sum(1 for task in sandbox.iter_tasks(self.name) if task.active)
             if running >= sandbox.config_snapshot().dashscope_slots:
                 return error(429, "Throttling", "Requests throttling triggered.")
@@ -212,9 +199,7 @@ class DashScopeApi(ProviderApi):
 
     def query(self, task_ref: str) -> ApiResponse:
         sandbox = self.sandbox
-        with sandbox.lock:
-            now = time.time()
-            sandbox.advance(now)
+        with self.on_the_clock() as now:
             task = sandbox.get_task(task_ref)
             keep = sandbox.config_snapshot().dashscope_retention_seconds
             if task is None or task.provider != self.name or _expired(task, now, keep):
@@ -271,6 +256,7 @@ ERROR_NAMES = {
     401: "InvalidApiKey",
     403: "AccessDenied",
     404: "NotFound",
+    405: "MethodNotAllowed",
     429: "Throttling",
     500: "InternalError",
 }

@@ -115,18 +115,8 @@ class FashnApi(ProviderApi):
         return self.error(fault.code or 500, message, fault.error_name)
 
     def custom_error(self, switch: Switch) -> ApiResponse:
-        status = switch.http or 500
-        name = str(switch.code) if switch.code else ERROR_NAMES.get(status, "BadRequest")
-        return error(status, name, switch.message or "simulated error")
-
-    def internal_error(self, message: str) -> ApiResponse:
-        return error(500, "InternalServerError", message)
-
-    def no_such_path(self, request: ApiRequest) -> ApiResponse:
-        return error(404, "NotFound", f"not found: {request.path}")
-
-    def bad_method(self, request: ApiRequest) -> ApiResponse:
-        return error(405, "MethodNotAllowed", f"{request.method} is not allowed on {request.path}")
+        name = str(switch.code) if switch.code else ""
+        return self.error(switch.http or 500, switch.message or "simulated error", name)
 
     def authenticate(self, request: ApiRequest) -> ApiResponse | None:
         header = request.headers.get("authorization", "")
@@ -153,10 +143,7 @@ class FashnApi(ProviderApi):
             return error(400, "BadRequest", "webhook_url must be an http(s) URL.")
         # What FASHN finds only while running fails the prediction, not the call.
         person, garment, failure = self._load(inputs)
-        sandbox = self.sandbox
-        with sandbox.lock:
-            now = time.time()
-            sandbox.advance(now)
+        with self.on_the_clock() as now:
             task = self.start_task(
                 now,
                 callback_url=webhook,
@@ -249,6 +236,7 @@ ERROR_NAMES = {
     400: "BadRequest",
     401: "UnauthorizedAccess",
     404: "NotFound",
+    405: "MethodNotAllowed",
     429: "RateLimitExceeded",
     500: "InternalServerError",
 }

@@ -233,9 +233,7 @@ class KlingApi(ProviderApi):
         width, height = images.output_size(person.width, person.height)
 
         sandbox = self.sandbox
-        with sandbox.lock:
-            now = time.time()
-            sandbox.advance(now)
+        with self.on_the_clock() as now:
             if external_task_id and self._find_external(external_task_id) is not None:
                 return error(1201, duplicate_message(external_task_id))
             if self.take_fault("kling_concurrency"):

@@ -11,7 +11,6 @@ from typing import Any
 from . import images
 from .base import Fault, Option, ProviderApi, is_http_url, nonempty, seconds
 from .callbacks import CallbackMessage
-from .host import Switch
 from .tasks import FAILED, PROCESSING, QUEUED, STAGED, SUCCEEDED, Failure, Task
 from .web import ApiRequest, ApiResponse, encode_json
 
@@ -100,18 +99,6 @@ class PiApi(ProviderApi):
     def error(self, code: int, message: str) -> ApiResponse:
         return error(code, message)
 
-    def custom_error(self, switch: Switch) -> ApiResponse:
-        return error(switch.http or 500, switch.message or "simulated error")
-
-    def internal_error(self, message: str) -> ApiResponse:
-        return error(500, message)
-
-    def no_such_path(self, request: ApiRequest) -> ApiResponse:
-        return error(404, f"not found: {request.path}")
-
-    def bad_method(self, request: ApiRequest) -> ApiResponse:
-        return error(405, f"method {request.method} is not allowed on {request.path}")
-
     def authenticate(self, request: ApiRequest) -> ApiResponse | None:
         key = request.headers.get("x-api-key", "")
         if not key:
@@ -148,10 +135,7 @@ class PiApi(ProviderApi):
         garments = [(kind, checked[name].data) for name, kind in GARMENT_FIELDS if name in checked]
         webhook = config_echo["webhook_config"]
 
-        sandbox = self.sandbox
-        with sandbox.lock:
-            now = time.time()
-            sandbox.advance(now)
+        with self.on_the_clock() as now:
             task = self.start_task(
                 now,
                 callback_url=webhook["endpoint"],
@@ -189,9 +173,7 @@ class PiApi(ProviderApi):
     def cancel(self, task_ref: str) -> ApiResponse:
         """Cancel a pending task: it ends ``failed`` with error "task canceled by user"."""
         sandbox = self.sandbox
-        with sandbox.lock:
-            now = time.time()
-            sandbox.advance(now)
+        with self.on_the_clock() as now:
             task = sandbox.get_task(task_ref)
             if task is None or task.provider != "piapi":
                 return error(404, f"task not found: {task_ref}")

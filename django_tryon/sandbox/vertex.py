@@ -30,7 +30,6 @@ from urllib.parse import parse_qs
 from . import images
 from .base import Fault, Option, ProviderApi, nonempty, seconds
 from .callbacks import CallbackMessage
-from .host import Switch
 from .tasks import FAILED, SUCCEEDED, Task
 from .web import ApiRequest, ApiResponse
 
@@ -150,17 +149,8 @@ class VertexApi(ProviderApi):
     def error(self, code: int, message: str) -> ApiResponse:
         return error(code, message)
 
-    def custom_error(self, switch: Switch) -> ApiResponse:
-        return error(switch.http or 500, switch.message or "simulated error")
-
-    def internal_error(self, message: str) -> ApiResponse:
-        return error(500, message)
-
     def no_such_path(self, request: ApiRequest) -> ApiResponse:
         return error(404, f"The requested URL {request.path} was not found on this server.")
-
-    def bad_method(self, request: ApiRequest) -> ApiResponse:
-        return error(405, f"{request.method} is not allowed on {request.path}")
 
     def authenticate(self, request: ApiRequest) -> ApiResponse | None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -208,9 +198,7 @@ class VertexApi(ProviderApi):
             return error(400, parsed)
         person, product, samples, labels = parsed
         sandbox = self.sandbox
-        with sandbox.lock:
-            now = time.time()
-            sandbox.advance(now)
+        with self.on_the_clock() as now:
             task = self.start_task(
                 now,
                 task_id=f"vertex-{next(self._calls)}",
