@@ -62,6 +62,24 @@ def catalogue_request(make_request, make_batch, catalogue):
 # -- the list ------------------------------------------------------------------------------
 
 
+def paid_in_dollars(make_request, garment, dollars, **fields):
+    """A PiAPI try-on that finished now, billed ``dollars``."""
+    return make_request(
+        garment,
+        provider="piapi",
+        status=Status.SUCCEEDED,
+        cost=Decimal(dollars),
+        cost_currency="USD",
+        submitted_at=timezone.now(),
+        **fields,
+    )
+
+
+def failed_run(make_request, garment, model, code, **fields):
+    """A catalogue try-on of ``garment`` on the house ``model`` that failed with ``code``."""
+    return make_request(garment, model_photo=model, status=Status.FAILED, error_code=code, **fields)
+
+
 def test_request_list_shows_status_thumbnails_provider_cost_and_age(
     merch_client, catalogue_request, catalogue
 ):
@@ -216,19 +234,14 @@ def test_fetch_results_again_action(merch_client, make_request, catalogue, sent,
     retry would be a second paid task); a provider's own failure is left alone."""
     from django_tryon import services
 
-    refused = make_request(
+    refused = failed_run(
+        make_request,
         catalogue.shirt,
-        model_photo=catalogue.alex,
-        status=Status.FAILED,
-        error_code="result_unavailable",
+        catalogue.alex,
+        "result_unavailable",
         provider_task_id="task-paid",
     )
-    refused_by_provider = make_request(
-        catalogue.tee,
-        model_photo=catalogue.alex,
-        status=Status.FAILED,
-        error_code="provider_failed",
-    )
+    refused_by_provider = failed_run(make_request, catalogue.tee, catalogue.alex, "provider_failed")
     asked = []
 
     def recover(request):
@@ -321,11 +334,11 @@ def test_detail_page_quotes_what_the_shopper_saw(merch_client, make_request, cat
 def test_detail_page_explains_the_error_and_shows_the_raw_one(
     merch_client, make_request, catalogue
 ):
-    failed = make_request(
+    failed = failed_run(
+        make_request,
         catalogue.shirt,
-        model_photo=catalogue.alex,
-        status=Status.FAILED,
-        error_code="provider_account",
+        catalogue.alex,
+        "provider_account",
         error_detail="kling HTTP 429 code 1102: Account balance not enough",
     )
     response = merch_client.get(f"{REQUESTS}{failed.pk}/change/")
@@ -552,14 +565,7 @@ def test_cost_page_draws_the_month_and_counts_per_garment(merch_client, make_req
 def test_a_source_with_two_currencies_is_one_row(merch_client, make_request, catalogue):
     now = timezone.now()
     make_request(catalogue.shirt, status=Status.SUCCEEDED, cost=Decimal("16"), submitted_at=now)
-    make_request(
-        catalogue.jeans,
-        provider="piapi",
-        status=Status.SUCCEEDED,
-        cost=Decimal("0.70"),
-        cost_currency="USD",
-        submitted_at=now,
-    )
+    paid_in_dollars(make_request, catalogue.jeans, "0.70")
     summary = merch_client.get(f"{REQUESTS}cost/").context["summary"]
     [row] = summary["by_source"]
     assert (row["label"], row["today_count"], row["month_count"]) == ("Product-page widget", 2, 2)
@@ -578,15 +584,8 @@ def test_the_cost_page_reads_in_the_shops_money(merch_client, make_request, cata
     make_request(
         catalogue.tee, status=Status.SUCCEEDED, cost=Decimal("6"), submitted_at=now, **priced
     )
-    make_request(
-        catalogue.jeans,
-        provider="piapi",
-        status=Status.SUCCEEDED,
-        cost=Decimal("0.70"),
-        cost_currency="USD",
-        unit_price=Decimal("1"),
-        shop_currency="USD",
-        submitted_at=now,
+    paid_in_dollars(
+        make_request, catalogue.jeans, "0.70", unit_price=Decimal("1"), shop_currency="USD"
     )
     response = merch_client.get(f"{REQUESTS}cost/")
     summary = response.context["summary"]

@@ -40,6 +40,16 @@ def post_create(client, url, garment, photo, headers=None):
     )
 
 
+def creates_at_once(count, api, garment, photos, headers):
+    """``count`` API creates released together, the i-th with ``photos[i]``."""
+
+    def create(i):
+        with httpx.Client(trust_env=False, timeout=60) as client:
+            return post_create(client, api + "requests/", garment, photos[i], headers)
+
+    return run_at_once(count, create)
+
+
 @pytest.fixture
 def api(live_server):
     return live_server.url + "/tryon/api/"
@@ -58,11 +68,7 @@ def test_twenty_parallel_creates_against_a_quota_of_five(
     user = django_user_model.objects.create_user("racer")
     headers = {"Authorization": f"Token {Token.objects.create(user=user).key}"}
 
-    def create(i):
-        with httpx.Client(trust_env=False, timeout=60) as client:
-            return post_create(client, api + "requests/", garment, photos[i], headers)
-
-    responses = run_at_once(20, create)
+    responses = creates_at_once(20, api, garment, photos, headers)
     codes = sorted(r.status_code for r in responses)
     assert codes == [202] * 5 + [429] * 15, [r.text for r in responses if r.status_code >= 500]
     assert TryOnRequest.objects.filter(owner=user).count() == 5
@@ -103,11 +109,7 @@ def test_parallel_duplicates_with_one_idempotency_key_make_one_request(
         "Idempotency-Key": "checkout-42",
     }
 
-    def create(i):
-        with httpx.Client(trust_env=False, timeout=60) as client:
-            return post_create(client, api + "requests/", garment, photos[0], headers)
-
-    responses = run_at_once(10, create)
+    responses = creates_at_once(10, api, garment, [photos[0]] * 10, headers)
     assert sorted(r.status_code for r in responses) == [200] * 9 + [202]
     assert len({r.json()["id"] for r in responses}) == 1
     assert len({r.headers["Location"] for r in responses}) == 1
@@ -125,11 +127,7 @@ def test_identical_creates_sent_at_once_without_a_key_make_one_paid_request(
     user = django_user_model.objects.create_user("impatient")
     headers = {"Authorization": f"Token {Token.objects.create(user=user).key}"}
 
-    def create(i):
-        with httpx.Client(trust_env=False, timeout=60) as client:
-            return post_create(client, api + "requests/", garment, photos[0], headers)
-
-    responses = run_at_once(20, create)
+    responses = creates_at_once(20, api, garment, [photos[0]] * 20, headers)
     assert sorted(r.status_code for r in responses) == [200] * 19 + [202]
     assert len({r.json()["id"] for r in responses}) == 1
     assert TryOnRequest.objects.count() == 1

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.axe import serious_violations
-from tests.browser.test_widget import (  # noqa: F401 (shop and photos are fixtures)
+from tests.browser.test_widget import (
     CHOOSE,
     CONSENT,
     DIALOG,
@@ -15,8 +15,6 @@ from tests.browser.test_widget import (  # noqa: F401 (shop and photos are fixtu
     OPEN,
     W,
     open_product,
-    photos,
-    shop,
     wait_for_result,
 )
 
@@ -29,7 +27,7 @@ def choose(page, path):
     chooser.value.set_files(str(path))
 
 
-def test_no_serious_violation_in_any_state_of_the_widget(page, shop, photos, screenshot):  # noqa: F811
+def test_no_serious_violation_in_any_state_of_the_widget(page, shop, photos, screenshot):
     found = {}
     open_product(page, shop)
     found["closed"] = serious_violations(page)
@@ -62,7 +60,7 @@ def test_no_serious_violation_in_any_state_of_the_widget(page, shop, photos, scr
     assert {state: problems for state, problems in found.items() if problems} == {}
 
 
-def test_the_checker_does_see_a_violation(page, shop):  # noqa: F811
+def test_the_checker_does_see_a_violation(page, shop):
     """So that "no violation" above means axe looked: a button with no name is found."""
     open_product(page, shop)
     page.evaluate("document.querySelector('main, body').append(document.createElement('button'))")

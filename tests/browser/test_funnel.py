@@ -15,20 +15,12 @@ from django_tryon import funnel
 from django_tryon.models import FunnelDay, Source, TryOnRequest
 from django_tryon.status import Status
 from kit.waiting import wait_until
-from tests.browser.test_widget import (  # noqa: F401 (shop and photos are fixtures)
-    DIALOG,
-    OPEN,
-    open_product,
-    photos,
-    shop,
-    start_with_photo,
-    wait_for_result,
-)
+from tests.browser.test_widget import DIALOG, OPEN, open_product, start_with_photo, wait_for_result
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
-def test_the_cost_page_shows_money_a_chart_and_the_funnel(page, shop, photos, settings, screenshot):  # noqa: F811
+def test_the_cost_page_shows_money_a_chart_and_the_funnel(page, shop, photos, settings, screenshot):
     settings.TRYON = {**settings.TRYON, "FUNNEL": True}
     garment = shop["garment"]
     open_product(page, shop)

@@ -9,20 +9,13 @@ import re
 import pytest
 
 from django_tryon.status import Status
-from tests.browser.test_widget import (  # noqa: F401 (shop and photos are fixtures)
-    only_request,
-    open_product,
-    photos,
-    shop,
-    start_with_photo,
-    wait_for_result,
-)
+from tests.browser.test_widget import only_request, open_product, start_with_photo, wait_for_result
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 POLL = re.compile(r"/tryon/api/requests/[0-9a-f-]{36}/$")
 
 
-def test_polls_are_304_until_the_result_comes(page, shop, photos, screenshot):  # noqa: F811
+def test_polls_are_304_until_the_result_comes(page, shop, photos, screenshot):
     shop["sandbox"].configure(generation_seconds=3)
     answers = []
     page.on(

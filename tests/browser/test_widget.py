@@ -7,18 +7,13 @@ Screenshots of the key states are saved under test-artifacts/.
 
 from __future__ import annotations
 
-import io
 import json
 import re
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.core.files.base import ContentFile
-from django.core.management import call_command
 from playwright.sync_api import expect
-from shop.demo_images import garment_image
-from shop.models import Product
 
 from django_tryon.models import ModelPhoto, TryOnRequest
 from django_tryon.status import Status
@@ -65,53 +60,6 @@ AFTER = f"{W} [data-tryon-part=after]"
 
 
 # -- fixtures ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def shop(pipeline, settings, tmp_path):
-    """A product with an active garment, served by the live server with a worker behind it."""
-    settings.TRYON = {**settings.TRYON, "API_CREATE_RATE": None}
-    # A product of the shop's own model with its picture and category; its garment is made
-    # the way docs/shops.md tells any shop (TRYON["CATALOGUE"] and the sync command).
-    product = Product(
-        name="Red T-shirt",
-        slug="red-t-shirt",
-        price=Decimal("19.00"),
-        description="Cotton.",
-        category="T-shirts",
-    )
-    product.image.save("red.png", ContentFile(garment_image("upper", (200, 40, 60), 800)))
-    call_command("tryon_sync_garments", stdout=io.StringIO())
-    garment = product.tryon_garment
-    assert garment is not None and garment.category == "upper"
-    live = pipeline["live_server"].url
-    return {
-        "url": live + product.get_absolute_url(),
-        "live": live,
-        "product": product,
-        "garment": garment,
-        "sandbox": pipeline["sandbox"],
-        "worker": pipeline["worker"],
-    }
-
-
-@pytest.fixture
-def photos(tmp_path):
-    """Photo files a shopper might pick."""
-    files = {
-        "person": tmp_path / "me.jpg",
-        # A large phone photo stored landscape with EXIF "rotate 90°": portrait once upright.
-        "large_rotated": tmp_path / "large.jpg",
-        "small": tmp_path / "small.jpg",
-        "text": tmp_path / "notes.jpg",
-    }
-    files["person"].write_bytes(imagegen.make_person())
-    files["large_rotated"].write_bytes(
-        imagegen.make_jpeg(4000, 3000, exif_orientation=6, with_gps=True, textured=True)
-    )
-    files["small"].write_bytes(imagegen.make_jpeg(200, 200))
-    files["text"].write_bytes(b"Shopping list: milk, eggs, a red T-shirt.\n" * 20)
-    return files
 
 
 def open_product(page, shop):

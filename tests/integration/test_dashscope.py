@@ -8,7 +8,7 @@ import pytest
 from django_tryon.messages import shopper_message
 from django_tryon.status import Status
 from tests.integration.conftest import wait_for_status
-from tests.integration.test_pipeline import creates, provider_tasks, start
+from tests.integration.test_pipeline import creates, ended_under, provider_tasks, start
 from tests.pipeline import wait_until_quiet
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
@@ -34,9 +34,8 @@ def test_an_outfit_is_one_task_with_a_top_and_a_bottom(pipeline, make_garment):
 
 def test_a_refusal_for_content_is_told_in_the_shops_words(pipeline, make_garment):
     sandbox = pipeline["sandbox"]
-    sandbox.set_faults(dashscope_data_inspection=1)
-    request = start(make_garment, "dashscope")
-    wait_for_status(request, Status.FAILED, worker=pipeline["worker"])
+    request = ended_under(pipeline, make_garment, "dashscope", dashscope_data_inspection=1)
+    assert request.status == Status.FAILED, request.error_code
     assert request.error_code == "content_refused"
     assert request.error_message == shopper_message("content_refused")
     assert provider_tasks(sandbox, "dashscope") == []  # refused at create: nothing paid
@@ -59,9 +58,8 @@ def test_a_lost_create_answer_is_never_sent_again(pipeline, make_garment):
 def test_an_internal_error_on_create_is_never_sent_again(pipeline, make_garment):
     """A 500 may come from a gateway after the task was made: the same rule."""
     sandbox = pipeline["sandbox"]
-    sandbox.set_faults(dashscope_internal=1)
-    request = start(make_garment, "dashscope")
-    wait_for_status(request, Status.FAILED, timeout=60, worker=pipeline["worker"])
+    request = ended_under(pipeline, make_garment, "dashscope", dashscope_internal=1)
+    assert request.status == Status.FAILED, request.error_code
     assert request.error_code == "submit_unknown"
     assert len(creates(sandbox, "dashscope")) == 1
 
@@ -70,8 +68,7 @@ def test_a_busy_account_waits_for_a_slot_and_pays_once(pipeline, make_garment):
     """Past five running tasks the service refuses with 429: nothing was made, so the
     try-on waits for a free slot and is sent again once."""
     sandbox = pipeline["sandbox"]
-    sandbox.set_faults(dashscope_throttling=1)
-    request = start(make_garment, "dashscope")
-    wait_for_status(request, Status.SUCCEEDED, timeout=60, worker=pipeline["worker"])
+    request = ended_under(pipeline, make_garment, "dashscope", dashscope_throttling=1)
+    assert request.status == Status.SUCCEEDED, request.error_code
     assert len(creates(sandbox, "dashscope")) == 2
     assert len(provider_tasks(sandbox, "dashscope")) == 1

@@ -17,7 +17,7 @@ from django_tryon.callers import Caller
 from django_tryon.errors import TryOnValidationError
 from django_tryon.messages import shopper_message
 from django_tryon.models import TryOnRequest, tryon_storage
-from django_tryon.status import Status
+from django_tryon.status import TERMINAL, Status
 from kit import imagegen
 from tests.integration.conftest import wait_for_status
 from tests.pipeline import wait_until_quiet
@@ -42,6 +42,14 @@ def start(make_garment, provider="kling", **kwargs):
         **kwargs,
     )
     assert created
+    return request
+
+
+def ended_under(pipeline, make_garment, provider, **faults):
+    """A try-on at ``provider`` with the sandbox's ``faults`` armed, once it has ended."""
+    pipeline["sandbox"].set_faults(**faults)
+    request = start(make_garment, provider)
+    wait_for_status(request, TERMINAL, timeout=60, worker=pipeline["worker"])
     return request
 
 
@@ -116,9 +124,8 @@ def test_outfit_is_composed_for_kling(pipeline, make_garment):
 
 def test_lost_callbacks_are_recovered_by_the_reaper(pipeline, make_garment):
     sandbox = pipeline["sandbox"]
-    sandbox.set_faults(callbacks_drop=True)
-    request = start(make_garment, "kling")
-    wait_for_status(request, Status.SUCCEEDED, worker=pipeline["worker"])
+    request = ended_under(pipeline, make_garment, "kling", callbacks_drop=True)
+    assert request.status == Status.SUCCEEDED, request.error_code
     assert_results_stored(request)
     assert sandbox.callbacks_sent == [] and sandbox.callbacks_dropped
 
@@ -185,9 +192,8 @@ def test_create_timeout_is_looked_up_not_recreated(pipeline, make_garment):
 )
 def test_retryable_errors_then_success(pipeline, make_garment, faults, expected_creates):
     sandbox = pipeline["sandbox"]
-    sandbox.set_faults(**faults)
-    request = start(make_garment, "kling")
-    wait_for_status(request, Status.SUCCEEDED, timeout=60, worker=pipeline["worker"])
+    request = ended_under(pipeline, make_garment, "kling", **faults)
+    assert request.status == Status.SUCCEEDED, request.error_code
     assert len(creates(sandbox, "kling")) == expected_creates
     assert len(provider_tasks(sandbox, "kling")) == 1
 
@@ -196,9 +202,8 @@ def test_piapi_500_on_create_is_never_sent_again(pipeline, make_garment):
     """PiAPI cannot be asked whether a create that answered 500 made a task: sending it
     again could pay twice. It waits for a webhook naming the task, then fails unpaid."""
     sandbox = pipeline["sandbox"]
-    sandbox.set_faults(piapi_server_error=1)
-    request = start(make_garment, "piapi")
-    wait_for_status(request, Status.FAILED, timeout=60, worker=pipeline["worker"])
+    request = ended_under(pipeline, make_garment, "piapi", piapi_server_error=1)
+    assert request.status == Status.FAILED, request.error_code
     assert request.error_code == "submit_unknown"
     assert len(creates(sandbox, "piapi")) == 1
     assert len(provider_tasks(sandbox, "piapi")) == 0
@@ -206,9 +211,8 @@ def test_piapi_500_on_create_is_never_sent_again(pipeline, make_garment):
 
 def test_piapi_504_after_the_task_was_created_is_paid_once_and_delivered(pipeline, make_garment):
     sandbox = pipeline["sandbox"]
-    sandbox.set_faults(gateway_timeout_after_create=1)
-    request = start(make_garment, "piapi")
-    wait_for_status(request, Status.SUCCEEDED, timeout=60, worker=pipeline["worker"])
+    request = ended_under(pipeline, make_garment, "piapi", gateway_timeout_after_create=1)
+    assert request.status == Status.SUCCEEDED, request.error_code
     # The task's own webhook named it: adopted, not created again.
     assert len(creates(sandbox, "piapi")) == 1
     assert len(provider_tasks(sandbox, "piapi")) == 1

@@ -9,7 +9,12 @@ import pytest
 from django_tryon.messages import shopper_message
 from django_tryon.status import Status
 from tests.integration.conftest import wait_for_status
-from tests.integration.test_pipeline import assert_results_stored, provider_tasks, start
+from tests.integration.test_pipeline import (
+    assert_results_stored,
+    ended_under,
+    provider_tasks,
+    start,
+)
 from tests.pipeline import wait_until_quiet
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
@@ -57,9 +62,8 @@ def test_a_lost_answer_is_never_sent_again(pipeline, make_garment):
 
 def test_the_quota_of_the_minute_waits_and_pays_once(pipeline, make_garment):
     sandbox = pipeline["sandbox"]
-    sandbox.set_faults(vertex_quota=1)
-    request = start(make_garment, "vertex")
-    wait_for_status(request, Status.SUCCEEDED, timeout=60, worker=pipeline["worker"])
+    request = ended_under(pipeline, make_garment, "vertex", vertex_quota=1)
+    assert request.status == Status.SUCCEEDED, request.error_code
     assert len(calls(sandbox)) == 2
     assert len(provider_tasks(sandbox, "vertex")) == 1
 
